@@ -1,0 +1,36 @@
+using System.ComponentModel.DataAnnotations;
+using CallVault.Acs.Authentication;
+using CallVault.Acs.Downloads;
+using Microsoft.Extensions.Options;
+
+namespace CallVault.Acs;
+
+/// <summary>How CallVault talks to Azure Communication Services.</summary>
+public sealed class AcsClientOptions
+{
+    /// <summary>
+    /// The ACS connection string (<c>endpoint=...;accesskey=...</c>). No default: without it nothing can be signed,
+    /// and a request fails with <see cref="AcsNotConfiguredException"/>.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// Hosts that may receive signed requests besides the ACS endpoint and the official media hosts
+    /// (<c>*.asm.skype.com</c> and the Teams media hosts). Entries: <c>host</c>, <c>*.domain</c>, or an origin such as
+    /// <c>http://127.0.0.1:5272</c> (the only way to allow plain http). Empty by default.
+    /// </summary>
+    public IList<string> AllowedHosts { get; } = [];
+
+    /// <summary>Which headers are signed. Default <see cref="AcsSigningScheme.Current"/>.</summary>
+    public AcsSigningScheme SigningScheme { get; set; } = AcsSigningScheme.Current;
+
+    /// <summary>How objects are downloaded.</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public AcsDownloadOptions Download { get; set; } = new();
+
+    /// <summary>How failed requests are retried.</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public AcsRetryOptions Retry { get; set; } = new();
+}

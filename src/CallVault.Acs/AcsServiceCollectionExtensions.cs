@@ -1,0 +1,69 @@
+using System.Net;
+using CallVault.Acs.Authentication;
+using CallVault.Acs.Http;
+using CallVault.Acs.Recordings;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CallVault.Acs;
+
+/// <summary>Registers the ACS recording client and its signed HTTP pipeline.</summary>
+public static class AcsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="AcsRecordingClient"/> with validated <see cref="AcsClientOptions"/>, on an HTTP pipeline that
+    /// follows redirects hop by hop, checks the host allow-list and signs each request. The client has no overall
+    /// timeout: long downloads are kept alive by <see cref="Downloads.AcsDownloadOptions.StallTimeout"/> instead.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Optional configuration applied after any bound configuration.</param>
+    /// <returns>The client's builder, for further handlers.</returns>
+    public static IHttpClientBuilder AddAcsRecordingClient(this IServiceCollection services, Action<AcsClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<AcsClientOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcsClientOptions>, AcsClientOptionsAttributeValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcsClientOptions>, AcsClientOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+
+        return services
+            .AddHttpClient<AcsRecordingClient>(client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
+            .AddAcsHmacSigning();
+    }
+
+    /// <summary>
+    /// Adds ACS request signing to any HTTP client: a redirect handler that re-signs same-origin hops and strips
+    /// credentials from cross-origin ones, then the allow-list check and HMAC-SHA256 signature. The primary handler
+    /// must not follow redirects itself (<see cref="CreatePrimaryHandler"/> doesn't).
+    /// </summary>
+    public static IHttpClientBuilder AddAcsHmacSigning(this IHttpClientBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        return builder
+            .AddHttpMessageHandler(static () => new AcsRedirectHandler())
+            .AddHttpMessageHandler(static services => new AcsHmacSigningHandler(
+                services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>(),
+                services.GetRequiredService<TimeProvider>()));
+    }
+
+    /// <summary>
+    /// The socket handler ACS clients use: no automatic redirects (they would carry the signature to another host),
+    /// no decompression (bytes are stored as sent), and connections recycled every few minutes to follow DNS changes.
+    /// </summary>
+    public static SocketsHttpHandler CreatePrimaryHandler() => new()
+    {
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectTimeout = TimeSpan.FromSeconds(30),
+        UseCookies = false,
+    };
+}

@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CallVault.Acs.Downloads;
+
+/// <summary>How a recording object is fetched.</summary>
+public sealed class AcsDownloadOptions
+{
+    /// <summary>One mebibyte, for sizes below.</summary>
+    public const long MiB = 1024 * 1024;
+
+    /// <summary>
+    /// Connections used for one object. 1 (the default) sends one GET for the whole object, as the ACS quickstart
+    /// advises, and resumes with <c>Range: bytes=N-</c> after a failure. Above 1, the object is fetched as ranged
+    /// parts of <see cref="PartSizeBytes"/>, that many at a time, and written in order; this pays off on links with
+    /// high latency or a per-connection bandwidth cap. 1 to 16.
+    /// </summary>
+    [Range(1, 16)]
+    public int ParallelConnections { get; set; } = 1;
+
+    /// <summary>
+    /// Size of one ranged part in a parallel download, in bytes. Memory held for one object is at most
+    /// <c>(ParallelConnections + 1) × PartSizeBytes</c>. Default 8 MiB; 256 KiB to 256 MiB.
+    /// </summary>
+    [Range(256 * 1024, 256 * MiB)]
+    public long PartSizeBytes { get; set; } = 8 * MiB;
+
+    /// <summary>
+    /// The longest wait for response headers or for the next bytes of a body before the connection is dropped and the
+    /// download resumed from the last byte received. A slow but moving transfer never times out. Default 30 seconds;
+    /// 1 second to 10 minutes.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Whether a 0-byte body is an error to retry. ACS has been seen to answer an idle resource's first download with an
+    /// empty 200 (spec §6); a real recording is never empty. Default <see langword="true"/>.
+    /// </summary>
+    public bool RejectEmptyContent { get; set; } = true;
+
+    /// <summary>Size of the buffer a connection reads into, in bytes. Default 128 KiB; 4 KiB to 4 MiB.</summary>
+    [Range(4 * 1024, 4 * MiB)]
+    public int ReadBufferBytes { get; set; } = 128 * 1024;
+}

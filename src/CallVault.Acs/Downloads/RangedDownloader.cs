@@ -1,0 +1,501 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using CallVault.Acs.Errors;
+using CallVault.Acs.Internal;
+using Microsoft.Extensions.Logging;
+using Polly;
+
+namespace CallVault.Acs.Downloads;
+
+/// <summary>
+/// Fetches one object into a stream: a single GET resumed with <c>Range</c> after each failure, or ranged parts over
+/// several connections written in order. Every byte that reaches the destination is a byte of the object at its
+/// offset, so the destination always holds a prefix of the object and a later attempt can resume from its length.
+/// </summary>
+internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline retry, TimeProvider timeProvider, ILogger logger)
+{
+    private const int MaxRestarts = 2;
+
+    public async Task<AcsDownloadResult> DownloadAsync(
+        AcsDownloadRequest request,
+        AcsDownloadOptions options,
+        Stream destination,
+        IProgress<AcsDownloadProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentOutOfRangeException.ThrowIfNegative(request.ResumeOffset);
+
+        var ownsHash = request.Sha256 is null;
+        var hash = request.Sha256 ?? IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        try
+        {
+            var state = new DownloadState(request, options, destination, hash, progress);
+            while (true)
+            {
+                try
+                {
+                    if (options.ParallelConnections > 1)
+                    {
+                        await DownloadInPartsAsync(state, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await retry.ExecuteAsync(
+                            static (s, ct) => s.Downloader.FetchToDestinationAsync(s.State, lastByte: null, ct),
+                            (Downloader: this, State: state),
+                            cancellationToken).ConfigureAwait(false);
+                    }
+
+                    break;
+                }
+                catch (AcsContentException ex) when (ex.Problem == AcsContentProblem.Changed && state.Restarts < MaxRestarts && state.CanRestart)
+                {
+                    Log.RestartingChangedObject(logger, request.Location.GetLeftPart(UriPartial.Path));
+                    state.Restart();
+                }
+            }
+
+            var result = new AcsDownloadResult
+            {
+                Length = state.Offset,
+                Sha256 = hash.GetCurrentHash(),
+                ETag = state.ETag,
+                ContentType = state.ContentType,
+                BytesReceived = state.BytesReceived,
+                Requests = state.Requests,
+                Restarts = state.Restarts,
+            };
+            Log.Downloaded(logger, request.Location.GetLeftPart(UriPartial.Path), result.Length, result.Requests, result.Sha256Hex);
+            return result;
+        }
+        finally
+        {
+            if (ownsHash)
+            {
+                hash.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Parallel mode: the first part (which also tells the size) streams straight into the destination; the rest are
+    /// fetched into pooled buffers, at most <c>ParallelConnections</c> at a time, and written strictly in order.
+    /// </summary>
+    private async Task DownloadInPartsAsync(DownloadState state, CancellationToken cancellationToken)
+    {
+        var options = state.Options;
+        var firstLast = state.Offset + options.PartSizeBytes - 1;
+        var rangeHonoured = await retry.ExecuteAsync(
+            static (s, ct) => s.Downloader.FetchToDestinationAsync(s.State, s.Last, ct),
+            (Downloader: this, State: state, Last: firstLast),
+            cancellationToken).ConfigureAwait(false);
+        if (!rangeHonoured || state.Total is not { } total || state.Offset >= total)
+        {
+            return;
+        }
+
+        var partSize = (int)Math.Min(options.PartSizeBytes, total - state.Offset);
+        var pool = ArrayPool<byte>.Create(partSize, options.ParallelConnections + 1);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var inFlight = new Queue<Task<PartBuffer>>();
+        try
+        {
+            foreach (var range in ByteRange.Partition(state.Offset, total, partSize))
+            {
+                if (inFlight.Count >= options.ParallelConnections)
+                {
+                    await WriteNextPartAsync(state, inFlight, pool, cancellationToken).ConfigureAwait(false);
+                }
+
+                inFlight.Enqueue(FetchPartAsync(state, range, pool, stop.Token));
+            }
+
+            while (inFlight.Count > 0)
+            {
+                await WriteNextPartAsync(state, inFlight, pool, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            foreach (var pending in inFlight)
+            {
+                try
+                {
+                    pool.Return((await pending.ConfigureAwait(false)).Buffer);
+                }
+                catch (Exception)
+                {
+                    // The first failure is the one reported; the others were cancelled by it.
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private static async Task WriteNextPartAsync(DownloadState state, Queue<Task<PartBuffer>> inFlight, ArrayPool<byte> pool, CancellationToken cancellationToken)
+    {
+        var part = await inFlight.Dequeue().ConfigureAwait(false);
+        try
+        {
+            await state.WriteAsync(part.Buffer.AsMemory(0, part.Length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            pool.Return(part.Buffer);
+        }
+    }
+
+    private async Task<PartBuffer> FetchPartAsync(DownloadState state, ByteRange range, ArrayPool<byte> pool, CancellationToken cancellationToken)
+    {
+        // Yield first so that queueing a part never runs its network code on the writer's path.
+        await Task.Yield();
+        var buffer = pool.Rent((int)range.Length);
+        var part = new PartFill(range, buffer);
+        try
+        {
+            await retry.ExecuteAsync(
+                static (s, ct) => s.Downloader.FetchPartAttemptAsync(s.State, s.Part, ct),
+                (Downloader: this, State: state, Part: part),
+                cancellationToken).ConfigureAwait(false);
+            return new PartBuffer(buffer, (int)range.Length);
+        }
+        catch
+        {
+            pool.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>One attempt at a part: asks for the bytes not yet in the buffer and appends them.</summary>
+    private async ValueTask FetchPartAttemptAsync(DownloadState state, PartFill part, CancellationToken cancellationToken)
+    {
+        var first = part.Range.First + part.Filled;
+        using var guard = new StallGuard(state.Options.StallTimeout, timeProvider, cancellationToken);
+        using var response = await SendAsync(state, first, part.Range.Last, guard, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.PartialContent)
+        {
+            await ThrowForUnexpectedAsync(response, state, cancellationToken).ConfigureAwait(false);
+        }
+
+        CheckContentRange(response, state, first);
+        var body = await response.Content.ReadAsStreamAsync(guard.Token).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            while (part.Filled < part.Range.Length)
+            {
+                var read = await ReadAsync(body, part.Buffer.AsMemory(part.Filled, (int)(part.Range.Length - part.Filled)), guard, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                part.Filled += read;
+                state.AddReceived(read);
+            }
+        }
+
+        if (part.Filled < part.Range.Length)
+        {
+            throw new AcsContentException(
+                AcsContentProblem.Truncated,
+                $"The body for {part.Range} ended after {part.Filled} of {part.Range.Length} bytes.");
+        }
+    }
+
+    /// <summary>
+    /// One attempt to stream from the current offset (up to <paramref name="lastByte"/>, or the end) into the
+    /// destination. Returns false when the server ignored the range and sent the whole object, which is then complete.
+    /// </summary>
+    private async ValueTask<bool> FetchToDestinationAsync(DownloadState state, long? lastByte, CancellationToken cancellationToken)
+    {
+        var first = state.Offset;
+        if (state.Total is { } known && first >= known && (known > 0 || !state.Options.RejectEmptyContent))
+        {
+            return true;
+        }
+
+        using var guard = new StallGuard(state.Options.StallTimeout, timeProvider, cancellationToken);
+        var askRange = first > 0 || lastByte is not null;
+        using var response = await SendAsync(state, first, lastByte, guard, cancellationToken, askRange).ConfigureAwait(false);
+        var rangeHonoured = true;
+        switch (response.StatusCode)
+        {
+            case HttpStatusCode.OK:
+                RejectIfEmpty(response, state);
+                if (first > 0)
+                {
+                    throw new AcsContentException(AcsContentProblem.Changed, $"Asked for the bytes from {first} on, the server sent the whole object.");
+                }
+
+                state.ObserveTotal(response.Content.Headers.ContentLength);
+                rangeHonoured = !askRange;
+                break;
+            case HttpStatusCode.PartialContent:
+                CheckContentRange(response, state, first);
+                break;
+            case HttpStatusCode.RequestedRangeNotSatisfiable when first > 0 && response.Content.Headers.ContentRange?.Length == first:
+                // Everything was already stored by an earlier attempt.
+                state.ObserveTotal(first);
+                return true;
+            case HttpStatusCode.RequestedRangeNotSatisfiable when first == 0:
+                // Spec §3.2: an empty or tiny object refuses a probe range; ask again for the whole object.
+                return await FetchToDestinationAsync(state, lastByte: null, cancellationToken).ConfigureAwait(false);
+            default:
+                await ThrowForUnexpectedAsync(response, state, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+
+        state.ObserveResponse(response);
+        var end = lastByte is { } last && rangeHonoured ? last + 1 : state.Total;
+        if (state.Total is { } total && end > total)
+        {
+            end = total;
+        }
+
+        var body = await response.Content.ReadAsStreamAsync(guard.Token).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(state.Options.ReadBufferBytes);
+            try
+            {
+                while (true)
+                {
+                    var read = await ReadAsync(body, buffer.AsMemory(0, state.Options.ReadBufferBytes), guard, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    state.AddReceived(read);
+                    await state.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        if (end is { } expectedEnd && state.Offset < expectedEnd)
+        {
+            throw new AcsContentException(
+                AcsContentProblem.Truncated,
+                $"The body ended at byte {state.Offset} of {expectedEnd}; the rest is fetched again.");
+        }
+
+        if (state.Offset == 0 && state.Options.RejectEmptyContent)
+        {
+            throw new AcsContentException(AcsContentProblem.Empty, "The service sent an empty body for a recording object.");
+        }
+
+        return rangeHonoured;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(
+        DownloadState state,
+        long first,
+        long? last,
+        StallGuard guard,
+        CancellationToken cancellationToken,
+        bool askRange = true)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, state.Request.Location);
+        if (askRange)
+        {
+            message.Headers.Range = new RangeHeaderValue(first, last);
+            if (state.ETag is { } etag)
+            {
+                message.Headers.IfRange = new RangeConditionHeaderValue(etag);
+            }
+        }
+
+        state.CountRequest();
+        try
+        {
+            return await httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, guard.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (guard.HasFired && !cancellationToken.IsCancellationRequested)
+        {
+            throw new AcsStallTimeoutException($"No response within {state.Options.StallTimeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    private async Task ThrowForUnexpectedAsync(HttpResponseMessage response, DownloadState state, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            RejectIfEmpty(response, state);
+            throw new AcsContentException(AcsContentProblem.Changed, "A range was asked for and the server sent the whole object: it changed or ignores ranges.");
+        }
+
+        if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            throw new AcsContentException(AcsContentProblem.Changed, $"The server refused a range inside the object (size {response.Content.Headers.ContentRange?.Length}); it changed.");
+        }
+
+        throw new AcsRequestException(await AcsErrorResponse.ReadAsync(response, timeProvider, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static void RejectIfEmpty(HttpResponseMessage response, DownloadState state)
+    {
+        if (state.Options.RejectEmptyContent && response.Content.Headers.ContentLength == 0)
+        {
+            throw new AcsContentException(AcsContentProblem.Empty, "The service answered 200 with an empty body for a recording object.");
+        }
+    }
+
+    private static void CheckContentRange(HttpResponseMessage response, DownloadState state, long first)
+    {
+        var range = response.Content.Headers.ContentRange;
+        if (range is not { HasRange: true, From: { } from } || from != first)
+        {
+            throw new AcsContentException(
+                AcsContentProblem.InvalidContentRange,
+                $"Asked for bytes from {first}, the 206 response says '{range}'.");
+        }
+
+        state.ObserveTotal(range.Length);
+        state.ObserveResponse(response);
+    }
+
+    private static async ValueTask<int> ReadAsync(Stream body, Memory<byte> buffer, StallGuard guard, CancellationToken cancellationToken)
+    {
+        guard.Restart();
+        try
+        {
+            return await body.ReadAsync(buffer, guard.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (guard.HasFired && !cancellationToken.IsCancellationRequested)
+        {
+            throw new AcsStallTimeoutException($"No bytes arrived for {guard.Timeout.TotalSeconds:0.#} s; resuming from the last byte received.");
+        }
+    }
+
+    private readonly record struct PartBuffer(byte[] Buffer, int Length);
+
+    private sealed class PartFill(ByteRange range, byte[] buffer)
+    {
+        public ByteRange Range { get; } = range;
+
+        public byte[] Buffer { get; } = buffer;
+
+        public int Filled { get; set; }
+    }
+
+    /// <summary>Where one download stands. Touched by part tasks only through the thread-safe counters.</summary>
+    private sealed class DownloadState(
+        AcsDownloadRequest request,
+        AcsDownloadOptions options,
+        Stream destination,
+        IncrementalHash hash,
+        IProgress<AcsDownloadProgress>? progress)
+    {
+        private const long ProgressStepBytes = 1024 * 1024;
+        private readonly Lock _observeLock = new();
+        private readonly long _objectStartPosition = destination.CanSeek ? destination.Position - request.ResumeOffset : -1;
+        private long _bytesReceived;
+        private int _requests;
+        private long _lastReported = -1;
+
+        public AcsDownloadRequest Request { get; } = request;
+
+        public AcsDownloadOptions Options { get; } = options;
+
+        public long Offset { get; private set; } = request.ResumeOffset;
+
+        public long? Total { get; private set; }
+
+        public string? ETag { get; private set; } = request.ETag;
+
+        public string? ContentType { get; private set; }
+
+        public int Restarts { get; private set; }
+
+        public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public bool CanRestart => _objectStartPosition >= 0;
+
+        public void CountRequest() => Interlocked.Increment(ref _requests);
+
+        public void AddReceived(int count) => Interlocked.Add(ref _bytesReceived, count);
+
+        public void ObserveTotal(long? total)
+        {
+            if (total is not { } value)
+            {
+                return;
+            }
+
+            lock (_observeLock)
+            {
+                ObserveTotalLocked(value);
+            }
+        }
+
+        private void ObserveTotalLocked(long value)
+        {
+            if (Total is { } known && known != value)
+            {
+                throw new AcsContentException(AcsContentProblem.Changed, $"The object's size changed from {known} to {value} bytes during the download.");
+            }
+
+            Total = value;
+        }
+
+        public void ObserveResponse(HttpResponseMessage response)
+        {
+            lock (_observeLock)
+            {
+                ObserveResponseLocked(response);
+            }
+        }
+
+        private void ObserveResponseLocked(HttpResponseMessage response)
+        {
+            ContentType ??= response.Content.Headers.ContentType?.MediaType;
+            if (response.Headers.ETag is { IsWeak: false } etag)
+            {
+                if (ETag is { } known && !string.Equals(known, etag.Tag, StringComparison.Ordinal))
+                {
+                    throw new AcsContentException(AcsContentProblem.Changed, "The object's ETag changed during the download.");
+                }
+
+                ETag = etag.Tag;
+            }
+        }
+
+        public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        {
+            await destination.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            hash.AppendData(bytes.Span);
+            Offset += bytes.Length;
+            if (progress is not null && (Offset - _lastReported >= ProgressStepBytes || Offset == Total))
+            {
+                _lastReported = Offset;
+                progress.Report(new AcsDownloadProgress(Offset, Total));
+            }
+        }
+
+        /// <summary>Throws away what was stored and starts the object again from byte 0.</summary>
+        public void Restart()
+        {
+            destination.Position = _objectStartPosition;
+            destination.SetLength(_objectStartPosition);
+            hash.GetHashAndReset();
+            Offset = 0;
+            Total = null;
+            ETag = null;
+            ContentType = null;
+            _lastReported = -1;
+            Restarts++;
+        }
+    }
+}
