@@ -1,0 +1,337 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using CallVault.Acs.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CallVault.Acs.Tests.Infrastructure;
+
+/// <summary>What the next content request suffers.</summary>
+internal enum FaultKind
+{
+    /// <summary>Send <see cref="Fault.AfterBytes"/> bytes, then reset the connection.</summary>
+    ResetAfter,
+
+    /// <summary>Answer <see cref="Fault.Status"/> with a JSON problem body and an optional Retry-After.</summary>
+    Status,
+
+    /// <summary>Answer <see cref="Fault.Status"/> with an HTML body.</summary>
+    Html,
+
+    /// <summary>Answer 200 with an empty body.</summary>
+    EmptyOk,
+
+    /// <summary>Send <see cref="Fault.AfterBytes"/> bytes, then go silent until the client gives up.</summary>
+    StallAfter,
+
+    /// <summary>Send the whole answer slowly: 16 KiB every 40 ms.</summary>
+    Trickle,
+
+    /// <summary>Ignore the Range header and send the whole object with 200.</summary>
+    IgnoreRange,
+
+    /// <summary>Answer 206 with a Content-Range that starts one byte late.</summary>
+    WrongContentRange,
+}
+
+internal sealed record Fault(FaultKind Kind, long AfterBytes = 0, int Status = 0, int RetryAfterSeconds = 0);
+
+/// <summary>One content request as the server saw it.</summary>
+internal sealed record ServedRequest(string Path, long First, long? Last, bool HadIfRange, int Status, long BytesSent, bool Signed);
+
+/// <summary>
+/// A Kestrel server on loopback that serves self-checking objects (byte <c>i</c> is <see cref="ByteAt"/>) like the ACS
+/// media host: it checks ACS signatures, honours single ranges, <c>If-Range</c> and ETags, and misbehaves on purpose
+/// by taking one <see cref="Fault"/> from a queue per content request. A second port serves the same objects with no
+/// authentication, as another origin a redirect can point to.
+/// </summary>
+internal sealed class FaultyObjectServer : IAsyncDisposable
+{
+    private const int BlockSize = 64 * 1024;
+    private readonly WebApplication _app;
+    private readonly byte[] _key;
+    private long _bytesSent;
+
+    private FaultyObjectServer(WebApplication app, byte[] key)
+    {
+        _app = app;
+        _key = key;
+    }
+
+    public Uri StorageBase { get; private set; } = null!;
+
+    public Uri OtherOriginBase { get; private set; } = null!;
+
+    public ConcurrentDictionary<string, long> Objects { get; } = new();
+
+    public ConcurrentQueue<Fault> Faults { get; } = new();
+
+    public ConcurrentQueue<ServedRequest> Served { get; } = new();
+
+    public ConcurrentDictionary<string, byte[]> Documents { get; } = new();
+
+    public ConcurrentBag<string> Deleted { get; } = new();
+
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    public static byte ByteAt(long offset) => (byte)((offset % 251) ^ (offset >> 16));
+
+    public static byte[] Sha256Of(long size)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var block = new byte[BlockSize];
+        for (long offset = 0; offset < size; offset += BlockSize)
+        {
+            var count = (int)Math.Min(BlockSize, size - offset);
+            Fill(block.AsSpan(0, count), offset);
+            hash.AppendData(block, 0, count);
+        }
+
+        return hash.GetHashAndReset();
+    }
+
+    public static async Task<FaultyObjectServer> StartAsync(byte[] key)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0);
+            kestrel.Listen(IPAddress.Loopback, 0);
+        });
+        var app = builder.Build();
+        var server = new FaultyObjectServer(app, key);
+        app.MapGet("/v1/objects/{id}/content/{kind}", server.ServeContentAsync);
+        app.MapGet("/v1/objects/{id}/document", server.ServeDocumentAsync);
+        app.MapDelete("/v1/objects/{id}", server.DeleteAsync);
+        app.MapGet("/redirect/{id}", (string id, HttpContext context) =>
+            Results.Redirect(new Uri(server.OtherOriginBase, $"v1/objects/{id}/content/audio").AbsoluteUri));
+        app.MapGet("/redirect-same/{id}", (string id) => Results.Redirect($"/v1/objects/{id}/content/audio"));
+        await app.StartAsync();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+        server.StorageBase = new Uri(addresses[0].Replace("[::1]", "127.0.0.1", StringComparison.Ordinal) + "/");
+        server.OtherOriginBase = new Uri(addresses[1].Replace("[::1]", "127.0.0.1", StringComparison.Ordinal) + "/");
+        return server;
+    }
+
+    public Uri ContentUri(string id) => new(StorageBase, $"v1/objects/{id}/content/audio");
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static void Fill(Span<byte> block, long offset)
+    {
+        for (var i = 0; i < block.Length; i++)
+        {
+            block[i] = ByteAt(offset + i);
+        }
+    }
+
+    private static string ETagOf(string id, long size) => $"\"{id}-{size}\"";
+
+    private bool IsSigned(HttpContext context)
+    {
+        var request = context.Request;
+        var check = AcsHmacVerifier.Verify(
+            new AcsSignedRequest(
+                request.Method,
+                request.Path.ToUriComponent(),
+                request.QueryString.Value ?? string.Empty,
+                request.Headers.Host.ToString(),
+                request.Headers["x-ms-host"].FirstOrDefault(),
+                request.Headers["x-ms-date"].FirstOrDefault(),
+                request.Headers.Date.FirstOrDefault(),
+                request.Headers["x-ms-content-sha256"].FirstOrDefault(),
+                request.Headers.Authorization.FirstOrDefault(),
+                AcsHmacSigner.EmptyContentHash),
+            _key,
+            TimeProvider.System.GetUtcNow(),
+            AcsHmacVerifier.DefaultDateWindow);
+        return check.IsValid;
+    }
+
+    private bool IsOtherOrigin(HttpContext context) => context.Connection.LocalPort == OtherOriginBase.Port;
+
+    private async Task ServeDocumentAsync(string id, HttpContext context)
+    {
+        if (!IsSigned(context) || !Documents.TryGetValue(id, out var document))
+        {
+            context.Response.StatusCode = IsSigned(context) ? 404 : 401;
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = document.Length;
+        await context.Response.Body.WriteAsync(document);
+    }
+
+    private IResult DeleteAsync(string id, HttpContext context)
+    {
+        if (!IsSigned(context))
+        {
+            return Results.Unauthorized();
+        }
+
+        if (!Objects.TryRemove(id, out _))
+        {
+            return Results.NotFound();
+        }
+
+        Deleted.Add(id);
+        return Results.Ok();
+    }
+
+    private async Task ServeContentAsync(string id, HttpContext context)
+    {
+        var signed = IsSigned(context);
+        var response = context.Response;
+        Faults.TryDequeue(out var fault);
+        if (!signed && !IsOtherOrigin(context))
+        {
+            Record(context, 0, null, 401, 0, signed);
+            response.StatusCode = 401;
+            await response.WriteAsJsonAsync(new { title = "Unauthorized", status = 401, message = "Unauthorized", traceId = "00-test-trace" });
+            return;
+        }
+
+        if (!Objects.TryGetValue(id, out var size))
+        {
+            Record(context, 0, null, 404, 0, signed);
+            response.StatusCode = 404;
+            return;
+        }
+
+        var etag = ETagOf(id, size);
+        response.Headers.AcceptRanges = "bytes";
+        response.Headers.ETag = etag;
+        response.ContentType = "audio/wav";
+
+        switch (fault?.Kind)
+        {
+            case FaultKind.Status:
+                Record(context, 0, null, fault.Status, 0, signed);
+                response.StatusCode = fault.Status;
+                if (fault.RetryAfterSeconds > 0)
+                {
+                    response.Headers.RetryAfter = fault.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                await response.WriteAsJsonAsync(new { error = new { code = "Busy", message = $"Injected {fault.Status}" } });
+                return;
+            case FaultKind.Html:
+                Record(context, 0, null, fault.Status, 0, signed);
+                response.StatusCode = fault.Status;
+                response.ContentType = "text/html";
+                await response.WriteAsync("<html><head><title>Bad Request - Invalid URL</title></head><body><h2>Bad Request</h2></body></html>");
+                return;
+            case FaultKind.EmptyOk:
+                Record(context, 0, null, 200, 0, signed);
+                response.StatusCode = 200;
+                response.ContentLength = 0;
+                return;
+        }
+
+        var (first, last, status) = ParseRange(context.Request, etag, size, fault?.Kind == FaultKind.IgnoreRange);
+        if (status == 416)
+        {
+            Record(context, first, last, 416, 0, signed);
+            response.StatusCode = 416;
+            response.Headers.ContentRange = $"bytes */{size}";
+            return;
+        }
+
+        response.StatusCode = status;
+        response.ContentLength = last - first + 1;
+        if (status == 206)
+        {
+            var shownFirst = fault?.Kind == FaultKind.WrongContentRange ? first + 1 : first;
+            response.Headers.ContentRange = $"bytes {shownFirst}-{last}/{size}";
+        }
+
+        var limit = fault?.Kind is FaultKind.ResetAfter or FaultKind.StallAfter ? fault.AfterBytes : long.MaxValue;
+        var sent = 0L;
+        var block = new byte[BlockSize];
+        try
+        {
+            var blockSize = fault?.Kind == FaultKind.Trickle ? 16 * 1024 : BlockSize;
+            for (var offset = first; offset <= last && sent < limit; offset += blockSize)
+            {
+                var count = (int)Math.Min(Math.Min(blockSize, last - offset + 1), limit - sent);
+                if (fault?.Kind == FaultKind.Trickle)
+                {
+                    await Task.Delay(40, context.RequestAborted);
+                }
+
+                Fill(block.AsSpan(0, count), offset);
+                await response.Body.WriteAsync(block.AsMemory(0, count), context.RequestAborted);
+                if (fault?.Kind == FaultKind.Trickle)
+                {
+                    await response.Body.FlushAsync(context.RequestAborted);
+                }
+
+                sent += count;
+                Interlocked.Add(ref _bytesSent, count);
+            }
+
+            if (sent < last - first + 1)
+            {
+                await response.Body.FlushAsync(context.RequestAborted);
+                if (fault!.Kind == FaultKind.StallAfter)
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+
+                context.Abort();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client dropped the connection; what was sent is counted.
+        }
+        catch (IOException)
+        {
+        }
+        finally
+        {
+            Record(context, first, last, status, sent, signed);
+        }
+    }
+
+    private void Record(HttpContext context, long first, long? last, int status, long sent, bool signed) =>
+        Served.Enqueue(new ServedRequest(context.Request.Path, first, last, context.Request.Headers.IfRange.Count > 0, status, sent, signed));
+
+    private static (long First, long Last, int Status) ParseRange(HttpRequest request, string etag, long size, bool ignoreRange)
+    {
+        var header = request.Headers.Range.ToString();
+        var ifRange = request.Headers.IfRange.ToString();
+        if (ignoreRange || string.IsNullOrEmpty(header) || (!string.IsNullOrEmpty(ifRange) && ifRange != etag))
+        {
+            return (0, size - 1, 200);
+        }
+
+        var spec = header["bytes=".Length..].Split('-');
+        long first, last;
+        if (spec[0].Length == 0)
+        {
+            var suffix = long.Parse(spec[1], System.Globalization.CultureInfo.InvariantCulture);
+            first = Math.Max(0, size - suffix);
+            last = size - 1;
+        }
+        else
+        {
+            first = long.Parse(spec[0], System.Globalization.CultureInfo.InvariantCulture);
+            last = spec[1].Length == 0 ? size - 1 : Math.Min(size - 1, long.Parse(spec[1], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return first >= size ? (first, size - 1, 416) : (first, last, 206);
+    }
+}
