@@ -10,10 +10,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace CallVault.Acs.Tests.Infrastructure;
+namespace CallVault.Testing;
 
 /// <summary>What the next content request suffers.</summary>
-internal enum FaultKind
+public enum FaultKind
 {
     /// <summary>Send <see cref="Fault.AfterBytes"/> bytes, then reset the connection.</summary>
     ResetAfter,
@@ -40,10 +40,10 @@ internal enum FaultKind
     WrongContentRange,
 }
 
-internal sealed record Fault(FaultKind Kind, long AfterBytes = 0, int Status = 0, int RetryAfterSeconds = 0);
+public sealed record Fault(FaultKind Kind, long AfterBytes = 0, int Status = 0, int RetryAfterSeconds = 0);
 
 /// <summary>One content request as the server saw it.</summary>
-internal sealed record ServedRequest(string Path, long First, long? Last, bool HadIfRange, int Status, long BytesSent, bool Signed);
+public sealed record ServedRequest(string Path, long First, long? Last, bool HadIfRange, int Status, long BytesSent, bool HadValidSignature);
 
 /// <summary>
 /// A Kestrel server on loopback that serves self-checking objects (byte <c>i</c> is <see cref="ByteAt"/>) like the ACS
@@ -51,12 +51,13 @@ internal sealed record ServedRequest(string Path, long First, long? Last, bool H
 /// by taking one <see cref="Fault"/> from a queue per content request. A second port serves the same objects with no
 /// authentication, as another origin a redirect can point to.
 /// </summary>
-internal sealed class FaultyObjectServer : IAsyncDisposable
+public sealed class FaultyObjectServer : IAsyncDisposable
 {
     private const int BlockSize = 64 * 1024;
     private readonly WebApplication _app;
     private readonly byte[] _key;
     private long _bytesSent;
+    private int _contentRequestsReceived;
 
     private FaultyObjectServer(WebApplication app, byte[] key)
     {
@@ -79,6 +80,12 @@ internal sealed class FaultyObjectServer : IAsyncDisposable
     public ConcurrentBag<string> Deleted { get; } = new();
 
     public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Content requests that arrived, counted on arrival (<see cref="Served"/> is filled when they end).</summary>
+    public int ContentRequestsReceived => Volatile.Read(ref _contentRequestsReceived);
+
+    /// <summary>Completes when a <see cref="FaultKind.StallAfter"/> response has sent its bytes and gone silent.</summary>
+    public TaskCompletionSource StallReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static byte ByteAt(long offset) => (byte)((offset % 251) ^ (offset >> 16));
 
@@ -107,9 +114,11 @@ internal sealed class FaultyObjectServer : IAsyncDisposable
         });
         var app = builder.Build();
         var server = new FaultyObjectServer(app, key);
-        app.MapGet("/v1/objects/{id}/content/{kind}", server.ServeContentAsync);
+        app.MapGet("/v1/objects/{id}/content/{kind}", (string id, HttpContext context) => server.ServeContentAsync(id, context));
         app.MapGet("/v1/objects/{id}/document", server.ServeDocumentAsync);
         app.MapDelete("/v1/objects/{id}", server.DeleteAsync);
+        app.MapGet("/recording/download/{id}", (string id, HttpContext context) => server.ServeContentAsync(id, context));
+        app.MapGet("/recording/download/{id}/metadata", (string id, HttpContext context) => server.ServeDocumentAsync(id, context));
         app.MapGet("/redirect/{id}", (string id, HttpContext context) =>
             Results.Redirect(new Uri(server.OtherOriginBase, $"v1/objects/{id}/content/audio").AbsoluteUri));
         app.MapGet("/redirect-same/{id}", (string id) => Results.Redirect($"/v1/objects/{id}/content/audio"));
@@ -192,6 +201,7 @@ internal sealed class FaultyObjectServer : IAsyncDisposable
 
     private async Task ServeContentAsync(string id, HttpContext context)
     {
+        Interlocked.Increment(ref _contentRequestsReceived);
         var signed = IsSigned(context);
         var response = context.Response;
         Faults.TryDequeue(out var fault);
@@ -287,6 +297,7 @@ internal sealed class FaultyObjectServer : IAsyncDisposable
                 await response.Body.FlushAsync(context.RequestAborted);
                 if (fault!.Kind == FaultKind.StallAfter)
                 {
+                    StallReached.TrySetResult();
                     await Task.Delay(Timeout.Infinite, context.RequestAborted);
                 }
 

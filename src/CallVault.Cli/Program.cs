@@ -1,0 +1,10 @@
+using System.CommandLine;
+using CallVault.Cli;
+using CallVault.Cli.Commands;
+
+var root = new RootCommand("CallVault: keeps every Azure Communication Services call recording safe.")
+{
+    DownloadCommand.Create(),
+};
+
+return await CommandRunner.RunAsync(root, args);
