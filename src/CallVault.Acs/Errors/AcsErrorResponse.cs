@@ -138,7 +138,7 @@ internal sealed partial record AcsErrorResponse(
                 using var document = JsonDocument.Parse(trimmed);
                 var root = document.RootElement;
                 var error = root.TryGetProperty("error", out var nested) && nested.ValueKind == JsonValueKind.Object ? nested : root;
-                var message = FirstString(error, "message", "title", "detail", "code");
+                var message = FirstString(error, "detail", "message", "title", "code");
                 var traceId = FirstString(root, "traceId", "requestId");
                 return (message, traceId);
             }

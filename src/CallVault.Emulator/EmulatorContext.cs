@@ -1,0 +1,60 @@
+using CallVault.Emulator.EventGrid;
+using CallVault.Emulator.Faults;
+using CallVault.Emulator.Recordings;
+
+namespace CallVault.Emulator;
+
+/// <summary>The state both emulated hosts share.</summary>
+public sealed class EmulatorContext
+{
+    private long _bytesSent;
+
+    internal EmulatorContext(AcsEmulatorOptions options, ReadOnlyMemory<byte> accessKey)
+    {
+        Options = options;
+        AccessKey = accessKey;
+        TimeProvider = options.TimeProvider;
+        Recordings = new RecordingStore(TimeProvider);
+    }
+
+    /// <summary>The options the emulator started with.</summary>
+    public AcsEmulatorOptions Options { get; }
+
+    /// <summary>The clock.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>The decoded access key.</summary>
+    public ReadOnlyMemory<byte> AccessKey { get; }
+
+    /// <summary>The ACS endpoint's base URL, ending with <c>/</c>.</summary>
+    public Uri Endpoint { get; internal set; } = null!;
+
+    /// <summary>The media storage host's base URL, ending with <c>/</c>.</summary>
+    public Uri StorageBase { get; internal set; } = null!;
+
+    /// <summary>The recordings.</summary>
+    public RecordingStore Recordings { get; }
+
+    /// <summary>Faults waiting for requests.</summary>
+    public FaultPlan Faults { get; } = new();
+
+    /// <summary>The link every download goes over.</summary>
+    public LinkShape Link { get; set; } = new();
+
+    /// <summary>Event Grid: subscriptions, deliveries and dead letters.</summary>
+    public EventGridService EventGrid { get; internal set; } = null!;
+
+    /// <summary>Body bytes sent by the download API since start.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    internal void CountBytesSent(long count) => Interlocked.Add(ref _bytesSent, count);
+
+    /// <summary>The GA media location of a chunk.</summary>
+    public Uri ContentLocation(EmulatedChunk chunk) => new(StorageBase, $"v1/objects/{chunk.DocumentId}/content/{chunk.ContentKind}");
+
+    /// <summary>The GA metadata location of a chunk.</summary>
+    public Uri MetadataLocation(EmulatedChunk chunk) => new(StorageBase, $"v1/objects/{chunk.DocumentId}/content/acsmetadata");
+
+    /// <summary>The GA delete location of a chunk.</summary>
+    public Uri DeleteLocation(EmulatedChunk chunk) => new(StorageBase, $"v1/objects/{chunk.DocumentId}");
+}

@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using CallVault.Acs.Authentication;
+
+namespace CallVault.Emulator.Storage;
+
+/// <summary>
+/// Checks the HMAC signature of a download or delete request as ACS does (spec §7). On the media storage host the
+/// signed host must be the ACS endpoint's, sent as <c>x-ms-host</c>: signing the storage host is the classic mistake
+/// that real ACS answers with 401, and so does the emulator.
+/// </summary>
+internal sealed class AcsSignatureCheck(EmulatorContext emulator)
+{
+    public async Task<IResult?> RejectUnlessSignedAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var body = await ReadBodyHashAsync(request, context.RequestAborted);
+        var signedHost = request.Headers["x-ms-host"].FirstOrDefault() ?? request.Headers.Host.ToString();
+        if (!string.Equals(signedHost, emulator.Endpoint.Authority, StringComparison.OrdinalIgnoreCase))
+        {
+            return Unauthorized(
+                "HostMismatch",
+                $"The signed host is '{signedHost}', but requests must be signed for the ACS endpoint '{emulator.Endpoint.Authority}' (send it as x-ms-host when the request goes to the media storage host).");
+        }
+
+        var check = AcsHmacVerifier.Verify(
+            new AcsSignedRequest(
+                request.Method,
+                request.Path.ToUriComponent(),
+                request.QueryString.Value ?? string.Empty,
+                request.Headers.Host.ToString(),
+                request.Headers["x-ms-host"].FirstOrDefault(),
+                request.Headers["x-ms-date"].FirstOrDefault(),
+                request.Headers.Date.FirstOrDefault(),
+                request.Headers["x-ms-content-sha256"].FirstOrDefault(),
+                request.Headers.Authorization.FirstOrDefault(),
+                body),
+            emulator.AccessKey.Span,
+            emulator.TimeProvider.GetUtcNow(),
+            emulator.Options.DateWindow,
+            allowPreview2021: true);
+        return check.IsValid ? null : Unauthorized(check.Failure.ToString(), check.Detail);
+    }
+
+    private static async Task<string> ReadBodyHashAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+        }
+
+        return Convert.ToBase64String(hash.GetHashAndReset());
+    }
+
+    private static IResult Unauthorized(string failedCheck, string detail) => Results.Json(
+        new
+        {
+            type = "https://tools.ietf.org/html/rfc7235#section-3.1",
+            title = "Unauthorized",
+            status = 401,
+            detail,
+            failedCheck,
+            message = "Unauthorized",
+            traceId = $"00-{Guid.NewGuid():N}-{Guid.NewGuid().ToString("N")[..16]}-00",
+        },
+        statusCode: 401,
+        contentType: "application/problem+json");
+}
