@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using CallVault.Acs;
 using CallVault.Emulator.Admin;
 using CallVault.Emulator.EventGrid;
+using CallVault.Emulator.Hosting;
 using CallVault.Emulator.Media;
 using CallVault.Emulator.Recordings;
 using CallVault.Emulator.Storage;
@@ -124,6 +125,7 @@ public sealed class AcsEmulator : IAsyncDisposable
         builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        builder.Services.AddSingleton<IHostLifetime, PassiveHostLifetime>();
         return builder.Build();
     }
 

@@ -123,10 +123,7 @@ public sealed partial class EventGridService : IAsyncDisposable
         var delay = Scale(TimeSpan.FromSeconds(recording.Spec.Delivery?.DelaySeconds ?? 0));
         foreach (var subscription in _subscriptions.Values.Where(s => s.State == SubscriptionState.Active))
         {
-            foreach (var batch in Batch(events, subscription.Spec))
-            {
-                Track(DeliverAsync(subscription, batch, delay, _stopping.Token));
-            }
+            Track(DeliverInOrderAsync(subscription, [.. Batch(events, subscription.Spec)], delay, _stopping.Token));
         }
 
         return [.. events.Select(e => e.Id)];
@@ -296,17 +293,43 @@ public sealed partial class EventGridService : IAsyncDisposable
         return null;
     }
 
-    private async Task DeliverAsync(Subscription subscription, IReadOnlyList<RecordingEvent> batch, TimeSpan initialDelay, CancellationToken stopping)
+    /// <summary>
+    /// Sends the first attempt of each batch in publishing order (so a test can see events in the order it asked for);
+    /// retries then go on independently, as they do in Event Grid.
+    /// </summary>
+    private async Task DeliverInOrderAsync(Subscription subscription, IReadOnlyList<IReadOnlyList<RecordingEvent>> batches, TimeSpan initialDelay, CancellationToken stopping)
     {
         await Task.Yield();
-        var deliveryId = Guid.NewGuid().ToString("N")[..12];
-        var firstPublished = _emulator.TimeProvider.GetUtcNow();
-        var timeToLive = Scale(TimeSpan.FromMinutes(subscription.Spec.EventTimeToLiveInMinutes));
         if (initialDelay > TimeSpan.Zero)
         {
             await Task.Delay(initialDelay, _emulator.TimeProvider, stopping);
         }
 
+        foreach (var batch in batches)
+        {
+            var firstAttemptDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Track(DeliverAsync(subscription, batch, firstAttemptDone, stopping));
+            await firstAttemptDone.Task;
+        }
+    }
+
+    private async Task DeliverAsync(Subscription subscription, IReadOnlyList<RecordingEvent> batch, TaskCompletionSource firstAttemptDone, CancellationToken stopping)
+    {
+        try
+        {
+            await DeliverWithRetriesAsync(subscription, batch, firstAttemptDone, stopping);
+        }
+        finally
+        {
+            firstAttemptDone.TrySetResult();
+        }
+    }
+
+    private async Task DeliverWithRetriesAsync(Subscription subscription, IReadOnlyList<RecordingEvent> batch, TaskCompletionSource firstAttemptDone, CancellationToken stopping)
+    {
+        var deliveryId = Guid.NewGuid().ToString("N")[..12];
+        var firstPublished = _emulator.TimeProvider.GetUtcNow();
+        var timeToLive = Scale(TimeSpan.FromMinutes(subscription.Spec.EventTimeToLiveInMinutes));
         for (var attempt = 1; ; attempt++)
         {
             if (!_subscriptions.ContainsKey(subscription.Id))
@@ -315,6 +338,7 @@ public sealed partial class EventGridService : IAsyncDisposable
             }
 
             var (status, error, latency) = await SendOnceAsync(subscription, batch, attempt - 1, stopping);
+            firstAttemptDone.TrySetResult();
             var eventIds = batch.Select(e => e.Id).ToList();
             if (status is >= 200 and <= 204)
             {

@@ -14,14 +14,6 @@ internal sealed class AcsSignatureCheck(EmulatorContext emulator)
     {
         var request = context.Request;
         var body = await ReadBodyHashAsync(request, context.RequestAborted);
-        var signedHost = request.Headers["x-ms-host"].FirstOrDefault() ?? request.Headers.Host.ToString();
-        if (!string.Equals(signedHost, emulator.Endpoint.Authority, StringComparison.OrdinalIgnoreCase))
-        {
-            return Unauthorized(
-                "HostMismatch",
-                $"The signed host is '{signedHost}', but requests must be signed for the ACS endpoint '{emulator.Endpoint.Authority}' (send it as x-ms-host when the request goes to the media storage host).");
-        }
-
         var check = AcsHmacVerifier.Verify(
             new AcsSignedRequest(
                 request.Method,
@@ -38,7 +30,18 @@ internal sealed class AcsSignatureCheck(EmulatorContext emulator)
             emulator.TimeProvider.GetUtcNow(),
             emulator.Options.DateWindow,
             allowPreview2021: true);
-        return check.IsValid ? null : Unauthorized(check.Failure.ToString(), check.Detail);
+        if (!check.IsValid)
+        {
+            return Unauthorized(check.Failure.ToString(), check.Detail);
+        }
+
+        // A valid signature for another host is still refused: ACS only accepts its own identity.
+        var signedHost = request.Headers["x-ms-host"].FirstOrDefault() ?? request.Headers.Host.ToString();
+        return string.Equals(signedHost, emulator.Endpoint.Authority, StringComparison.OrdinalIgnoreCase)
+            ? null
+            : Unauthorized(
+                "HostMismatch",
+                $"The signed host is '{signedHost}', but requests must be signed for the ACS endpoint '{emulator.Endpoint.Authority}' (send it as x-ms-host when the request goes to the media storage host).");
     }
 
     private static async Task<string> ReadBodyHashAsync(HttpRequest request, CancellationToken cancellationToken)
