@@ -44,6 +44,7 @@ public class EmulatorTestBase : IAsyncLifetime
             options.AllowedHosts.Add(Emulator.StorageOrigin);
             options.Retry.BaseDelay = TimeSpan.FromMilliseconds(5);
             options.Retry.MaxDelay = TimeSpan.FromMilliseconds(100);
+            options.Download.ParallelConnections = 1;
             configure?.Invoke(options);
         });
         _services = services.BuildServiceProvider();

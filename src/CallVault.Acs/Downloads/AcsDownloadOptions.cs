@@ -9,13 +9,14 @@ public sealed class AcsDownloadOptions
     public const long MiB = 1024 * 1024;
 
     /// <summary>
-    /// Connections used for one object. 1 (the default) sends one GET for the whole object, as the ACS quickstart
-    /// advises, and resumes with <c>Range: bytes=N-</c> after a failure. Above 1, the object is fetched as ranged
-    /// parts of <see cref="PartSizeBytes"/>, that many at a time, and written in order; this pays off on links with
-    /// high latency or a per-connection bandwidth cap. 1 to 16.
+    /// Connections used for one object. 1 sends one GET for the whole object, as the ACS quickstart advises, and
+    /// resumes with <c>Range: bytes=N-</c> after a failure. Above 1, the object is fetched as ranged parts of
+    /// <see cref="PartSizeBytes"/>, that many at a time, and written in order, as the official SDK's partitioned
+    /// download does. Default 4: on a link of 20 MB/s per connection and 50 ms latency it fetched 200 MiB 2.7 times
+    /// faster than one connection, and on loopback it costs nothing (bench/download.sh). 1 to 16.
     /// </summary>
     [Range(1, 16)]
-    public int ParallelConnections { get; set; } = 1;
+    public int ParallelConnections { get; set; } = 4;
 
     /// <summary>
     /// Size of one ranged part in a parallel download, in bytes. Memory held for one object is at most
@@ -38,7 +39,10 @@ public sealed class AcsDownloadOptions
     /// </summary>
     public bool RejectEmptyContent { get; set; } = true;
 
-    /// <summary>Size of the buffer a connection reads into, in bytes. Default 128 KiB; 4 KiB to 4 MiB.</summary>
+    /// <summary>
+    /// Size of the buffers a connection reads into, in bytes; up to four are in flight between receiving and writing.
+    /// Default 256 KiB; 4 KiB to 4 MiB.
+    /// </summary>
     [Range(4 * 1024, 4 * MiB)]
-    public int ReadBufferBytes { get; set; } = 128 * 1024;
+    public int ReadBufferBytes { get; set; } = 256 * 1024;
 }

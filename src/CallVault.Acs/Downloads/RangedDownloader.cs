@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using CallVault.Acs.Errors;
 using CallVault.Acs.Internal;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,7 @@ namespace CallVault.Acs.Downloads;
 internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline retry, TimeProvider timeProvider, ILogger logger)
 {
     private const int MaxRestarts = 2;
+    private const int PipelineDepth = 4;
 
     public async Task<AcsDownloadResult> DownloadAsync(
         AcsDownloadRequest request,
@@ -261,25 +263,7 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         var body = await response.Content.ReadAsStreamAsync(guard.Token).ConfigureAwait(false);
         await using (body.ConfigureAwait(false))
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(state.Options.ReadBufferBytes);
-            try
-            {
-                while (true)
-                {
-                    var read = await ReadAsync(body, buffer.AsMemory(0, state.Options.ReadBufferBytes), guard, cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    state.AddReceived(read);
-                    await state.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            await CopyPipelinedAsync(body, state, guard, cancellationToken).ConfigureAwait(false);
         }
 
         if (end is { } expectedEnd && state.Offset < expectedEnd)
@@ -295,6 +279,105 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         }
 
         return rangeHonoured;
+    }
+
+    /// <summary>
+    /// Copies a body into the destination with the network reads on one task and the writes (with hashing) on
+    /// another, joined by a channel of at most <see cref="PipelineDepth"/> buffers, so that receiving, hashing and
+    /// writing overlap while memory stays bounded. When the read side fails, what was already read is still written
+    /// before the failure is reported, so the next attempt resumes after it.
+    /// </summary>
+    private static async Task CopyPipelinedAsync(Stream body, DownloadState state, StallGuard guard, CancellationToken cancellationToken)
+    {
+        var size = state.Options.ReadBufferBytes;
+        var channel = Channel.CreateBounded<(byte[] Buffer, int Count)>(
+            new BoundedChannelOptions(PipelineDepth) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writing = WriteFromChannelAsync(state, channel.Reader, stopReading, cancellationToken);
+        Exception? readFailure = null;
+        try
+        {
+            while (true)
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent(size);
+                var filled = 0;
+                try
+                {
+                    // Fill the buffer (or reach the end) so that the writer handles few, large blocks.
+                    int read;
+                    while (filled < size && (read = await ReadAsync(body, buffer.AsMemory(filled, size - filled), guard, stopReading.Token).ConfigureAwait(false)) > 0)
+                    {
+                        filled += read;
+                        state.AddReceived(read);
+                    }
+                }
+                catch
+                {
+                    if (filled > 0)
+                    {
+                        await channel.Writer.WriteAsync((buffer, filled), cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+
+                    throw;
+                }
+
+                if (filled == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    break;
+                }
+
+                await channel.Writer.WriteAsync((buffer, filled), stopReading.Token).ConfigureAwait(false);
+                if (filled < size)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            readFailure = ex;
+        }
+
+        channel.Writer.Complete();
+        await writing.ConfigureAwait(false);
+        if (readFailure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(readFailure);
+        }
+    }
+
+    private static async Task WriteFromChannelAsync(DownloadState state, ChannelReader<(byte[] Buffer, int Count)> reader, CancellationTokenSource stopReading, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var (buffer, count) in reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                try
+                {
+                    await state.WriteAsync(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+        catch
+        {
+            // A failed write stops the reader; buffers still queued go back to the pool.
+            await stopReading.CancelAsync().ConfigureAwait(false);
+            while (reader.TryRead(out var pending))
+            {
+                ArrayPool<byte>.Shared.Return(pending.Buffer);
+            }
+
+            throw;
+        }
     }
 
     private async Task<HttpResponseMessage> SendAsync(
@@ -474,8 +557,10 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
 
         public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         {
-            await destination.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            // An asynchronous file write runs on the thread pool, so hashing the same bytes meanwhile overlaps the two.
+            var write = destination.WriteAsync(bytes, cancellationToken);
             hash.AppendData(bytes.Span);
+            await write.ConfigureAwait(false);
             Offset += bytes.Length;
             if (progress is not null && (Offset - _lastReported >= ProgressStepBytes || Offset == Total))
             {

@@ -44,7 +44,7 @@ internal static class DownloadCommand
         var parallel = new Option<int>("--parallel", "-p")
         {
             Description = "Connections for one object (1-16). 1 sends a single GET; more fetch ranged parts in parallel, which helps on high-latency links.",
-            DefaultValueFactory = _ => 1,
+            DefaultValueFactory = _ => new AcsDownloadOptions().ParallelConnections,
         };
         parallel.Validators.Add(result =>
         {

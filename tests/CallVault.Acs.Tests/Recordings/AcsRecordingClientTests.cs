@@ -49,6 +49,9 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
             options.Retry.BaseDelay = TimeSpan.FromMilliseconds(5);
             options.Retry.MaxDelay = TimeSpan.FromMilliseconds(50);
             options.Download.StallTimeout = TimeSpan.FromSeconds(1);
+
+            // These tests are about single-stream semantics; parallel mode has its own tests that say so.
+            options.Download.ParallelConnections = 1;
             configure?.Invoke(options);
         });
         _services = services.BuildServiceProvider(validateScopes: true);
@@ -214,7 +217,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
 
         // Warm the connection and the server's code paths, so that only the trickle is measured against the timeout.
         _server.Objects["warm-up"] = 1;
-        var patient = new AcsDownloadOptions { StallTimeout = TimeSpan.FromSeconds(30) };
+        var patient = new AcsDownloadOptions { StallTimeout = TimeSpan.FromSeconds(30), ParallelConnections = 1 };
         await client.DownloadToAsync(new AcsDownloadRequest(_server.ContentUri("warm-up")) { Options = patient }, new MemoryStream());
         _server.Faults.Enqueue(new Fault(FaultKind.Trickle));
         using var destination = new MemoryStream();
