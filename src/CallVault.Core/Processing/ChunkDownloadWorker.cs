@@ -1,0 +1,306 @@
+using System.Security.Cryptography;
+using System.Text;
+using CallVault.Acs;
+using CallVault.Acs.Downloads;
+using CallVault.Acs.Errors;
+using CallVault.Acs.Hosts;
+using CallVault.Acs.Recordings;
+using CallVault.Jobs;
+using CallVault.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CallVault.Processing;
+
+/// <summary>
+/// Downloads leased chunks: metadata first (it names the format), then the media through a resumable upload, then the
+/// manifest, then (when configured) the deletion from ACS. Each finished step is recorded, so a retry or a restart
+/// redoes nothing that is already stored. On shutdown the leases are released and the partial files kept.
+/// </summary>
+public sealed partial class ChunkDownloadWorker(
+    IJobStore jobs,
+    IRecordingStore store,
+    AcsRecordingClient acs,
+    ManifestWriter manifests,
+    JobSignal signal,
+    IOptionsMonitor<CallVaultOptions> options,
+    IOptionsMonitor<AcsClientOptions> acsOptions,
+    TimeProvider timeProvider,
+    ILogger<ChunkDownloadWorker> logger) : BackgroundService
+{
+    private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}"[..^24];
+
+    /// <summary>Chunks stored by this process.</summary>
+    public long ChunksStored => Interlocked.Read(ref _chunksStored);
+
+    private long _chunksStored;
+
+    /// <inheritdoc />
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var concurrency = options.CurrentValue.Worker.Concurrency;
+        return Task.WhenAll(Enumerable.Range(0, concurrency).Select(i => RunLoopAsync($"{_owner}#{i}", stoppingToken)));
+    }
+
+    private async Task RunLoopAsync(string owner, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            ChunkLease? lease;
+            try
+            {
+                if (!IsConfigured())
+                {
+                    await signal.WaitAsync(options.CurrentValue.Worker.PollInterval * 5, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                lease = await jobs.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
+                if (lease is null)
+                {
+                    await signal.WaitAsync(options.CurrentValue.Worker.PollInterval, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.LeaseFailed(logger, ex);
+                await Task.Delay(options.CurrentValue.Worker.PollInterval, timeProvider, stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await ProcessAsync(lease, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    private bool IsConfigured() => !string.IsNullOrWhiteSpace(acsOptions.CurrentValue.ConnectionString);
+
+    private async Task ProcessAsync(ChunkLease lease, CancellationToken stoppingToken)
+    {
+        var request = lease.Job.Request;
+        using var scope = logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["DocumentId"] = request.DocumentId,
+            ["CallId"] = request.Recording.CallId,
+            ["RecordingKey"] = request.Recording.Key,
+        });
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var renewal = RenewWhileWorkingAsync(lease, work);
+        try
+        {
+            if (request.RejectedReason is { } rejected)
+            {
+                await jobs.FailAsync(lease, rejected, retryAt: null, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+
+            await DownloadAsync(lease, work.Token).ConfigureAwait(false);
+            await jobs.CompleteAsync(lease, CancellationToken.None).ConfigureAwait(false);
+            Interlocked.Increment(ref _chunksStored);
+            await manifests.WriteAsync(request.Recording.Key, RecordingLayout.FolderOf(request.Recording, request.EventTime), CancellationToken.None).ConfigureAwait(false);
+            Log.Stored(logger, request.DocumentId, request.Index);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: the partial file is the checkpoint; the chunk is due again at once on the next start.
+            await TryAsync(() => jobs.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false);
+        }
+        catch (LeaseLostException)
+        {
+            Log.LeaseLost(logger, request.DocumentId);
+        }
+        catch (Exception ex)
+        {
+            await FailAsync(lease, ex).ConfigureAwait(false);
+        }
+        finally
+        {
+            await work.CancelAsync().ConfigureAwait(false);
+            await renewal.ConfigureAwait(false);
+        }
+    }
+
+    private async Task DownloadAsync(ChunkLease lease, CancellationToken cancellationToken)
+    {
+        var job = lease.Job;
+        var request = job.Request;
+        var folder = RecordingLayout.FolderOf(request.Recording, request.EventTime);
+        var (contentLocation, metadataLocation) = Locations(request);
+
+        var metadataJson = job.MetadataJson;
+        var format = request.Recording.FormatType;
+        if (job.Metadata is null)
+        {
+            var (json, metadata) = await acs.GetMetadataAsync(metadataLocation, cancellationToken).ConfigureAwait(false);
+            if (metadata.ChunkDocumentId is { } documentId && !documentId.Equals(request.DocumentId, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"The metadata document is for chunk {documentId}, not {request.DocumentId}.");
+            }
+
+            var path = RecordingLayout.MetadataPath(folder, request.Index);
+            await store.WriteAsync(path, json, cancellationToken).ConfigureAwait(false);
+            metadataJson = Encoding.UTF8.GetString(json);
+            format ??= metadata.Format;
+            await jobs.RecordProgressAsync(
+                lease,
+                new ChunkProgress { Metadata = new StoredObjectInfo(path, json.Length, Convert.ToHexStringLower(SHA256.HashData(json)), "application/json"), MetadataJson = metadataJson },
+                cancellationToken).ConfigureAwait(false);
+        }
+        else if (metadataJson is not null && format is null)
+        {
+            format = RecordingMetadata.Parse(Encoding.UTF8.GetBytes(metadataJson)).Format;
+        }
+
+        if (job.Media is null)
+        {
+            var path = RecordingLayout.MediaPath(folder, request.Index, RecordingLayout.ExtensionFor(format));
+            var upload = await store.OpenUploadAsync(path, cancellationToken).ConfigureAwait(false);
+            await using (upload.ConfigureAwait(false))
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                await upload.HashPersistedAsync(hash, cancellationToken).ConfigureAwait(false);
+                var result = await acs.DownloadToAsync(
+                    new AcsDownloadRequest(contentLocation) { ResumeOffset = upload.PersistedLength, Sha256 = hash },
+                    upload.Content,
+                    progress: null,
+                    cancellationToken).ConfigureAwait(false);
+                await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await jobs.RecordProgressAsync(
+                    lease,
+                    new ChunkProgress { Media = new StoredObjectInfo(path, result.Length, result.Sha256Hex, result.ContentType) },
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (options.CurrentValue.DeleteAfterDownload && request.DeleteLocation is { } deleteLocation && job.DeletedFromAcsAt is null)
+        {
+            // Only reached once media and metadata are committed and recorded: nothing is deleted before it is safe.
+            await acs.DeleteAsync(deleteLocation, cancellationToken).ConfigureAwait(false);
+            await jobs.RecordProgressAsync(lease, new ChunkProgress { DeletedFromAcsAt = timeProvider.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private (Uri Content, Uri Metadata) Locations(ChunkRequest request)
+    {
+        if (request.ContentLocation is { } content && request.MetadataLocation is { } metadata)
+        {
+            return (content, metadata);
+        }
+
+        // A 2021-preview event carries only the document id; the routes are on the ACS endpoint.
+        var endpoint = AcsConnectionString.Parse(acsOptions.CurrentValue.ConnectionString).Endpoint;
+        return (AcsRecordingClient.GetPreviewContentLocation(endpoint, request.DocumentId), AcsRecordingClient.GetPreviewMetadataLocation(endpoint, request.DocumentId));
+    }
+
+    private async Task FailAsync(ChunkLease lease, Exception error)
+    {
+        var worker = options.CurrentValue.Worker;
+        var attempts = lease.Job.Attempts;
+        var permanent = IsPermanent(error);
+        DateTimeOffset? retryAt = null;
+        if (!permanent && attempts < worker.MaxAttempts)
+        {
+            var exponent = Math.Min(attempts - 1, 20);
+            var delay = TimeSpan.FromTicks(Math.Min(worker.RetryMaxDelay.Ticks, worker.RetryBaseDelay.Ticks * (1L << Math.Max(0, exponent))));
+            var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
+            retryAt = timeProvider.GetUtcNow() + (delay * jitter);
+        }
+
+        var reason = Describe(error);
+        if (retryAt is null)
+        {
+            Log.DeadLettered(logger, lease.DocumentId, attempts, reason);
+        }
+        else
+        {
+            Log.WillRetry(logger, lease.DocumentId, attempts, retryAt.Value, reason);
+        }
+
+        await TryAsync(() => jobs.FailAsync(lease, reason, retryAt, CancellationToken.None)).ConfigureAwait(false);
+    }
+
+    /// <summary>Failures that no retry can cure: the recording is gone, or CallVault refuses the URL.</summary>
+    private static bool IsPermanent(Exception error) => error switch
+    {
+        AcsRequestException { Status: 404 } => true,
+        AcsHostNotAllowedException => true,
+        ArgumentException => true,
+        InvalidDataException => true,
+        _ => false,
+    };
+
+    private static string Describe(Exception error) => error switch
+    {
+        AcsRequestException or AcsHostNotAllowedException or AcsContentException or AcsStallTimeoutException or InvalidDataException => error.Message,
+        HttpRequestException http => $"Network error: {http.Message}",
+        AcsNotConfiguredException => error.Message,
+        _ => $"{error.GetType().Name}: {error.Message}",
+    };
+
+    private async Task RenewWhileWorkingAsync(ChunkLease lease, CancellationTokenSource work)
+    {
+        var duration = options.CurrentValue.Worker.LeaseDuration;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(duration / 3, timeProvider, work.Token).ConfigureAwait(false);
+                await jobs.RenewLeaseAsync(lease, duration, work.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (LeaseLostException)
+        {
+            Log.LeaseLost(logger, lease.DocumentId);
+            await work.CancelAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.RenewFailed(logger, lease.DocumentId, ex);
+        }
+    }
+
+    private async Task TryAsync(Func<Task> action)
+    {
+        try
+        {
+            await action().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.BookkeepingFailed(logger, ex);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Stored chunk {DocumentId} (index {Index})")]
+        public static partial void Stored(ILogger logger, string documentId, long index);
+
+        [LoggerMessage(2, LogLevel.Warning, "Chunk {DocumentId} failed (attempt {Attempt}); retrying at {RetryAt}: {Reason}")]
+        public static partial void WillRetry(ILogger logger, string documentId, int attempt, DateTimeOffset retryAt, string reason);
+
+        [LoggerMessage(3, LogLevel.Error, "Chunk {DocumentId} dead-lettered after {Attempts} attempt(s): {Reason}")]
+        public static partial void DeadLettered(ILogger logger, string documentId, int attempts, string reason);
+
+        [LoggerMessage(4, LogLevel.Warning, "Lost the lease on chunk {DocumentId}; another worker has it")]
+        public static partial void LeaseLost(ILogger logger, string documentId);
+
+        [LoggerMessage(5, LogLevel.Error, "Could not lease a chunk")]
+        public static partial void LeaseFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(6, LogLevel.Warning, "Could not renew the lease on chunk {DocumentId}")]
+        public static partial void RenewFailed(ILogger logger, string documentId, Exception exception);
+
+        [LoggerMessage(7, LogLevel.Error, "Could not record a job's outcome")]
+        public static partial void BookkeepingFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,39 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using CallVault.Jobs;
+using CallVault.Storage;
+
+namespace CallVault.Processing;
+
+/// <summary>
+/// Writes <c>manifest.json</c> for a recording from what the job store says was stored: the chunks in order with
+/// their sizes, SHA-256 and metadata, and the participants. Writes for one recording are serialised in this process,
+/// and each is built from the store after the lock is taken, so the last one written is never stale.
+/// </summary>
+public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimeProvider timeProvider)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    /// <summary>Rewrites the manifest of a recording.</summary>
+    public async Task WriteAsync(string recordingKey, string folder, CancellationToken cancellationToken)
+    {
+        var gate = _locks.GetOrAdd(recordingKey, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var details = await jobs.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false);
+            if (details is null)
+            {
+                return;
+            }
+
+            var manifest = RecordingManifest.From(details, timeProvider.GetUtcNow());
+            await store.WriteAsync(RecordingLayout.ManifestPath(folder), JsonSerializer.SerializeToUtf8Bytes(manifest, Json), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+}

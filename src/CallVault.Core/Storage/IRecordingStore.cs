@@ -1,0 +1,44 @@
+using System.Security.Cryptography;
+
+namespace CallVault.Storage;
+
+/// <summary>
+/// Where recordings are kept: local disk (default) or Azure Blob Storage. Paths are store-relative, use <c>/</c>, and
+/// come from <see cref="RecordingLayout"/>; an implementation refuses any path that would leave its root.
+/// </summary>
+/// <remarks>
+/// Contract every implementation honours (checked by the recording-store contract tests): an object becomes visible at
+/// its path only when committed, whole; an upload that is interrupted can be reopened and continues after the bytes
+/// already persisted; <see cref="WriteAsync"/> replaces an object atomically.
+/// </remarks>
+public interface IRecordingStore
+{
+    /// <summary>Opens (or reopens, after an interruption) a resumable upload of the object at <paramref name="path"/>.</summary>
+    /// <exception cref="ArgumentException">The path is not a valid store-relative path.</exception>
+    Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>Writes a small object (metadata, manifest) atomically, replacing any earlier version.</summary>
+    Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>Opens a committed object for reading (seekable), or returns null when there is none.</summary>
+    Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>Checks that the store can be written to; throws with the reason when it cannot.</summary>
+    Task CheckWritableAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>An upload that survives interruptions: the bytes written before a crash are kept and the next attempt appends.</summary>
+public interface IResumableUpload : IAsyncDisposable
+{
+    /// <summary>Bytes already persisted by earlier attempts; <see cref="Content"/> continues after them.</summary>
+    long PersistedLength { get; }
+
+    /// <summary>Where the rest of the object is written, positioned at <see cref="PersistedLength"/>.</summary>
+    Stream Content { get; }
+
+    /// <summary>Feeds the persisted bytes into <paramref name="hash"/>, so a resumed download can hash the whole object.</summary>
+    Task HashPersistedAsync(IncrementalHash hash, CancellationToken cancellationToken);
+
+    /// <summary>Makes the object durable and visible at its path.</summary>
+    Task CommitAsync(CancellationToken cancellationToken);
+}
