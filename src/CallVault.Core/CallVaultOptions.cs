@@ -29,12 +29,10 @@ public sealed class CallVaultOptions
 
     /// <summary>Where recordings are stored.</summary>
     [Required]
-    [ValidateObjectMembers]
     public StorageOptions Storage { get; set; } = new();
 
     /// <summary>Where jobs are kept.</summary>
     [Required]
-    [ValidateObjectMembers]
     public DatabaseOptions Database { get; set; } = new();
 
     /// <summary>How the Event Grid webhook authenticates and filters deliveries.</summary>

@@ -5,6 +5,7 @@ using CallVault.Acs.Downloads;
 using CallVault.Acs.Errors;
 using CallVault.Acs.Hosts;
 using CallVault.Acs.Recordings;
+using CallVault.Diagnostics;
 using CallVault.Jobs;
 using CallVault.Storage;
 using Microsoft.Extensions.Hosting;
@@ -24,6 +25,7 @@ public sealed partial class ChunkDownloadWorker(
     AcsRecordingClient acs,
     ManifestWriter manifests,
     JobSignal signal,
+    CallVaultMetrics metrics,
     IOptionsMonitor<CallVaultOptions> options,
     IOptionsMonitor<AcsClientOptions> acsOptions,
     TimeProvider timeProvider,
@@ -92,6 +94,7 @@ public sealed partial class ChunkDownloadWorker(
         });
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var renewal = RenewWhileWorkingAsync(lease, work);
+        var started = timeProvider.GetTimestamp();
         try
         {
             if (request.RejectedReason is { } rejected)
@@ -103,6 +106,8 @@ public sealed partial class ChunkDownloadWorker(
             await DownloadAsync(lease, work.Token).ConfigureAwait(false);
             await jobs.CompleteAsync(lease, CancellationToken.None).ConfigureAwait(false);
             Interlocked.Increment(ref _chunksStored);
+            metrics.ChunksStored.Add(1);
+            metrics.DownloadDuration.Record(timeProvider.GetElapsedTime(started).TotalSeconds);
             await manifests.WriteAsync(request.Recording.Key, RecordingLayout.FolderOf(request.Recording, request.EventTime), CancellationToken.None).ConfigureAwait(false);
             Log.Stored(logger, request.DocumentId, request.Index);
         }
@@ -171,6 +176,7 @@ public sealed partial class ChunkDownloadWorker(
                     progress: null,
                     cancellationToken).ConfigureAwait(false);
                 await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+                metrics.BytesDownloaded.Add(result.Length - upload.PersistedLength);
                 await jobs.RecordProgressAsync(
                     lease,
                     new ChunkProgress { Media = new StoredObjectInfo(path, result.Length, result.Sha256Hex, result.ContentType) },
@@ -213,6 +219,7 @@ public sealed partial class ChunkDownloadWorker(
         }
 
         var reason = Describe(error);
+        metrics.DownloadFailures.Add(1, new KeyValuePair<string, object?>("outcome", retryAt is null ? "dead_letter" : "retry"));
         if (retryAt is null)
         {
             Log.DeadLettered(logger, lease.DocumentId, attempts, reason);

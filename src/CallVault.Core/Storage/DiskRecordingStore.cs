@@ -129,12 +129,13 @@ public sealed partial class DiskRecordingStore : IRecordingStore
 
         public async Task HashPersistedAsync(IncrementalHash hash, CancellationToken cancellationToken)
         {
-            using var reader = new FileStream(partialPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            // Read through the upload's own stream: the partial file is locked against every other opener.
             var buffer = new byte[1024 * 1024];
+            stream.Position = 0;
             var remaining = PersistedLength;
             while (remaining > 0)
             {
-                var read = await reader.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken).ConfigureAwait(false);
+                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     throw new IOException($"'{partialPath}' is shorter than when it was opened.");
@@ -143,6 +144,8 @@ public sealed partial class DiskRecordingStore : IRecordingStore
                 hash.AppendData(buffer, 0, read);
                 remaining -= read;
             }
+
+            stream.Position = PersistedLength;
         }
 
         public async Task CommitAsync(CancellationToken cancellationToken)

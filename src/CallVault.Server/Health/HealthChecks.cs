@@ -1,0 +1,98 @@
+using System.Text.Json;
+using CallVault.Acs;
+using CallVault.Jobs;
+using CallVault.Server.Hosting;
+using CallVault.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace CallVault.Server.Health;
+
+/// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (configuration, database and store, each explained).</summary>
+internal static class HealthEndpoints
+{
+    public static IEndpointRouteBuilder MapCallVaultHealth(this IEndpointRouteBuilder routes)
+    {
+        routes.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        routes.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync });
+        return routes;
+    }
+
+    private static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description, data = e.Value.Data }),
+        }));
+    }
+}
+
+internal sealed class ConfigurationHealthCheck(IOptionsMonitor<CallVaultOptions> options, IOptionsMonitor<AcsClientOptions> acs) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var missing = ConfigurationHealth.Missing(options.CurrentValue, acs.CurrentValue).ToList();
+        return Task.FromResult(missing.Count == 0
+            ? HealthCheckResult.Healthy("Configured.")
+            : HealthCheckResult.Unhealthy(string.Join(" ", missing)));
+    }
+}
+
+internal sealed class DatabaseHealthCheck(IJobStore jobs, IOptionsMonitor<CallVaultOptions> options, TimeProvider time) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var statistics = await jobs.GetStatisticsAsync(cancellationToken);
+            var data = new Dictionary<string, object>
+            {
+                ["pending"] = statistics.ByState[ChunkState.Pending] + statistics.ByState[ChunkState.Leased],
+                ["stored"] = statistics.ByState[ChunkState.Stored],
+                ["deadLettered"] = statistics.ByState[ChunkState.DeadLettered],
+            };
+            if (statistics.LastEventReceivedAt is { } last)
+            {
+                data["lastEventReceivedAt"] = last;
+            }
+
+            var value = options.CurrentValue;
+            if (statistics.OldestPendingEventTime is { } oldest)
+            {
+                data["oldestPendingEventTime"] = oldest;
+                var left = oldest + value.AcsRetention - time.GetUtcNow();
+                if (left < value.RetentionWarning)
+                {
+                    return HealthCheckResult.Degraded($"A chunk not yet stored is {(value.AcsRetention - left).TotalHours:0.#} hours old; ACS deletes it after {value.AcsRetention.TotalHours:0} hours.", data: data);
+                }
+            }
+
+            return statistics.ByState[ChunkState.DeadLettered] > 0
+                ? HealthCheckResult.Degraded($"{statistics.ByState[ChunkState.DeadLettered]} chunk(s) dead-lettered; see /api/recordings.", data: data)
+                : HealthCheckResult.Healthy("The job database answers.", data);
+        }
+        catch (Exception ex)
+        {
+            return HealthCheckResult.Unhealthy($"The job database does not answer: {ex.Message}");
+        }
+    }
+}
+
+internal sealed class StoreHealthCheck(IRecordingStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await store.CheckWritableAsync(cancellationToken);
+            return HealthCheckResult.Healthy("The recording store is writable.");
+        }
+        catch (Exception ex)
+        {
+            return HealthCheckResult.Unhealthy($"The recording store cannot be written: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using CallVault.Acs;
+using CallVault.Diagnostics;
+using CallVault.Events;
+using CallVault.Jobs;
+using CallVault.Jobs.Sqlite;
+using CallVault.Processing;
+using CallVault.Server.Api;
+using CallVault.Server.Health;
+using CallVault.Server.Webhook;
+using CallVault.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CallVault.Server.Hosting;
+
+/// <summary>The service's composition: one <c>Add</c> and one <c>Map</c> for the whole of CallVault.</summary>
+public static class CallVaultHostingExtensions
+{
+    /// <summary>Registers options (validated at start-up), the stores, the ACS client, the webhook intake and the worker.</summary>
+    public static WebApplicationBuilder AddCallVault(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<CallVaultOptions>().BindConfiguration(CallVaultOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallVaultOptions>, CallVaultOptionsAttributeValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallVaultOptions>, CallVaultOptionsValidator>());
+        services.AddAcsRecordingClient();
+        services.AddOptions<AcsClientOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Acs").ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton<DataFolder>();
+        services.AddSingleton<IJobStore>(sp => new SqliteJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IRecordingStore>(sp => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath));
+        services.AddSingleton<CallVaultMetrics>();
+        services.AddSingleton<JobSignal>();
+        services.AddSingleton<WebhookIntake>();
+        services.AddSingleton<ManifestWriter>();
+
+        // Order matters: the initializer takes the data-folder lock and readies the database before the worker starts.
+        services.AddHostedService<StartupInitializer>();
+        services.AddSingleton<ChunkDownloadWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChunkDownloadWorker>());
+
+        services.AddHealthChecks()
+            .AddCheck<ConfigurationHealthCheck>("configuration", tags: ["ready"])
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+            .AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        return builder;
+    }
+
+    /// <summary>Maps the webhook, the read API and the health endpoints.</summary>
+    public static WebApplication MapCallVault(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapEventGridWebhook();
+        app.MapRecordingsApi();
+        app.MapCallVaultHealth();
+        return app;
+    }
+}
