@@ -1,0 +1,206 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CallVault.Emulator;
+
+namespace CallVault.Server.Tests.EndToEnd;
+
+/// <summary>
+/// The whole pipeline over real HTTP: the emulator records calls and delivers Event Grid events to the service's
+/// webhook; the service downloads every chunk and stores it. Every stored file is checked against the SHA-256 the
+/// emulator advertises.
+/// </summary>
+public sealed class PipelineTests : IAsyncLifetime
+{
+    private AcsEmulator _emulator = null!;
+    private HttpClient _admin = null!;
+
+    public async Task InitializeAsync()
+    {
+        _emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.001 });
+        _admin = new HttpClient { BaseAddress = _emulator.AdminBase };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _admin.Dispose();
+        await _emulator.DisposeAsync();
+    }
+
+    private async Task SubscribeAsync(ServerUnderTest server, string schema = "EventGrid")
+    {
+        using var response = await _admin.PostAsJsonAsync("subscriptions", new { name = "callvault", endpoint = server.WebhookUrl.AbsoluteUri, schema });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        Assert.Equal("Active", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
+    }
+
+    private async Task<JsonElement> RecordAsync(object spec)
+    {
+        using var response = await _admin.PostAsJsonAsync("recordings", spec);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Every chunk the emulator recorded is on disk, byte-identical, listed in the manifest.</summary>
+    private static void AssertStoredIdentical(ServerUnderTest server, JsonElement recording, JsonElement stored)
+    {
+        var expected = recording.GetProperty("chunks").EnumerateArray().ToList();
+        var chunks = stored.GetProperty("chunks").EnumerateArray().ToList();
+        Assert.Equal(expected.Count, chunks.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].GetProperty("documentId").GetString(), chunks[i].GetProperty("documentId").GetString());
+            Assert.Equal(i, chunks[i].GetProperty("index").GetInt64());
+            var media = chunks[i].GetProperty("media");
+            var path = Path.Combine(server.RecordingsFolder, media.GetProperty("path").GetString()!);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+            Assert.Equal(expected[i].GetProperty("sha256").GetString(), sha);
+            Assert.Equal(sha, media.GetProperty("sha256").GetString());
+            Assert.Equal(expected[i].GetProperty("sizeBytes").GetInt64(), media.GetProperty("length").GetInt64());
+            Assert.True(File.Exists(Path.Combine(server.RecordingsFolder, chunks[i].GetProperty("metadata").GetProperty("path").GetString()!)));
+        }
+
+        var folder = Path.GetDirectoryName(Path.Combine(server.RecordingsFolder, chunks[0].GetProperty("media").GetProperty("path").GetString()!))!;
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "manifest.json")));
+        Assert.Equal(expected.Count, manifest.RootElement.GetProperty("chunks").GetArrayLength());
+        Assert.Equal("stored", manifest.RootElement.GetProperty("status").GetString());
+        Assert.Empty(Directory.GetFiles(server.RecordingsFolder, "*.partial", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task EventGridSchema_ThreeChunkRecording_IsStoredByteIdenticalWithManifest()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator);
+        await SubscribeAsync(server);
+        string[] participants = ["8:acs:agent", "4:+14255550123", "8:acs:supervisor"];
+
+        var recording = await RecordAsync(new { durationSeconds = 6, channelType = "unmixed", participants, chunkSizeLimitBytes = 250_000 });
+
+        var stored = await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!);
+        Assert.Equal(3, recording.GetProperty("chunks").GetArrayLength());
+        AssertStoredIdentical(server, recording, stored);
+        Assert.Equal(participants, stored.GetProperty("participants").EnumerateArray().Select(p => p.GetProperty("participantId").GetString()));
+        Assert.Equal([0, 1, 2], stored.GetProperty("participants").EnumerateArray().Select(p => p.GetProperty("channel").GetInt32()));
+        Assert.Equal(recording.GetProperty("recordingId").GetString(), stored.GetProperty("recordingId").GetString());
+    }
+
+    [Fact]
+    public async Task CloudEventsSchema_RecordingIsStored()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator);
+        await SubscribeAsync(server, "CloudEvents");
+
+        var recording = await RecordAsync(new { durationSeconds = 2 });
+
+        AssertStoredIdentical(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!));
+    }
+
+    /// <summary>Each chunk announced twice, last chunk first, and the whole recording published again: each is fetched once.</summary>
+    [Fact]
+    public async Task DuplicateAndOutOfOrderDeliveries_StoreEachChunkOnce()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator);
+        await SubscribeAsync(server);
+
+        var recording = await RecordAsync(new
+        {
+            media = "synthetic",
+            sizeBytes = 600_000,
+            chunkSizeLimitBytes = 200_000,
+            delivery = new { eventPerChunk = true, reverseOrder = true, duplicate = true },
+        });
+        var stored = await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!);
+        (await _admin.PostAsync($"recordings/{recording.GetProperty("recordingId").GetString()}/publish?newEventIds=true", null)).EnsureSuccessStatusCode();
+        Assert.True(await _emulator.Context.EventGrid.WaitForIdleAsync(TimeSpan.FromSeconds(20)));
+        await Task.Delay(500);
+
+        AssertStoredIdentical(server, recording, stored);
+        var metadataBytes = _emulator.Context.Recordings.Find(recording.GetProperty("recordingId").GetString()!)!.Chunks.Sum(c => (long)c.Metadata.Length);
+        Assert.Equal(600_000 + metadataBytes, _emulator.Context.BytesSent);
+        // 3 chunks × 2 copies, then the same again with new event ids: 12 deliveries, each chunk still fetched once.
+        Assert.Equal(12, _emulator.Context.EventGrid.Attempts.Count(a => a.Outcome == Emulator.EventGrid.DeliveryOutcome.Delivered));
+    }
+
+    [Fact]
+    public async Task Preview2021Event_WithDocumentIdsOnly_IsFetchedFromTheEndpoint()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator);
+        await SubscribeAsync(server);
+
+        var recording = await RecordAsync(new { durationSeconds = 2, eventShape = "preview2021" });
+
+        AssertStoredIdentical(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!));
+    }
+
+    [Fact]
+    public async Task DownloadFaults_ResetsStallsAndErrors_StillEndByteIdentical()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator, s => s["CallVault:Acs:Download:ParallelConnections"] = "1");
+        await SubscribeAsync(server);
+        foreach (var fault in new object[]
+        {
+            new { target = "Content", fault = new { type = "Reset", afterBytes = 300_000 } },
+            new { target = "Content", fault = new { type = "Status", status = 503, retryAfterSeconds = 0 } },
+            new { target = "Content", fault = new { type = "EmptyOk" } },
+            new { target = "Content", fault = new { type = "Stall", afterBytes = 100_000 } },
+            new { target = "Metadata", fault = new { type = "Status", status = 500 } },
+            new { target = "Content", fault = new { type = "Html", status = 502 } },
+        })
+        {
+            (await _admin.PostAsJsonAsync("faults", fault)).EnsureSuccessStatusCode();
+        }
+
+        var recording = await RecordAsync(new { media = "synthetic", sizeBytes = 1_500_000 });
+
+        AssertStoredIdentical(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!, timeout: TimeSpan.FromSeconds(60)));
+        Assert.Empty(await _admin.GetFromJsonAsync<JsonElement[]>("faults") ?? []);
+    }
+
+    [Fact]
+    public async Task DeleteAfterDownload_DeletesFromAcsOnlyOnceStored()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator, s => s["CallVault:DeleteAfterDownload"] = "true");
+        await SubscribeAsync(server);
+
+        var recording = await RecordAsync(new { durationSeconds = 4, chunkSizeLimitBytes = 70_000 });
+        var stored = await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!);
+
+        AssertStoredIdentical(server, recording, stored);
+        Assert.All(stored.GetProperty("chunks").EnumerateArray(), c => Assert.NotEqual(JsonValueKind.Null, c.GetProperty("deletedFromAcsAt").ValueKind));
+        var after = await _admin.GetFromJsonAsync<JsonElement>($"recordings/{recording.GetProperty("recordingId").GetString()}");
+        Assert.All(after.GetProperty("chunks").EnumerateArray(), c => Assert.True(c.GetProperty("deleted").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task DeleteAfterDownload_Off_LeavesRecordingsInAcs()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator);
+        await SubscribeAsync(server);
+
+        var recording = await RecordAsync(new { durationSeconds = 1 });
+        await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!);
+
+        var after = await _admin.GetFromJsonAsync<JsonElement>($"recordings/{recording.GetProperty("recordingId").GetString()}");
+        Assert.False(after.GetProperty("chunks")[0].GetProperty("deleted").GetBoolean());
+    }
+
+    /// <summary>A chunk that is gone from ACS (deleted, or past retention) is dead-lettered with the reason, not retried forever.</summary>
+    [Fact]
+    public async Task GoneChunk_IsDeadLetteredWithTheReasonAndHealthSaysSo()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator);
+        var recording = await RecordAsync(new { durationSeconds = 1, publish = false });
+        var chunk = recording.GetProperty("chunks")[0];
+        Assert.True(_emulator.Context.Recordings.Delete(chunk.GetProperty("documentId").GetString()!));
+        await SubscribeAsync(server);
+
+        (await _admin.PostAsync($"recordings/{recording.GetProperty("recordingId").GetString()}/publish", null)).EnsureSuccessStatusCode();
+
+        var stored = await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!, "failed");
+        var failed = stored.GetProperty("chunks")[0];
+        Assert.Equal("DeadLettered", failed.GetProperty("state").GetString());
+        Assert.Contains("404", failed.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        var health = await server.Client.GetFromJsonAsync<JsonElement>("health/ready");
+        Assert.Equal("Degraded", health.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
+    }
+}

@@ -1,0 +1,105 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CallVault.Emulator;
+using CallVault.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CallVault.Server.Tests;
+
+/// <summary>The CallVault service composed exactly as Program.cs does, on a dynamic loopback port with its own data folder.</summary>
+public sealed class ServerUnderTest : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ServerUnderTest(WebApplication app, string dataFolder, string secret, Uri baseAddress)
+    {
+        _app = app;
+        DataFolder = dataFolder;
+        Secret = secret;
+        BaseAddress = baseAddress;
+        Client = new HttpClient { BaseAddress = baseAddress };
+    }
+
+    public string DataFolder { get; }
+
+    public string RecordingsFolder => Path.Combine(DataFolder, "recordings");
+
+    public string Secret { get; }
+
+    public Uri BaseAddress { get; }
+
+    public Uri WebhookUrl => new(BaseAddress, $"api/events?code={Secret}");
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Settings for a server that uses <paramref name="emulator"/>, with fast polling and retries.</summary>
+    public static Dictionary<string, string?> SettingsFor(AcsEmulator? emulator, string dataFolder, string secret) => new()
+    {
+        ["Urls"] = "http://127.0.0.1:0",
+        ["CallVault:DataDirectory"] = dataFolder,
+        ["CallVault:Acs:ConnectionString"] = emulator?.ConnectionString.ToSecretString(),
+        ["CallVault:Acs:AllowedHosts:0"] = emulator?.StorageOrigin,
+        ["CallVault:Acs:Retry:BaseDelay"] = "00:00:00.050",
+        ["CallVault:Acs:Retry:MaxDelay"] = "00:00:00.500",
+        ["CallVault:Acs:Download:StallTimeout"] = "00:00:02",
+        ["CallVault:Webhook:Secrets:0"] = secret,
+        ["CallVault:Worker:PollInterval"] = "00:00:00.200",
+        ["CallVault:Worker:RetryBaseDelay"] = "00:00:00.100",
+        ["CallVault:Worker:RetryMaxDelay"] = "00:00:01",
+    };
+
+    public static async Task<ServerUnderTest> StartAsync(AcsEmulator? emulator, Action<Dictionary<string, string?>>? configure = null)
+    {
+        var dataFolder = Directory.CreateTempSubdirectory("callvault-server-").FullName;
+        var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var settings = SettingsFor(emulator, dataFolder, secret);
+        configure?.Invoke(settings);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        builder.AddCallVault();
+        var app = builder.Build();
+        app.MapCallVault();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ServerUnderTest(app, dataFolder, secret, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    /// <summary>Polls the read API until the recording with <paramref name="callId"/> is in <paramref name="status"/>.</summary>
+    public async Task<JsonElement> WaitForRecordingAsync(string callId, string status = "stored", TimeSpan? timeout = null)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var list = await Client.GetFromJsonAsync<JsonElement[]>($"api/recordings?callId={callId}");
+            if (list is [var found] && found.GetProperty("status").GetString() == status)
+            {
+                return await Client.GetFromJsonAsync<JsonElement>($"api/recordings/{found.GetProperty("key").GetString()}");
+            }
+
+            if (deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(30)))
+            {
+                throw new TimeoutException($"Recording of call {callId} did not reach '{status}': {JsonSerializer.Serialize(list)}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(DataFolder, recursive: true);
+    }
+}
