@@ -62,6 +62,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
         var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var settings = SettingsFor(emulator, dataFolder, secret);
         configure?.Invoke(settings);
+        foreach (var key in settings.Where(pair => pair.Value is null).Select(pair => pair.Key).ToList())
+        {
+            settings.Remove(key);
+        }
+
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Testing" });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();

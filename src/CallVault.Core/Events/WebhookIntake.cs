@@ -55,6 +55,14 @@ public sealed partial class WebhookIntake(
         IReadOnlyList<IncomingEvent> events;
         try
         {
+            using (var document = JsonDocument.Parse(body))
+            {
+                if (document.RootElement.ValueKind is not (JsonValueKind.Array or JsonValueKind.Object))
+                {
+                    return new IntakeResult.Refused(400, "The body must be a JSON array of events or one event object.");
+                }
+            }
+
             events = IsCloudEvents(contentType, body) ? ParseCloudEvents(body) : ParseEventGridEvents(body);
         }
         catch (JsonException ex)

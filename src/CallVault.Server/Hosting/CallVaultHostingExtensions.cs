@@ -53,6 +53,9 @@ public static class CallVaultHostingExtensions
     public static WebApplication MapCallVault(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // Validate every options type now, before any service is constructed, so all problems are reported together.
+        app.Services.GetService<IStartupValidator>()?.Validate();
         app.MapEventGridWebhook();
         app.MapRecordingsApi();
         app.MapCallVaultHealth();

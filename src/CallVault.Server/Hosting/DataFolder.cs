@@ -8,25 +8,21 @@ namespace CallVault.Server.Hosting;
 /// </summary>
 public sealed class DataFolder : IDisposable
 {
+    private readonly IOptions<CallVaultOptions> _options;
     private FileStream? _lock;
 
-    public DataFolder(IOptions<CallVaultOptions> options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var value = options.Value;
-        Path = System.IO.Path.GetFullPath(value.DataDirectory);
-        RecordingsPath = System.IO.Path.GetFullPath(value.Storage.Path ?? System.IO.Path.Combine(Path, "recordings"));
-        DatabaseConnectionString = value.Database.ConnectionString ?? $"Data Source={System.IO.Path.Combine(Path, "callvault.db")}";
-    }
+    // Options are read on first use, not here: constructing a hosted service must not pre-empt start-up validation,
+    // which reports every configuration problem at once.
+    public DataFolder(IOptions<CallVaultOptions> options) => _options = options;
 
     /// <summary>The absolute data folder.</summary>
-    public string Path { get; }
+    public string Path => System.IO.Path.GetFullPath(_options.Value.DataDirectory);
 
     /// <summary>The absolute recordings folder.</summary>
-    public string RecordingsPath { get; }
+    public string RecordingsPath => System.IO.Path.GetFullPath(_options.Value.Storage.Path ?? System.IO.Path.Combine(Path, "recordings"));
 
     /// <summary>The job database's connection string.</summary>
-    public string DatabaseConnectionString { get; }
+    public string DatabaseConnectionString => _options.Value.Database.ConnectionString ?? $"Data Source={System.IO.Path.Combine(Path, "callvault.db")}";
 
     /// <summary>Takes the folder's lock.</summary>
     /// <exception cref="InvalidOperationException">Another process holds it.</exception>
