@@ -8,8 +8,10 @@ script=$(awk '/<!-- try-it:start -->/{inside=1; next} /<!-- try-it:end -->/{insi
 work=$(mktemp -d)
 cleanup() {
   # Stop what the walkthrough started in the background (the emulator), then remove its files.
+  pkill -f "CallVault.Server" 2>/dev/null || true
   pkill -f "CallVault.Emulator" 2>/dev/null || true
-  rm -f emulator.log recording.json call.wav
+  sleep 1
+  rm -rf emulator.log callvault.log recording.json call.wav data
   rm -rf "$work"
 }
 trap cleanup EXIT
