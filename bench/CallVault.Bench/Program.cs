@@ -1,32 +1,19 @@
-using CallVault.Acs;
-using CallVault.Acs.Authentication;
+using CallVault.Bench;
 
-// bench helper: `sign <connection-string> <url> [METHOD]` prints curl header arguments, one per line, signed exactly as
-// AcsHmacSigningHandler signs (storage-host URLs with the endpoint's authority and x-ms-host), so the curl baseline
-// sends the same request as CallVault.
-if (args is not ["sign", var connectionString, var url, ..])
+// Benchmark helpers, each the baseline or the tooling for a script in bench/:
+//   sign <connection-string> <url> [METHOD]   curl header arguments signed exactly as CallVault signs (download.sh)
+//   bare <url>                                 an ASP.NET endpoint that answers POST /api/events with 200, storing nothing (webhook.sh)
+//   batch <events> <file>                      a delivery of N RecordingFileStatusUpdated events with fresh ids (webhook.sh)
+return args switch
 {
-    Console.Error.WriteLine("usage: CallVault.Bench sign <connection-string> <url> [METHOD]");
+    ["sign", var connectionString, var url, ..] => SignCommand.Run(connectionString, url, args.Length > 3 ? args[3] : "GET"),
+    ["bare", var url] => await BareEndpoint.RunAsync(url),
+    ["batch", var count, var file] => await BatchFile.WriteAsync(int.Parse(count, System.Globalization.CultureInfo.InvariantCulture), file),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: CallVault.Bench sign <connection-string> <url> [METHOD] | bare <url> | batch <events> <file>");
     return 2;
 }
-
-var method = args.Length > 3 ? args[3] : "GET";
-var credential = AcsConnectionString.Parse(connectionString);
-var uri = new Uri(url);
-var sameOrigin = uri.GetLeftPart(UriPartial.Authority) == credential.Endpoint.GetLeftPart(UriPartial.Authority);
-var host = sameOrigin ? uri.Authority : credential.Endpoint.Authority;
-var path = sameOrigin ? uri.PathAndQuery : new Uri(credential.Endpoint.AbsoluteUri + uri.AbsolutePath.TrimStart('/')).PathAndQuery;
-var date = AcsHmacSigner.FormatDate(TimeProvider.System.GetUtcNow());
-var signature = AcsHmacSigner.ComputeSignature(
-    credential.AccessKey,
-    AcsHmacSigner.BuildStringToSign(method, path, date, host, AcsHmacSigner.EmptyContentHash));
-Console.WriteLine($"x-ms-date: {date}");
-Console.WriteLine($"Date: {date}");
-Console.WriteLine($"x-ms-content-sha256: {AcsHmacSigner.EmptyContentHash}");
-if (!sameOrigin)
-{
-    Console.WriteLine($"x-ms-host: {host}");
-}
-
-Console.WriteLine($"Authorization: HMAC-SHA256 {AcsHmacSigner.BuildAuthorizationParameter(AcsSigningScheme.Current, signature)}");
-return 0;

@@ -64,14 +64,31 @@ public sealed class SqliteJobStore : IJobStore
     }
 
     /// <inheritdoc />
-    public async Task<EnqueueResult> EnqueueAsync(string eventId, IReadOnlyList<ChunkRequest> chunks, CancellationToken cancellationToken)
+    public async Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(eventId);
-        ArgumentNullException.ThrowIfNull(chunks);
+        ArgumentNullException.ThrowIfNull(events);
         var now = Now();
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var newEvent = await ExecuteAsync(connection, transaction, "INSERT OR IGNORE INTO events (event_id, event_type, received_at) VALUES ($id, 'Microsoft.Communication.RecordingFileStatusUpdated', $now);", cancellationToken, ("$id", eventId), ("$now", now)).ConfigureAwait(false);
+        var added = new List<int>(events.Count);
+        var duplicates = 0;
+        foreach (var (eventId, chunks) in events)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(eventId);
+            if (await ExecuteAsync(connection, transaction, "INSERT OR IGNORE INTO events (event_id, event_type, received_at) VALUES ($id, 'Microsoft.Communication.RecordingFileStatusUpdated', $now);", cancellationToken, ("$id", eventId), ("$now", now)).ConfigureAwait(false) == 0)
+            {
+                duplicates++;
+            }
+
+            added.Add(await EnqueueChunksAsync(connection, transaction, chunks, now, cancellationToken).ConfigureAwait(false));
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new EnqueueResult(added, duplicates);
+    }
+
+    private static async Task<int> EnqueueChunksAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ChunkRequest> chunks, long now, CancellationToken cancellationToken)
+    {
         var added = 0;
         foreach (var chunk in chunks)
         {
@@ -132,8 +149,7 @@ public sealed class SqliteJobStore : IJobStore
             added++;
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new EnqueueResult(added, newEvent == 0);
+        return added;
     }
 
     /// <inheritdoc />

@@ -19,9 +19,9 @@ public interface IJobStore
     /// <summary>Creates or upgrades the schema. Called once at start-up.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
 
-    /// <summary>Durably records one delivered event's chunks.</summary>
-    /// <returns>How many chunks were new, and whether the event id had been seen before.</returns>
-    Task<EnqueueResult> EnqueueAsync(string eventId, IReadOnlyList<ChunkRequest> chunks, CancellationToken cancellationToken);
+    /// <summary>Durably records the chunks of one delivery's events, in one transaction.</summary>
+    /// <returns>How many chunks were new, and how many event ids had been seen before.</returns>
+    Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken);
 
     /// <summary>Leases the oldest chunk that is due, or returns null when none is.</summary>
     Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken);
@@ -59,10 +59,30 @@ public interface IJobStore
     Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>One event's chunks, as enqueued.</summary>
+/// <param name="EventId">The event id, recorded so a redelivery is recognised.</param>
+/// <param name="Chunks">The chunks the event announced.</param>
+public sealed record EventChunks(string EventId, IReadOnlyList<ChunkRequest> Chunks);
+
 /// <summary>The outcome of <see cref="IJobStore.EnqueueAsync"/>.</summary>
-/// <param name="NewChunks">Chunks that were not known before.</param>
-/// <param name="DuplicateEvent">Whether the event id had been recorded before.</param>
-public sealed record EnqueueResult(int NewChunks, bool DuplicateEvent);
+/// <param name="NewChunksByEvent">For each event, in order, the chunks that were not known before.</param>
+/// <param name="DuplicateEvents">Event ids that had been recorded before.</param>
+public sealed record EnqueueResult(IReadOnlyList<int> NewChunksByEvent, int DuplicateEvents)
+{
+    /// <summary>Chunks that were not known before, over all events.</summary>
+    public int NewChunks => NewChunksByEvent.Sum();
+}
+
+/// <summary>Conveniences over <see cref="IJobStore"/>.</summary>
+public static class JobStoreExtensions
+{
+    /// <summary>Enqueues a single event's chunks.</summary>
+    public static Task<EnqueueResult> EnqueueAsync(this IJobStore store, string eventId, IReadOnlyList<ChunkRequest> chunks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store.EnqueueAsync([new EventChunks(eventId, chunks)], cancellationToken);
+    }
+}
 
 /// <summary>A worker's hold on one chunk.</summary>
 /// <param name="DocumentId">The chunk.</param>

@@ -33,6 +33,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton<IRecordingStore>(sp => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath));
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobSignal>();
+        services.AddSingleton<GroupCommitEnqueuer>();
         services.AddSingleton<WebhookIntake>();
         services.AddSingleton<ManifestWriter>();
 

@@ -42,7 +42,7 @@ internal static partial class EventGridWebhookEndpoints
     private static async Task<IResult> ReceiveAsync(
         HttpContext context,
         WebhookIntake intake,
-        IJobStore jobs,
+        GroupCommitEnqueuer enqueuer,
         JobSignal signal,
         CallVaultMetrics metrics,
         IOptionsMonitor<CallVaultOptions> options,
@@ -75,10 +75,9 @@ internal static partial class EventGridWebhookEndpoints
                 var added = 0;
                 try
                 {
-                    foreach (var accepted in events.Accepted)
-                    {
-                        added += (await jobs.EnqueueAsync(accepted.EventId, accepted.Chunks, cancellationToken)).NewChunks;
-                    }
+                    // The whole delivery in one transaction, shared with deliveries arriving meanwhile (group commit).
+                    var batch = events.Accepted.Select(e => new EventChunks(e.EventId, e.Chunks)).ToList();
+                    added = (await enqueuer.EnqueueAsync(batch, cancellationToken)).NewChunks;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -55,9 +55,9 @@ public abstract class JobStoreContract : IAsyncLifetime
         var again = await Store.EnqueueAsync("e1", [Chunk("d1"), Chunk("d2", index: 1)], default);
         var other = await Store.EnqueueAsync("e2", [Chunk("d2", index: 1)], default);
 
-        Assert.Equal(new EnqueueResult(2, false), first);
-        Assert.Equal(new EnqueueResult(0, true), again);
-        Assert.Equal(new EnqueueResult(0, false), other);
+        Assert.Equal((2, 0), (first.NewChunks, first.DuplicateEvents));
+        Assert.Equal((0, 1), (again.NewChunks, again.DuplicateEvents));
+        Assert.Equal((0, 0), (other.NewChunks, other.DuplicateEvents));
         Assert.Equal(2, (await Store.GetRecordingAsync("rec-1", default))!.Chunks.Count);
     }
 
@@ -199,6 +199,19 @@ public abstract class JobStoreContract : IAsyncLifetime
 
         Assert.Equal(60, leased.Count);
         Assert.Equal(60, leased.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Enqueue_ABatchOfEvents_IsCommittedTogether()
+    {
+        var result = await Store.EnqueueAsync(
+            [.. Enumerable.Range(0, 500).Select(i => new EventChunks($"e{i}", [Chunk($"d{i}", $"rec-{i % 7}")]))],
+            default);
+
+        Assert.Equal((500, 0), (result.NewChunks, result.DuplicateEvents));
+        Assert.All(result.NewChunksByEvent, n => Assert.Equal(1, n));
+        Assert.Equal(7, (await Store.ListRecordingsAsync(new RecordingQuery { Take = 100 }, default)).Count);
+        Assert.Equal(500, (await Store.GetStatisticsAsync(default)).ByState[ChunkState.Pending]);
     }
 
     [Fact]
