@@ -36,7 +36,7 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; r
 trap cleanup EXIT
 
 # No ACS connection string: the worker stays idle, so only the webhook and its durable enqueue are measured.
-(cd "$work" && CallVault__DataDirectory="$work/data" CallVault__Webhook__Secrets__0="$secret" CallVault__Webhook__MaxBodyBytes=4194304 \
+(cd "$work" && exec env CallVault__DataDirectory="$work/data" CallVault__Webhook__Secrets__0="$secret" CallVault__Webhook__MaxBodyBytes=4194304 \
   Logging__LogLevel__Default=Warning Urls="$callvault_url" dotnet "$OLDPWD/$server" >"$work/callvault.log" 2>&1) &
 pids+=($!)
 dotnet "$bench" bare "$bare_url" >"$work/bare.log" 2>&1 &
