@@ -16,6 +16,8 @@ namespace CallVault.Server.Tests;
 public sealed class ServerUnderTest : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _keepData;
+    private bool _disposed;
 
     private ServerUnderTest(WebApplication app, string dataFolder, string secret, Uri baseAddress)
     {
@@ -58,10 +60,10 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public static async Task<ServerUnderTest> StartAsync(AcsEmulator? emulator, Action<Dictionary<string, string?>>? configure = null)
     {
-        var dataFolder = Directory.CreateTempSubdirectory("callvault-server-").FullName;
         var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var settings = SettingsFor(emulator, dataFolder, secret);
+        var settings = SettingsFor(emulator, Directory.CreateTempSubdirectory("callvault-server-").FullName, secret);
         configure?.Invoke(settings);
+        var dataFolder = settings["CallVault:DataDirectory"]!;
         foreach (var key in settings.Where(pair => pair.Value is null).Select(pair => pair.Key).ToList())
         {
             settings.Remove(key);
@@ -99,12 +101,28 @@ public sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the service gracefully and keeps its data folder (a later server may reuse it).</summary>
+    public async Task StopAsync()
+    {
+        _keepData = true;
+        await DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(DataFolder, recursive: true);
+        if (!_keepData && Directory.Exists(DataFolder))
+        {
+            Directory.Delete(DataFolder, recursive: true);
+        }
     }
 }
