@@ -151,17 +151,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
     {
         var request = context.Request;
         var check = AcsHmacVerifier.Verify(
-            new AcsSignedRequest(
-                request.Method,
-                request.Path.ToUriComponent(),
-                request.QueryString.Value ?? string.Empty,
-                request.Headers.Host.ToString(),
-                request.Headers["x-ms-host"].FirstOrDefault(),
-                request.Headers["x-ms-date"].FirstOrDefault(),
-                request.Headers.Date.FirstOrDefault(),
-                request.Headers["x-ms-content-sha256"].FirstOrDefault(),
-                request.Headers.Authorization.FirstOrDefault(),
-                AcsHmacSigner.EmptyContentHash),
+            CallVault.Emulator.Storage.AcsSignatureCheck.SignedRequestOf(request, AcsHmacSigner.EmptyContentHash),
             _key,
             TimeProvider.System.GetUtcNow(),
             AcsHmacVerifier.DefaultDateWindow);

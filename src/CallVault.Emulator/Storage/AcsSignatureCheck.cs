@@ -8,24 +8,15 @@ namespace CallVault.Emulator.Storage;
 /// signed host must be the ACS endpoint's, sent as <c>x-ms-host</c>: signing the storage host is the classic mistake
 /// that real ACS answers with 401, and so does the emulator.
 /// </summary>
-internal sealed class AcsSignatureCheck(EmulatorContext emulator)
+public sealed class AcsSignatureCheck(EmulatorContext emulator)
 {
+    /// <summary>Null when the request is correctly signed; otherwise the 401 to answer with.</summary>
     public async Task<IResult?> RejectUnlessSignedAsync(HttpContext context)
     {
         var request = context.Request;
         var body = await ReadBodyHashAsync(request, context.RequestAborted);
         var check = AcsHmacVerifier.Verify(
-            new AcsSignedRequest(
-                request.Method,
-                request.Path.ToUriComponent(),
-                request.QueryString.Value ?? string.Empty,
-                request.Headers.Host.ToString(),
-                request.Headers["x-ms-host"].FirstOrDefault(),
-                request.Headers["x-ms-date"].FirstOrDefault(),
-                request.Headers.Date.FirstOrDefault(),
-                request.Headers["x-ms-content-sha256"].FirstOrDefault(),
-                request.Headers.Authorization.FirstOrDefault(),
-                body),
+            SignedRequestOf(request, body),
             emulator.AccessKey.Span,
             emulator.TimeProvider.GetUtcNow(),
             emulator.Options.DateWindow,
@@ -42,6 +33,25 @@ internal sealed class AcsSignatureCheck(EmulatorContext emulator)
             : Unauthorized(
                 "HostMismatch",
                 $"The signed host is '{signedHost}', but requests must be signed for the ACS endpoint '{emulator.Endpoint.Authority}' (send it as x-ms-host when the request goes to the media storage host).");
+    }
+
+    /// <summary>The parts of an ASP.NET request that an ACS signature covers.</summary>
+    /// <param name="request">The request as received.</param>
+    /// <param name="bodyHash">The base64 SHA-256 of its body.</param>
+    public static AcsSignedRequest SignedRequestOf(HttpRequest request, string bodyHash)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new AcsSignedRequest(
+            request.Method,
+            request.Path.ToUriComponent(),
+            request.QueryString.Value ?? string.Empty,
+            request.Headers.Host.ToString(),
+            request.Headers["x-ms-host"].FirstOrDefault(),
+            request.Headers["x-ms-date"].FirstOrDefault(),
+            request.Headers.Date.FirstOrDefault(),
+            request.Headers["x-ms-content-sha256"].FirstOrDefault(),
+            request.Headers.Authorization.FirstOrDefault(),
+            bodyHash);
     }
 
     private static async Task<string> ReadBodyHashAsync(HttpRequest request, CancellationToken cancellationToken)
