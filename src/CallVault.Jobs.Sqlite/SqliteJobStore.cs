@@ -1,3 +1,5 @@
+using System.Data.Common;
+using CallVault.Jobs.AdoNet;
 using Microsoft.Data.Sqlite;
 
 namespace CallVault.Jobs.Sqlite;
@@ -7,27 +9,18 @@ namespace CallVault.Jobs.Sqlite;
 /// survives a crash or a power cut. One process owns the file; on start-up it takes back every lease, since any lease
 /// found then belonged to a process that died.
 /// </summary>
-public sealed class SqliteJobStore : IJobStore
+public sealed class SqliteJobStore : AdoNetJobStore
 {
-    private const string ChunkColumns = """
-        c.document_id, c.chunk_index, c.end_reason, c.content_location, c.metadata_location, c.delete_location,
-        c.rejected_reason, c.event_time, c.received_at, c.state, c.attempts, c.next_attempt_at, c.last_error,
-        c.media_path, c.media_length, c.media_sha256, c.media_content_type, c.metadata_path, c.metadata_length,
-        c.metadata_sha256, c.metadata_json, c.deleted_from_acs_at, c.stored_at,
-        r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
-        r.content_type, r.channel_type, r.format_type, r.session_end_reason
-        """;
-
     private readonly string _connectionString;
-    private readonly TimeProvider _timeProvider;
+    private bool _folderExists;
 
     /// <summary>Creates the store.</summary>
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string, e.g. <c>Data Source=data/callvault.db</c>.</param>
     /// <param name="timeProvider">The clock.</param>
     public SqliteJobStore(string connectionString, TimeProvider timeProvider)
+        : base(timeProvider)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        ArgumentNullException.ThrowIfNull(timeProvider);
         var builder = new SqliteConnectionStringBuilder(connectionString) { Pooling = true, ForeignKeys = true };
         if (builder.DefaultTimeout < 30)
         {
@@ -35,407 +28,40 @@ public sealed class SqliteJobStore : IJobStore
         }
 
         _connectionString = builder.ToString();
-        _timeProvider = timeProvider;
     }
 
     /// <inheritdoc />
-    public async Task InitializeAsync(CancellationToken cancellationToken)
-    {
-        var file = new SqliteConnectionStringBuilder(_connectionString).DataSource;
-        if (!string.IsNullOrEmpty(file) && file != ":memory:" && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
-        {
-            Directory.CreateDirectory(folder);
-        }
+    protected override IReadOnlyList<string> Migrations => SqliteSchema.Migrations;
 
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+    /// <inheritdoc />
+    protected override string SkipLockedClause => string.Empty;
+
+    /// <inheritdoc />
+    protected override bool RecoverLeasesAtStartup => true;
+
+    /// <inheritdoc />
+    protected override async Task PrepareAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var applied = Convert.ToInt32(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-        for (var version = applied + 1; version <= SqliteSchema.Migrations.Count; version++)
-        {
-            await ExecuteAsync(connection, transaction, SqliteSchema.Migrations[version - 1], cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t);", cancellationToken, ("$v", version), ("$t", Now())).ConfigureAwait(false);
-        }
-
-        // Any lease found at start-up belongs to a process that died: the chunk is due again at once.
-        await ExecuteAsync(connection, transaction, "UPDATE chunks SET state = 'Pending', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = $now WHERE state = 'Leased';", cancellationToken, ("$now", Now())).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
 
     /// <inheritdoc />
-    public async Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken)
+    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(events);
-        var now = Now();
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var added = new List<int>(events.Count);
-        var duplicates = 0;
-        foreach (var (eventId, chunks) in events)
+        if (!_folderExists)
         {
-            ArgumentException.ThrowIfNullOrEmpty(eventId);
-            if (await ExecuteAsync(connection, transaction, "INSERT OR IGNORE INTO events (event_id, event_type, received_at) VALUES ($id, 'Microsoft.Communication.RecordingFileStatusUpdated', $now);", cancellationToken, ("$id", eventId), ("$now", now)).ConfigureAwait(false) == 0)
+            var file = new SqliteConnectionStringBuilder(_connectionString).DataSource;
+            if (!string.IsNullOrEmpty(file) && file != ":memory:" && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
             {
-                duplicates++;
+                Directory.CreateDirectory(folder);
             }
 
-            added.Add(await EnqueueChunksAsync(connection, transaction, chunks, now, cancellationToken).ConfigureAwait(false));
+            _folderExists = true;
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new EnqueueResult(added, duplicates);
-    }
-
-    private static async Task<int> EnqueueChunksAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ChunkRequest> chunks, long now, CancellationToken cancellationToken)
-    {
-        var added = 0;
-        foreach (var chunk in chunks)
-        {
-            var r = chunk.Recording;
-            await ExecuteAsync(
-                connection,
-                transaction,
-                """
-                INSERT INTO recordings (recording_key, recording_id, call_id, server_call_id, topic, start_time, duration_ms, content_type, channel_type, format_type, session_end_reason, first_seen_at)
-                VALUES ($key, $rid, $cid, $scid, $topic, $start, $duration, $ct, $ch, $fmt, $end, $now)
-                ON CONFLICT (recording_key) DO UPDATE SET
-                    recording_id = COALESCE(recordings.recording_id, excluded.recording_id),
-                    call_id = COALESCE(recordings.call_id, excluded.call_id),
-                    server_call_id = COALESCE(recordings.server_call_id, excluded.server_call_id),
-                    topic = COALESCE(recordings.topic, excluded.topic),
-                    start_time = COALESCE(recordings.start_time, excluded.start_time),
-                    duration_ms = COALESCE(recordings.duration_ms, excluded.duration_ms),
-                    content_type = COALESCE(recordings.content_type, excluded.content_type),
-                    channel_type = COALESCE(recordings.channel_type, excluded.channel_type),
-                    format_type = COALESCE(recordings.format_type, excluded.format_type),
-                    session_end_reason = COALESCE(recordings.session_end_reason, excluded.session_end_reason);
-                """,
-                cancellationToken,
-                ("$key", r.Key), ("$rid", r.RecordingId), ("$cid", r.CallId), ("$scid", r.ServerCallId), ("$topic", r.Topic),
-                ("$start", Millis(r.StartTime)), ("$duration", r.DurationMs), ("$ct", r.ContentType), ("$ch", r.ChannelType),
-                ("$fmt", r.FormatType), ("$end", r.SessionEndReason), ("$now", now)).ConfigureAwait(false);
-            var known = await ScalarAsync(connection, transaction, "SELECT 1 FROM chunks WHERE document_id = $doc;", cancellationToken, ("$doc", chunk.DocumentId)).ConfigureAwait(false) is not null;
-            if (known)
-            {
-                // A redelivery changes nothing, except that a GA event may complete a 2021-preview chunk's locations.
-                await ExecuteAsync(
-                    connection,
-                    transaction,
-                    """
-                    UPDATE chunks SET content_location = $content, metadata_location = $metadata, delete_location = COALESCE(delete_location, $delete)
-                    WHERE document_id = $doc AND content_location IS NULL AND $content IS NOT NULL AND $rejected IS NULL;
-                    """,
-                    cancellationToken,
-                    ("$doc", chunk.DocumentId), ("$content", chunk.ContentLocation?.AbsoluteUri), ("$metadata", chunk.MetadataLocation?.AbsoluteUri),
-                    ("$delete", chunk.DeleteLocation?.AbsoluteUri), ("$rejected", chunk.RejectedReason)).ConfigureAwait(false);
-                continue;
-            }
-
-            // A chunk refused at intake is still recorded (as due), so that the worker dead-letters it with its reason
-            // and it shows in the API instead of vanishing.
-            await ExecuteAsync(
-                connection,
-                transaction,
-                """
-                INSERT INTO chunks (document_id, recording_key, chunk_index, end_reason, content_location, metadata_location, delete_location, rejected_reason, event_time, received_at, state, next_attempt_at)
-                VALUES ($doc, $key, $index, $reason, $content, $metadata, $delete, $rejected, $eventTime, $now, 'Pending', $now);
-                """,
-                cancellationToken,
-                ("$doc", chunk.DocumentId), ("$key", r.Key), ("$index", chunk.Index), ("$reason", chunk.EndReason),
-                ("$content", chunk.ContentLocation?.AbsoluteUri), ("$metadata", chunk.MetadataLocation?.AbsoluteUri),
-                ("$delete", chunk.DeleteLocation?.AbsoluteUri), ("$rejected", chunk.RejectedReason), ("$eventTime", Millis(chunk.EventTime)),
-                ("$now", now)).ConfigureAwait(false);
-            added++;
-        }
-
-        return added;
-    }
-
-    /// <inheritdoc />
-    public async Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
-    {
-        var now = Now();
-        var token = Guid.NewGuid().ToString("N");
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var leased = await ExecuteAsync(
-            connection,
-            transaction,
-            """
-            UPDATE chunks SET state = 'Leased', lease_owner = $owner, lease_token = $token, lease_expires_at = $expires, attempts = attempts + 1
-            WHERE document_id = (
-                SELECT document_id FROM chunks
-                WHERE (state = 'Pending' AND next_attempt_at <= $now) OR (state = 'Leased' AND lease_expires_at <= $now)
-                ORDER BY event_time, chunk_index LIMIT 1);
-            """,
-            cancellationToken,
-            ("$owner", owner), ("$token", token), ("$expires", now + (long)leaseDuration.TotalMilliseconds), ("$now", now)).ConfigureAwait(false);
-        if (leased == 0)
-        {
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return null;
-        }
-
-        var job = (await QueryChunksAsync(connection, transaction, "c.lease_token = $token", cancellationToken, ("$token", token)).ConfigureAwait(false)).Single();
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new ChunkLease(job.Request.DocumentId, owner, token, job);
-    }
-
-    /// <inheritdoc />
-    public Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
-        UpdateLeasedAsync(lease, "lease_expires_at = $expires", cancellationToken, ("$expires", Now() + (long)leaseDuration.TotalMilliseconds));
-
-    /// <inheritdoc />
-    public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(progress);
-        return UpdateLeasedAsync(
-            lease,
-            """
-            media_path = COALESCE($mediaPath, media_path), media_length = COALESCE($mediaLength, media_length),
-            media_sha256 = COALESCE($mediaSha, media_sha256), media_content_type = COALESCE($mediaType, media_content_type),
-            metadata_path = COALESCE($metaPath, metadata_path), metadata_length = COALESCE($metaLength, metadata_length),
-            metadata_sha256 = COALESCE($metaSha, metadata_sha256), metadata_json = COALESCE($metaJson, metadata_json),
-            deleted_from_acs_at = COALESCE($deleted, deleted_from_acs_at)
-            """,
-            cancellationToken,
-            ("$mediaPath", progress.Media?.Path), ("$mediaLength", progress.Media?.Length), ("$mediaSha", progress.Media?.Sha256),
-            ("$mediaType", progress.Media?.ContentType), ("$metaPath", progress.Metadata?.Path), ("$metaLength", progress.Metadata?.Length),
-            ("$metaSha", progress.Metadata?.Sha256), ("$metaJson", progress.MetadataJson), ("$deleted", Millis(progress.DeletedFromAcsAt)));
-    }
-
-    /// <inheritdoc />
-    public Task CompleteAsync(ChunkLease lease, CancellationToken cancellationToken) => UpdateLeasedAsync(
-        lease,
-        "state = 'Stored', stored_at = $now, last_error = NULL, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL",
-        cancellationToken,
-        ("$now", Now()));
-
-    /// <inheritdoc />
-    public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => UpdateLeasedAsync(
-        lease,
-        "state = $state, last_error = $error, next_attempt_at = $retry, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL",
-        cancellationToken,
-        ("$state", retryAt is null ? "DeadLettered" : "Pending"), ("$error", reason), ("$retry", Millis(retryAt) ?? Now()));
-
-    /// <inheritdoc />
-    public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken) => UpdateLeasedAsync(
-        lease,
-        "state = 'Pending', attempts = MAX(attempts - 1, 0), next_attempt_at = $now, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL",
-        cancellationToken,
-        ("$now", Now()));
-
-    /// <inheritdoc />
-    public async Task<bool> RetryDeadLetterAsync(string documentId, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(
-            connection,
-            null,
-            "UPDATE chunks SET state = 'Pending', attempts = 0, next_attempt_at = $now, rejected_reason = NULL WHERE document_id = $doc AND state = 'DeadLettered';",
-            cancellationToken,
-            ("$doc", documentId), ("$now", Now())).ConfigureAwait(false) == 1;
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<RecordingSummary>> ListRecordingsAsync(RecordingQuery query, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySummariesAsync(
-            connection,
-            "WHERE ($call IS NULL OR r.call_id = $call)",
-            "ORDER BY r.first_seen_at DESC, r.recording_key LIMIT $take OFFSET $skip",
-            cancellationToken,
-            ("$call", query.CallId), ("$take", Math.Clamp(query.Take, 1, 500)), ("$skip", Math.Max(0, query.Skip))).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        var summary = (await QuerySummariesAsync(connection, "WHERE r.recording_key = $key", string.Empty, cancellationToken, ("$key", recordingKey)).ConfigureAwait(false)).SingleOrDefault();
-        if (summary is null)
-        {
-            return null;
-        }
-
-        var chunks = await QueryChunksAsync(connection, null, "c.recording_key = $key ORDER BY c.chunk_index, c.document_id", cancellationToken, ("$key", recordingKey)).ConfigureAwait(false);
-        return new RecordingDetails(summary, chunks);
-    }
-
-    /// <inheritdoc />
-    public async Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        var byState = Enum.GetValues<ChunkState>().ToDictionary(s => s, _ => 0);
-        await using (var command = Command(connection, null, "SELECT state, COUNT(*) FROM chunks GROUP BY state;"))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                byState[Enum.Parse<ChunkState>(reader.GetString(0))] = reader.GetInt32(1);
-            }
-        }
-
-        var oldest = await ScalarAsync(connection, null, "SELECT MIN(event_time) FROM chunks WHERE state IN ('Pending', 'Leased');", cancellationToken).ConfigureAwait(false);
-        var last = await ScalarAsync(connection, null, "SELECT MAX(received_at) FROM events;", cancellationToken).ConfigureAwait(false);
-        return new JobStatistics
-        {
-            ByState = byState,
-            OldestPendingEventTime = oldest is long o ? DateTimeOffset.FromUnixTimeMilliseconds(o) : null,
-            LastEventReceivedAt = last is long l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null,
-        };
-    }
-
-    private async Task UpdateLeasedAsync(ChunkLease lease, string assignments, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        ArgumentNullException.ThrowIfNull(lease);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        var changed = await ExecuteAsync(
-            connection,
-            null,
-            $"UPDATE chunks SET {assignments} WHERE document_id = $doc AND lease_token = $token AND state = 'Leased';",
-            cancellationToken,
-            [.. parameters, ("$doc", lease.DocumentId), ("$token", lease.Token)]).ConfigureAwait(false);
-        if (changed == 0)
-        {
-            throw new LeaseLostException($"The lease on chunk {lease.DocumentId} is no longer held by {lease.Owner}.");
-        }
-    }
-
-    private static async Task<List<RecordingSummary>> QuerySummariesAsync(SqliteConnection connection, string where, string tail, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        var sql = $"""
-            SELECT r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
-                   r.content_type, r.channel_type, r.format_type, r.session_end_reason, r.first_seen_at,
-                   COUNT(c.document_id), COALESCE(SUM(c.state = 'Stored'), 0), COALESCE(SUM(c.state = 'DeadLettered'), 0),
-                   COALESCE(SUM(CASE WHEN c.state = 'Stored' THEN c.media_length END), 0)
-            FROM recordings r LEFT JOIN chunks c ON c.recording_key = r.recording_key
-            {where}
-            GROUP BY r.recording_key
-            {tail};
-            """;
-        await using var command = Command(connection, null, sql, parameters);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var results = new List<RecordingSummary>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            results.Add(new RecordingSummary
-            {
-                Key = reader.GetString(0),
-                Info = ReadRecording(reader, 0),
-                FirstSeenAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),
-                Chunks = reader.GetInt32(12),
-                StoredChunks = reader.GetInt32(13),
-                DeadLetteredChunks = reader.GetInt32(14),
-                StoredBytes = reader.GetInt64(15),
-            });
-        }
-
-        return results;
-    }
-
-    private static async Task<List<ChunkJob>> QueryChunksAsync(SqliteConnection connection, SqliteTransaction? transaction, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, transaction, $"SELECT {ChunkColumns} FROM chunks c JOIN recordings r ON r.recording_key = c.recording_key WHERE {where};", parameters);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var jobs = new List<ChunkJob>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            jobs.Add(ReadChunk(reader));
-        }
-
-        return jobs;
-    }
-
-    private static ChunkJob ReadChunk(SqliteDataReader reader)
-    {
-        var recording = ReadRecording(reader, 23);
-        return new ChunkJob
-        {
-            Request = new ChunkRequest
-            {
-                DocumentId = reader.GetString(0),
-                Recording = recording,
-                Index = reader.GetInt64(1),
-                EndReason = NullableString(reader, 2),
-                ContentLocation = NullableUri(reader, 3),
-                MetadataLocation = NullableUri(reader, 4),
-                DeleteLocation = NullableUri(reader, 5),
-                RejectedReason = NullableString(reader, 6),
-                EventTime = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-            },
-            ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
-            State = Enum.Parse<ChunkState>(reader.GetString(9)),
-            Attempts = reader.GetInt32(10),
-            NextAttemptAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),
-            LastError = NullableString(reader, 12),
-            Media = reader.IsDBNull(13) ? null : new StoredObjectInfo(reader.GetString(13), reader.GetInt64(14), reader.GetString(15), NullableString(reader, 16)),
-            Metadata = reader.IsDBNull(17) ? null : new StoredObjectInfo(reader.GetString(17), reader.GetInt64(18), reader.GetString(19), "application/json"),
-            MetadataJson = NullableString(reader, 20),
-            DeletedFromAcsAt = reader.IsDBNull(21) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(21)),
-            StoredAt = reader.IsDBNull(22) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(22)),
-        };
-    }
-
-    private static RecordingInfo ReadRecording(SqliteDataReader reader, int first) => new()
-    {
-        Key = reader.GetString(first),
-        RecordingId = NullableString(reader, first + 1),
-        CallId = NullableString(reader, first + 2),
-        ServerCallId = NullableString(reader, first + 3),
-        Topic = NullableString(reader, first + 4),
-        StartTime = reader.IsDBNull(first + 5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(first + 5)),
-        DurationMs = reader.IsDBNull(first + 6) ? null : reader.GetInt64(first + 6),
-        ContentType = NullableString(reader, first + 7),
-        ChannelType = NullableString(reader, first + 8),
-        FormatType = NullableString(reader, first + 9),
-        SessionEndReason = NullableString(reader, first + 10),
-    };
-
-    private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static Uri? NullableUri(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : new Uri(reader.GetString(ordinal));
-
-    private long Now() => _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-
-    private static long? Millis(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds();
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
 
         // FULL: a committed transaction is on disk before the commit returns, which the webhook's 200 relies on.
         await ExecuteAsync(connection, null, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;", cancellationToken).ConfigureAwait(false);
         return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
-
-    private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, transaction, sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<object?> ScalarAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, transaction, sql, parameters);
-        var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return value is DBNull ? null : value;
     }
 }
