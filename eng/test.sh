@@ -12,6 +12,10 @@ mkdir -p "$results"
 echo "== Building CallVault.slnx ($configuration)"
 dotnet build CallVault.slnx -c "$configuration" -nologo -clp:ErrorsOnly
 
+echo "== Starting PostgreSQL and Azurite"
+source eng/services.sh
+start_services
+
 echo "== Running tests"
 status=0
 dotnet test CallVault.slnx -c "$configuration" --no-build -nologo \

@@ -31,7 +31,7 @@ public sealed class SqliteJobStore : AdoNetJobStore
     }
 
     /// <inheritdoc />
-    protected override IReadOnlyList<string> Migrations => SqliteSchema.Migrations;
+    protected override IReadOnlyList<string> Migrations => RelationalSchema.Migrations;
 
     /// <inheritdoc />
     protected override string SkipLockedClause => string.Empty;

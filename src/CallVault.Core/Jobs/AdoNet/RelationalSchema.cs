@@ -1,15 +1,19 @@
-namespace CallVault.Jobs.Sqlite;
+namespace CallVault.Jobs.AdoNet;
 
-/// <summary>The schema, as numbered migrations applied in order at start-up.</summary>
-internal static class SqliteSchema
+/// <summary>
+/// The job schema, as numbered migrations applied in order at start-up. Written once for SQLite and PostgreSQL: times
+/// are Unix milliseconds in BIGINT columns, which SQLite stores as integers.
+/// </summary>
+public static class RelationalSchema
 {
+    /// <summary>The migrations, version 1 first.</summary>
     public static readonly IReadOnlyList<string> Migrations =
     [
         """
         CREATE TABLE events (
             event_id     TEXT PRIMARY KEY,
             event_type   TEXT NOT NULL,
-            received_at  INTEGER NOT NULL
+            received_at  BIGINT NOT NULL
         );
 
         CREATE TABLE recordings (
@@ -18,13 +22,13 @@ internal static class SqliteSchema
             call_id             TEXT,
             server_call_id      TEXT,
             topic               TEXT,
-            start_time          INTEGER,
-            duration_ms         INTEGER,
+            start_time          BIGINT,
+            duration_ms         BIGINT,
             content_type        TEXT,
             channel_type        TEXT,
             format_type         TEXT,
             session_end_reason  TEXT,
-            first_seen_at       INTEGER NOT NULL
+            first_seen_at       BIGINT NOT NULL
         );
         CREATE INDEX recordings_call ON recordings (call_id);
         CREATE INDEX recordings_first_seen ON recordings (first_seen_at);
@@ -32,31 +36,31 @@ internal static class SqliteSchema
         CREATE TABLE chunks (
             document_id         TEXT PRIMARY KEY,
             recording_key       TEXT NOT NULL REFERENCES recordings (recording_key),
-            chunk_index         INTEGER NOT NULL,
+            chunk_index         BIGINT NOT NULL,
             end_reason          TEXT,
             content_location    TEXT,
             metadata_location   TEXT,
             delete_location     TEXT,
             rejected_reason     TEXT,
-            event_time          INTEGER NOT NULL,
-            received_at         INTEGER NOT NULL,
+            event_time          BIGINT NOT NULL,
+            received_at         BIGINT NOT NULL,
             state               TEXT NOT NULL,
             attempts            INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at     INTEGER NOT NULL,
+            next_attempt_at     BIGINT NOT NULL,
             lease_owner         TEXT,
             lease_token         TEXT,
-            lease_expires_at    INTEGER,
+            lease_expires_at    BIGINT,
             last_error          TEXT,
             media_path          TEXT,
-            media_length        INTEGER,
+            media_length        BIGINT,
             media_sha256        TEXT,
             media_content_type  TEXT,
             metadata_path       TEXT,
-            metadata_length     INTEGER,
+            metadata_length     BIGINT,
             metadata_sha256     TEXT,
             metadata_json       TEXT,
-            deleted_from_acs_at INTEGER,
-            stored_at           INTEGER
+            deleted_from_acs_at BIGINT,
+            stored_at           BIGINT
         );
         CREATE INDEX chunks_due ON chunks (state, next_attempt_at, event_time);
         CREATE INDEX chunks_recording ON chunks (recording_key, chunk_index);
