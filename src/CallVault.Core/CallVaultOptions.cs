@@ -53,10 +53,26 @@ public sealed class StorageOptions
     public string? Path { get; set; }
 }
 
+/// <summary>Which database keeps the jobs.</summary>
+public enum DatabaseProvider
+{
+    /// <summary>An embedded SQLite file: one CallVault process. The default.</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL database: several CallVault instances share the work.</summary>
+    PostgreSql,
+}
+
 /// <summary>Where jobs are kept.</summary>
 public sealed class DatabaseOptions
 {
-    /// <summary>The SQLite connection string. Default <c>Data Source={DataDirectory}/callvault.db</c>.</summary>
+    /// <summary>The database. Default <see cref="DatabaseProvider.Sqlite"/>.</summary>
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+
+    /// <summary>
+    /// The connection string: for SQLite, default <c>Data Source={DataDirectory}/callvault.db</c>; for PostgreSQL,
+    /// required (e.g. <c>Host=db;Username=callvault;Password=...;Database=callvault</c>).
+    /// </summary>
     public string? ConnectionString { get; set; }
 }
 

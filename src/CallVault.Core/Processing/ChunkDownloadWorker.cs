@@ -169,7 +169,12 @@ public sealed partial class ChunkDownloadWorker(
             await using (upload.ConfigureAwait(false))
             {
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                await upload.HashPersistedAsync(hash, cancellationToken).ConfigureAwait(false);
+                var hashedPrefix = upload.PersistedLength == 0 || upload.CanHashPersisted;
+                if (upload.PersistedLength > 0 && upload.CanHashPersisted)
+                {
+                    await upload.HashPersistedAsync(hash, cancellationToken).ConfigureAwait(false);
+                }
+
                 var result = await acs.DownloadToAsync(
                     new AcsDownloadRequest(contentLocation) { ResumeOffset = upload.PersistedLength, Sha256 = hash },
                     upload.Content,
@@ -177,9 +182,12 @@ public sealed partial class ChunkDownloadWorker(
                     cancellationToken).ConfigureAwait(false);
                 await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
                 metrics.BytesDownloaded.Add(result.Length - upload.PersistedLength);
+
+                // A resumed upload whose prefix the store cannot read back is hashed whole once committed.
+                var sha256 = hashedPrefix ? result.Sha256Hex : await HashStoredAsync(path, cancellationToken).ConfigureAwait(false);
                 await jobs.RecordProgressAsync(
                     lease,
-                    new ChunkProgress { Media = new StoredObjectInfo(path, result.Length, result.Sha256Hex, result.ContentType) },
+                    new ChunkProgress { Media = new StoredObjectInfo(path, result.Length, sha256, result.ContentType) },
                     cancellationToken).ConfigureAwait(false);
             }
         }
@@ -189,6 +197,16 @@ public sealed partial class ChunkDownloadWorker(
             // Only reached once media and metadata are committed and recorded: nothing is deleted before it is safe.
             await acs.DeleteAsync(deleteLocation, cancellationToken).ConfigureAwait(false);
             await jobs.RecordProgressAsync(lease, new ChunkProgress { DeletedFromAcsAt = timeProvider.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<string> HashStoredAsync(string path, CancellationToken cancellationToken)
+    {
+        var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false)
+            ?? throw new IOException($"'{path}' is not in the store right after it was committed.");
+        await using (stream.ConfigureAwait(false))
+        {
+            return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
         }
     }
 

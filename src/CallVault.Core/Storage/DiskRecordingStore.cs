@@ -127,6 +127,8 @@ public sealed partial class DiskRecordingStore : IRecordingStore
 
         public Stream Content => stream;
 
+        public bool CanHashPersisted => true;
+
         public async Task HashPersistedAsync(IncrementalHash hash, CancellationToken cancellationToken)
         {
             // Read through the upload's own stream: the partial file is locked against every other opener.

@@ -36,7 +36,14 @@ public interface IResumableUpload : IAsyncDisposable
     /// <summary>Where the rest of the object is written, positioned at <see cref="PersistedLength"/>.</summary>
     Stream Content { get; }
 
+    /// <summary>
+    /// Whether <see cref="HashPersistedAsync"/> can read the persisted bytes back. Blob Storage cannot read staged,
+    /// uncommitted blocks; the object is then hashed after <see cref="CommitAsync"/> instead.
+    /// </summary>
+    bool CanHashPersisted { get; }
+
     /// <summary>Feeds the persisted bytes into <paramref name="hash"/>, so a resumed download can hash the whole object.</summary>
+    /// <exception cref="NotSupportedException"><see cref="CanHashPersisted"/> is false.</exception>
     Task HashPersistedAsync(IncrementalHash hash, CancellationToken cancellationToken);
 
     /// <summary>Makes the object durable and visible at its path.</summary>

@@ -2,6 +2,7 @@ using CallVault.Acs;
 using CallVault.Diagnostics;
 using CallVault.Events;
 using CallVault.Jobs;
+using CallVault.Jobs.PostgreSql;
 using CallVault.Jobs.Sqlite;
 using CallVault.Processing;
 using CallVault.Server.Api;
@@ -29,7 +30,11 @@ public static class CallVaultHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton<DataFolder>();
-        services.AddSingleton<IJobStore>(sp => new SqliteJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Database.Provider switch
+        {
+            DatabaseProvider.PostgreSql => new PostgreSqlJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
+            _ => new SqliteJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
+        });
         services.AddSingleton<IRecordingStore>(sp => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath));
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobSignal>();

@@ -24,11 +24,16 @@ public sealed class DataFolder : IDisposable
     /// <summary>The job database's connection string.</summary>
     public string DatabaseConnectionString => _options.Value.Database.ConnectionString ?? $"Data Source={System.IO.Path.Combine(Path, "callvault.db")}";
 
-    /// <summary>Takes the folder's lock.</summary>
+    /// <summary>Takes the folder's lock when the jobs are in the embedded database, which one process owns.</summary>
     /// <exception cref="InvalidOperationException">Another process holds it.</exception>
     public void Lock()
     {
         Directory.CreateDirectory(Path);
+        if (_options.Value.Database.Provider != DatabaseProvider.Sqlite)
+        {
+            return;
+        }
+
         try
         {
             _lock = new FileStream(System.IO.Path.Combine(Path, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
