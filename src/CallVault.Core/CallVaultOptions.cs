@@ -47,8 +47,21 @@ public sealed class CallVaultOptions
 }
 
 /// <summary>Where recordings are stored.</summary>
+public enum StorageProvider
+{
+    /// <summary>A local folder. The default.</summary>
+    Disk,
+
+    /// <summary>An Azure Blob Storage container (section <c>CallVault:Storage:AzureBlob</c>).</summary>
+    AzureBlob,
+}
+
+/// <summary>Where recordings are stored.</summary>
 public sealed class StorageOptions
 {
+    /// <summary>The store. Default <see cref="StorageProvider.Disk"/>.</summary>
+    public StorageProvider Provider { get; set; } = StorageProvider.Disk;
+
     /// <summary>The folder for recordings on disk. Default <c>{DataDirectory}/recordings</c>.</summary>
     public string? Path { get; set; }
 }

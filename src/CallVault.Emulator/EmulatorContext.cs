@@ -44,6 +44,9 @@ public sealed class EmulatorContext
     /// <summary>Event Grid: subscriptions, deliveries and dead letters.</summary>
     public EventGridService EventGrid { get; internal set; } = null!;
 
+    /// <summary>Every media and metadata request served, with when it started and ended.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<ObjectRequest> ObjectRequests { get; } = new();
+
     /// <summary>Body bytes sent by the download API since start.</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
@@ -58,3 +61,11 @@ public sealed class EmulatorContext
     /// <summary>The GA delete location of a chunk.</summary>
     public Uri DeleteLocation(EmulatedChunk chunk) => new(StorageBase, $"v1/objects/{chunk.DocumentId}");
 }
+
+/// <summary>One object request the download API served.</summary>
+/// <param name="DocumentId">The chunk.</param>
+/// <param name="Metadata">Whether it was the metadata document.</param>
+/// <param name="Started">When the request arrived.</param>
+/// <param name="Ended">When the response ended (completed, failed or aborted).</param>
+/// <param name="BytesSent">Body bytes sent.</param>
+public sealed record ObjectRequest(string DocumentId, bool Metadata, DateTimeOffset Started, DateTimeOffset Ended, long BytesSent);

@@ -26,10 +26,20 @@ internal static class DownloadEndpoints
             }
 
             var fault = emulator.Faults.Take(documentId, isMetadata ? FaultTarget.Metadata : FaultTarget.Content);
-
-            await (isMetadata
+            var started = emulator.TimeProvider.GetUtcNow();
+            var sentBefore = emulator.BytesSent;
+            try
+            {
+                await (isMetadata
                 ? responder.WriteAsync(context, new MemoryMedia(chunk.Metadata, "application/json"), $"\"m{chunk.Sha256[..31]}\"", fault)
                 : responder.WriteAsync(context, chunk.Media, chunk.ETag, fault));
+            }
+            finally
+            {
+                // Bytes are counted globally; under concurrency this is an upper bound for this request, good enough for a log.
+                emulator.ObjectRequests.Enqueue(new ObjectRequest(documentId, isMetadata, started, emulator.TimeProvider.GetUtcNow(), emulator.BytesSent - sentBefore));
+            }
+
             return Results.Empty;
         });
 

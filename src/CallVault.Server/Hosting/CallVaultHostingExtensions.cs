@@ -9,6 +9,7 @@ using CallVault.Server.Api;
 using CallVault.Server.Health;
 using CallVault.Server.Webhook;
 using CallVault.Storage;
+using CallVault.Storage.AzureBlob;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -35,7 +36,12 @@ public static class CallVaultHostingExtensions
             DatabaseProvider.PostgreSql => new PostgreSqlJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
             _ => new SqliteJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
         });
-        services.AddSingleton<IRecordingStore>(sp => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath));
+        services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
+        {
+            StorageProvider.AzureBlob => AzureBlobRecordingStoreFactory.Create(sp.GetRequiredService<IOptions<AzureBlobStorageOptions>>().Value),
+            _ => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath),
+        });
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<GroupCommitEnqueuer>();
