@@ -4,16 +4,20 @@ using CallVault.Bench;
 //   sign <connection-string> <url> [METHOD]   curl header arguments signed exactly as CallVault signs (download.sh)
 //   bare <url>                                 an ASP.NET endpoint that answers POST /api/events with 200, storing nothing (webhook.sh)
 //   batch <events> <file>                      a delivery of N RecordingFileStatusUpdated events with fresh ids (webhook.sh)
+//   claims <sqlite|postgresql> <workers> <jobs> jobs leased and completed per second (jobs.sh)
+//   scaleout <instances> <recordings>          end-to-end time for N small recordings over M service processes (scaleout.sh)
 return args switch
 {
     ["sign", var connectionString, var url, ..] => SignCommand.Run(connectionString, url, args.Length > 3 ? args[3] : "GET"),
     ["bare", var url] => await BareEndpoint.RunAsync(url),
     ["batch", var count, var file] => await BatchFile.WriteAsync(int.Parse(count, System.Globalization.CultureInfo.InvariantCulture), file),
+    ["claims", var provider, var workers, var jobs] => await ClaimsBenchmark.RunAsync(provider, int.Parse(workers, System.Globalization.CultureInfo.InvariantCulture), int.Parse(jobs, System.Globalization.CultureInfo.InvariantCulture)),
+    ["scaleout", var instances, var recordings] => await ScaleOutBenchmark.RunAsync(int.Parse(instances, System.Globalization.CultureInfo.InvariantCulture), int.Parse(recordings, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: CallVault.Bench sign <connection-string> <url> [METHOD] | bare <url> | batch <events> <file>");
+    Console.Error.WriteLine("usage: CallVault.Bench sign <connection-string> <url> [METHOD] | bare <url> | batch <events> <file> | claims <sqlite|postgresql> <workers> <jobs> | scaleout <instances> <recordings>");
     return 2;
 }
