@@ -18,7 +18,7 @@ namespace CallVault.Server.Tests.EndToEnd;
 /// </summary>
 public sealed class SeveralInstancesTests : IAsyncLifetime
 {
-    private const int Recordings = 150;
+    private const int Recordings = 200;
     private readonly string _secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private readonly List<Process> _processes = [];
     private readonly List<string> _folders = [];
@@ -154,6 +154,16 @@ public sealed class SeveralInstancesTests : IAsyncLifetime
         }
 
         Assert.Equal(chunks.Count, mediaBlobs);
+
+        // Each recording's manifest lists both chunks, whichever instances stored them and in whatever order.
+        foreach (var recording in recordings.Take(40))
+        {
+            var first = paths[recording.GetProperty("chunks")[0].GetProperty("documentId").GetString()!];
+            var manifest = _backends.Container.GetBlobClient(first[..first.LastIndexOf('/')] + "/manifest.json");
+            using var document = JsonDocument.Parse((await manifest.DownloadContentAsync()).Value.Content.ToString());
+            Assert.Equal("stored", document.RootElement.GetProperty("status").GetString());
+            Assert.Equal(2, document.RootElement.GetProperty("chunks").GetArrayLength());
+        }
 
         // No two media downloads of the same chunk overlapped in time: a lease is only taken over once it expired.
         var overlaps = _emulator.Context.ObjectRequests
