@@ -42,7 +42,7 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     /// <summary>Every chunk the emulator recorded is on disk, byte-identical, listed in the manifest.</summary>
-    private static void AssertStoredIdentical(ServerUnderTest server, JsonElement recording, JsonElement stored)
+    private static async Task AssertStoredIdenticalAsync(ServerUnderTest server, JsonElement recording, JsonElement stored)
     {
         var expected = recording.GetProperty("chunks").EnumerateArray().ToList();
         var chunks = stored.GetProperty("chunks").EnumerateArray().ToList();
@@ -60,10 +60,13 @@ public sealed class PipelineTests : IAsyncLifetime
             Assert.True(File.Exists(Path.Combine(server.RecordingsFolder, chunks[i].GetProperty("metadata").GetProperty("path").GetString()!)));
         }
 
+        // The manifest is rewritten right after each chunk is recorded as stored, so it may trail the API briefly.
         var folder = Path.GetDirectoryName(Path.Combine(server.RecordingsFolder, chunks[0].GetProperty("media").GetProperty("path").GetString()!))!;
-        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "manifest.json")));
-        Assert.Equal(expected.Count, manifest.RootElement.GetProperty("chunks").GetArrayLength());
-        Assert.Equal("stored", manifest.RootElement.GetProperty("status").GetString());
+        JsonElement Manifest() => JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "manifest.json"))).RootElement;
+        Assert.True(
+            await CallVault.Testing.WebhookRecorder.WaitUntilAsync(() => Manifest().GetProperty("status").GetString() == "stored", TimeSpan.FromSeconds(10)),
+            "The manifest never said the recording was stored.");
+        Assert.Equal(expected.Count, Manifest().GetProperty("chunks").GetArrayLength());
         Assert.Empty(Directory.GetFiles(server.RecordingsFolder, "*.partial", SearchOption.AllDirectories));
     }
 
@@ -78,7 +81,7 @@ public sealed class PipelineTests : IAsyncLifetime
 
         var stored = await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!);
         Assert.Equal(3, recording.GetProperty("chunks").GetArrayLength());
-        AssertStoredIdentical(server, recording, stored);
+        await AssertStoredIdenticalAsync(server, recording, stored);
         Assert.Equal(participants, stored.GetProperty("participants").EnumerateArray().Select(p => p.GetProperty("participantId").GetString()));
         Assert.Equal([0, 1, 2], stored.GetProperty("participants").EnumerateArray().Select(p => p.GetProperty("channel").GetInt32()));
         Assert.Equal(recording.GetProperty("recordingId").GetString(), stored.GetProperty("recordingId").GetString());
@@ -92,7 +95,7 @@ public sealed class PipelineTests : IAsyncLifetime
 
         var recording = await RecordAsync(new { durationSeconds = 2 });
 
-        AssertStoredIdentical(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!));
+        await AssertStoredIdenticalAsync(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!));
     }
 
     /// <summary>Each chunk announced twice, last chunk first, and the whole recording published again: each is fetched once.</summary>
@@ -114,7 +117,7 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.True(await _emulator.Context.EventGrid.WaitForIdleAsync(TimeSpan.FromSeconds(20)));
         await Task.Delay(500);
 
-        AssertStoredIdentical(server, recording, stored);
+        await AssertStoredIdenticalAsync(server, recording, stored);
         var metadataBytes = _emulator.Context.Recordings.Find(recording.GetProperty("recordingId").GetString()!)!.Chunks.Sum(c => (long)c.Metadata.Length);
         Assert.Equal(600_000 + metadataBytes, _emulator.Context.BytesSent);
         // 3 chunks × 2 copies, then the same again with new event ids: 12 deliveries, each chunk still fetched once.
@@ -129,7 +132,7 @@ public sealed class PipelineTests : IAsyncLifetime
 
         var recording = await RecordAsync(new { durationSeconds = 2, eventShape = "preview2021" });
 
-        AssertStoredIdentical(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!));
+        await AssertStoredIdenticalAsync(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!));
     }
 
     [Fact]
@@ -152,7 +155,7 @@ public sealed class PipelineTests : IAsyncLifetime
 
         var recording = await RecordAsync(new { media = "synthetic", sizeBytes = 1_500_000 });
 
-        AssertStoredIdentical(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!, timeout: TimeSpan.FromSeconds(60)));
+        await AssertStoredIdenticalAsync(server, recording, await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!, timeout: TimeSpan.FromSeconds(60)));
         Assert.Empty(await _admin.GetFromJsonAsync<JsonElement[]>("faults") ?? []);
     }
 
@@ -165,7 +168,7 @@ public sealed class PipelineTests : IAsyncLifetime
         var recording = await RecordAsync(new { durationSeconds = 4, chunkSizeLimitBytes = 70_000 });
         var stored = await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!);
 
-        AssertStoredIdentical(server, recording, stored);
+        await AssertStoredIdenticalAsync(server, recording, stored);
         Assert.All(stored.GetProperty("chunks").EnumerateArray(), c => Assert.NotEqual(JsonValueKind.Null, c.GetProperty("deletedFromAcsAt").ValueKind));
         var after = await _admin.GetFromJsonAsync<JsonElement>($"recordings/{recording.GetProperty("recordingId").GetString()}");
         Assert.All(after.GetProperty("chunks").EnumerateArray(), c => Assert.True(c.GetProperty("deleted").GetBoolean()));
