@@ -11,15 +11,32 @@ public sealed class CallVaultMetrics : IDisposable
     private readonly Meter _meter;
 
     /// <summary>Creates the instruments.</summary>
-    public CallVaultMetrics(IMeterFactory meterFactory)
+    /// <param name="meterFactory">Creates the meter.</param>
+    /// <param name="jobs">Where the job gauges read from.</param>
+    /// <param name="timeProvider">The clock, for the age of the oldest pending chunk.</param>
+    public CallVaultMetrics(IMeterFactory meterFactory, JobStatisticsCache jobs, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(jobs);
+        ArgumentNullException.ThrowIfNull(timeProvider);
         _meter = meterFactory.Create(MeterName);
         EventsReceived = _meter.CreateCounter<long>("callvault.events.received", "{event}", "Events received by the webhook, by type.");
         ChunksStored = _meter.CreateCounter<long>("callvault.chunks.stored", "{chunk}", "Chunks stored.");
         BytesDownloaded = _meter.CreateCounter<long>("callvault.bytes.downloaded", "By", "Media bytes downloaded and stored.");
         DownloadFailures = _meter.CreateCounter<long>("callvault.downloads.failed", "{attempt}", "Chunk attempts that failed, by outcome (retry or dead letter).");
         DownloadDuration = _meter.CreateHistogram<double>("callvault.download.duration", "s", "Time to store one chunk (media and metadata).");
+        _meter.CreateObservableGauge<long>(
+            "callvault.jobs",
+            () => jobs.Latest is { } latest
+                ? [.. latest.ByState.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("state", p.Key.ToString())))]
+                : Array.Empty<Measurement<long>>(),
+            "{chunk}",
+            "Chunks by job state.");
+        _meter.CreateObservableGauge<double>(
+            "callvault.jobs.oldest_pending_age",
+            () => jobs.Latest?.OldestPendingEventTime is { } oldest ? (timeProvider.GetUtcNow() - oldest).TotalSeconds : 0,
+            "s",
+            "Age of the oldest chunk not yet stored, from its event time; ACS deletes recordings after about 24 hours.");
     }
 
     /// <summary>Events received, tagged <c>type</c>.</summary>

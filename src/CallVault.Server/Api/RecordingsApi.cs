@@ -1,14 +1,18 @@
 using CallVault.Jobs;
 using CallVault.Processing;
+using CallVault.Storage;
 
 namespace CallVault.Server.Api;
 
-/// <summary>The read API: <c>GET /api/recordings</c> and <c>GET /api/recordings/{key}</c>, the manifest data as JSON.</summary>
+/// <summary>
+/// The read API: recordings with paging and a call-id filter, one recording as its manifest, and a chunk's media and
+/// metadata streamed from the store with Range support (so a browser's player can seek).
+/// </summary>
 internal static class RecordingsApi
 {
     public static IEndpointRouteBuilder MapRecordingsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/recordings");
+        var api = routes.MapGroup("/api/recordings").WithTags("Recordings");
         api.MapGet("/", async (IJobStore jobs, int? skip, int? take, string? callId, CancellationToken cancellationToken) =>
         {
             var query = new RecordingQuery { Skip = skip ?? 0, Take = take ?? 50, CallId = callId };
@@ -29,11 +33,38 @@ internal static class RecordingsApi
                 storedBytes = r.StoredBytes,
                 firstSeenAt = r.FirstSeenAt,
             }));
-        });
+        }).WithSummary("Recordings, newest first (skip, take up to 500, callId).");
+
         api.MapGet("/{key}", async (string key, IJobStore jobs, TimeProvider time, CancellationToken cancellationToken) =>
             await jobs.GetRecordingAsync(key, cancellationToken) is { } details
                 ? Results.Ok(RecordingManifest.From(details, time.GetUtcNow()))
-                : Results.Problem($"No recording '{key}'.", statusCode: StatusCodes.Status404NotFound));
+                : NotFound(key))
+            .WithSummary("One recording: its chunks, metadata and participants (the manifest).");
+
+        api.MapGet("/{key}/chunks/{index:long}/media", (string key, long index, IJobStore jobs, IRecordingStore store, CancellationToken cancellationToken) =>
+            StreamAsync(key, index, media: true, jobs, store, cancellationToken))
+            .WithSummary("A stored chunk's media, with Range support.");
+        api.MapGet("/{key}/chunks/{index:long}/metadata", (string key, long index, IJobStore jobs, IRecordingStore store, CancellationToken cancellationToken) =>
+            StreamAsync(key, index, media: false, jobs, store, cancellationToken))
+            .WithSummary("A stored chunk's metadata document.");
         return routes;
     }
+
+    private static async Task<IResult> StreamAsync(string key, long index, bool media, IJobStore jobs, IRecordingStore store, CancellationToken cancellationToken)
+    {
+        var details = await jobs.GetRecordingAsync(key, cancellationToken);
+        var chunk = details?.Chunks.FirstOrDefault(c => c.Request.Index == index);
+        var stored = media ? chunk?.Media : chunk?.Metadata;
+        if (stored is null)
+        {
+            return Results.Problem($"Recording '{key}' has no stored {(media ? "media" : "metadata")} for chunk {index}.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        var stream = await store.OpenReadAsync(stored.Path, cancellationToken);
+        return stream is null
+            ? Results.Problem($"The stored file for chunk {index} of '{key}' is missing from the store.", statusCode: StatusCodes.Status404NotFound)
+            : Results.Stream(stream, stored.ContentType ?? "application/octet-stream", Path.GetFileName(stored.Path), enableRangeProcessing: true);
+    }
+
+    private static IResult NotFound(string key) => Results.Problem($"No recording '{key}'.", statusCode: StatusCodes.Status404NotFound);
 }

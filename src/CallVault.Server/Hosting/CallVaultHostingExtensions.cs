@@ -12,6 +12,7 @@ using CallVault.Storage;
 using CallVault.Storage.AzureBlob;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace CallVault.Server.Hosting;
 
@@ -43,6 +44,8 @@ public static class CallVaultHostingExtensions
             _ => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath),
         });
         services.AddSingleton<CallVaultMetrics>();
+        services.AddSingleton<JobStatisticsCache>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CallVaultMetrics.MeterName).AddPrometheusExporter());
         services.AddSingleton<JobSignal>();
         services.AddSingleton<GroupCommitEnqueuer>();
         services.AddSingleton<WebhookIntake>();
@@ -52,12 +55,14 @@ public static class CallVaultHostingExtensions
         services.AddHostedService<StartupInitializer>();
         services.AddSingleton<ChunkDownloadWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ChunkDownloadWorker>());
+        services.AddHostedService<JobStatisticsSampler>();
 
         services.AddHealthChecks()
             .AddCheck<ConfigurationHealthCheck>("configuration", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        services.AddOpenApi();
         return builder;
     }
 
@@ -70,6 +75,9 @@ public static class CallVaultHostingExtensions
         app.Services.GetService<IStartupValidator>()?.Validate();
         app.MapEventGridWebhook();
         app.MapRecordingsApi();
+        app.MapJobsApi();
+        app.MapOpenApi();
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapCallVaultHealth();
         return app;
     }

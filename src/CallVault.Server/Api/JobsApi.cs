@@ -1,0 +1,34 @@
+using CallVault.Jobs;
+
+namespace CallVault.Server.Api;
+
+/// <summary>The jobs API: counts by state, and retrying a dead-lettered chunk.</summary>
+internal static class JobsApi
+{
+    public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/jobs").WithTags("Jobs");
+        api.MapGet("/", async (IJobStore jobs, CancellationToken cancellationToken) =>
+        {
+            var statistics = await jobs.GetStatisticsAsync(cancellationToken);
+            return Results.Ok(new
+            {
+                byState = statistics.ByState.ToDictionary(p => p.Key.ToString(), p => p.Value),
+                oldestPendingEventTime = statistics.OldestPendingEventTime,
+                lastEventReceivedAt = statistics.LastEventReceivedAt,
+            });
+        }).WithSummary("Chunk jobs by state, the oldest pending event and the last event received.");
+
+        api.MapPost("/{documentId}/retry", async (string documentId, IJobStore jobs, Processing.JobSignal signal, CancellationToken cancellationToken) =>
+        {
+            if (!await jobs.RetryDeadLetterAsync(documentId, cancellationToken))
+            {
+                return Results.Problem($"No dead-lettered chunk '{documentId}'.", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            signal.Notify(1);
+            return Results.Accepted(value: new { documentId, state = "Pending" });
+        }).WithSummary("Makes a dead-lettered chunk due again now.");
+        return routes;
+    }
+}
