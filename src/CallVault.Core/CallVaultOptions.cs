@@ -44,6 +44,24 @@ public sealed class CallVaultOptions
     [Required]
     [ValidateObjectMembers]
     public WorkerOptions Worker { get; set; } = new();
+
+    /// <summary>Who may use the read API, the dashboard and <c>/metrics</c>.</summary>
+    [Required]
+    public ApiOptions Api { get; set; } = new();
+}
+
+/// <summary>
+/// Access to the read API, the dashboard and <c>/metrics</c> (not the webhook, which has its own secret). With keys,
+/// every request must carry one (<c>X-Api-Key</c> header or <c>api-key</c> query parameter). Without keys, only
+/// requests from this machine are served, unless <see cref="AllowAnonymous"/> is set.
+/// </summary>
+public sealed class ApiOptions
+{
+    /// <summary>Accepted API keys (16+ characters each). Empty by default.</summary>
+    public IList<string> Keys { get; } = [];
+
+    /// <summary>Serve requests from other machines without a key (behind your own authenticating proxy). Default false.</summary>
+    public bool AllowAnonymous { get; set; }
 }
 
 /// <summary>Where recordings are stored.</summary>

@@ -29,6 +29,11 @@ public sealed class CallVaultOptionsValidator : IValidateOptions<CallVaultOption
             failures.Add("Every CallVault:Webhook:Secrets entry must be at least 16 characters; a short secret can be guessed.");
         }
 
+        if (options.Api.Keys.Any(k => k.Length < 16))
+        {
+            failures.Add("Every CallVault:Api:Keys entry must be at least 16 characters.");
+        }
+
         if (options.Database.Provider == DatabaseProvider.PostgreSql && string.IsNullOrWhiteSpace(options.Database.ConnectionString))
         {
             failures.Add("CallVault:Database:ConnectionString is required when CallVault:Database:Provider is PostgreSql.");

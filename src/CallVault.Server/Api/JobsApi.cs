@@ -7,7 +7,7 @@ internal static class JobsApi
 {
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/jobs").WithTags("Jobs");
+        var api = routes.MapGroup("/api/jobs").WithTags("Jobs").AddEndpointFilter<ApiAccessFilter>();
         api.MapGet("/", async (IJobStore jobs, CancellationToken cancellationToken) =>
         {
             var statistics = await jobs.GetStatisticsAsync(cancellationToken);

@@ -12,7 +12,7 @@ internal static class RecordingsApi
 {
     public static IEndpointRouteBuilder MapRecordingsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/recordings").WithTags("Recordings");
+        var api = routes.MapGroup("/api/recordings").WithTags("Recordings").AddEndpointFilter<ApiAccessFilter>();
         api.MapGet("/", async (IJobStore jobs, int? skip, int? take, string? callId, CancellationToken cancellationToken) =>
         {
             var query = new RecordingQuery { Skip = skip ?? 0, Take = take ?? 50, CallId = callId };

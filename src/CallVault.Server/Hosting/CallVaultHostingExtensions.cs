@@ -63,6 +63,7 @@ public static class CallVaultHostingExtensions
             .AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddOpenApi();
+        services.AddSingleton<ApiAccessFilter>();
         return builder;
     }
 
@@ -77,6 +78,19 @@ public static class CallVaultHostingExtensions
         app.MapRecordingsApi();
         app.MapJobsApi();
         app.MapOpenApi();
+        app.UseWhen(
+            context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase),
+            metrics => metrics.Use(async (context, next) =>
+            {
+                var api = context.RequestServices.GetRequiredService<IOptionsMonitor<CallVaultOptions>>().CurrentValue.Api;
+                if (ApiAccessFilter.Allowed(context, api) is { } refusal)
+                {
+                    await refusal.ExecuteAsync(context);
+                    return;
+                }
+
+                await next(context);
+            }));
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapCallVaultHealth();
         return app;
