@@ -5,6 +5,9 @@ using CallVault.Cli.Commands;
 var root = new RootCommand("CallVault: keeps every Azure Communication Services call recording safe.")
 {
     DownloadCommand.Create(),
+    RecordingsCommand.Create(),
+    JobsCommand.Create(),
+    VerifyCommand.Create(),
 };
 
 return await CommandRunner.RunAsync(root, args);

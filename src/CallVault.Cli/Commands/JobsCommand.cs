@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace CallVault.Cli.Commands;
+
+/// <summary><c>callvault jobs list|retry</c>: the download queue.</summary>
+internal static class JobsCommand
+{
+    public static Command Create()
+    {
+        var server = ServiceConnection.ServerOption();
+        var apiKey = ServiceConnection.ApiKeyOption();
+        var json = ServiceConnection.JsonOption();
+        var list = new Command("list", "Chunks by job state, the oldest pending one and the last event received.") { server, apiKey, json };
+        list.SetAction(async (parse, cancellationToken) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            using var client = ServiceConnection.CreateClient(parse.GetValue(server), parse.GetValue(apiKey));
+            return await RecordingsCommand.CallAsync(parse, client, "api/jobs", async jobs =>
+            {
+                if (parse.GetValue(json))
+                {
+                    await output.WriteLineAsync(JsonSerializer.Serialize(jobs, ServiceConnection.JsonOutput));
+                    return ExitCodes.Success;
+                }
+
+                var table = new Table().AddColumns("State", "Chunks");
+                foreach (var state in jobs.GetProperty("byState").EnumerateObject())
+                {
+                    table.AddRow(state.Name, state.Value.GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                var console = RecordingsCommand.Console(output);
+                console.Write(table);
+                console.MarkupLine($"Oldest pending event: {Markup.Escape(jobs.GetProperty("oldestPendingEventTime").ToString())}; last event received: {Markup.Escape(jobs.GetProperty("lastEventReceivedAt").ToString())}");
+                return ExitCodes.Success;
+            }, cancellationToken);
+        });
+
+        var documentId = new Argument<string>("documentId") { Description = "The dead-lettered chunk's document id." };
+        var retry = new Command("retry", "Make a dead-lettered chunk due again now.") { documentId, server, apiKey };
+        retry.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = ServiceConnection.CreateClient(parse.GetValue(server), parse.GetValue(apiKey));
+            try
+            {
+                using var response = await client.PostAsync($"api/jobs/{Uri.EscapeDataString(parse.GetRequiredValue(documentId))}/retry", null, cancellationToken);
+                if (!response.IsSuccessStatusCode)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {await ServiceConnection.DescribeFailureAsync(response)}");
+                    return ExitCodes.Failure;
+                }
+
+                await parse.InvocationConfiguration.Output.WriteLineAsync($"Chunk {parse.GetRequiredValue(documentId)} is due again.");
+                return ExitCodes.Success;
+            }
+            catch (HttpRequestException ex)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"error: cannot reach the CallVault service at {client.BaseAddress}: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+        });
+
+        return new Command("jobs", "The download queue of a CallVault service.") { list, retry };
+    }
+}
