@@ -9,6 +9,12 @@ results="artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
 
+# The dashboard's browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+if ! command -v chromium >/dev/null; then
+  echo "== Installing Chromium (Debian package)"
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+
 echo "== Building CallVault.slnx ($configuration)"
 dotnet build CallVault.slnx -c "$configuration" -nologo -clp:ErrorsOnly
 

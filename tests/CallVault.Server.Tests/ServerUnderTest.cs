@@ -69,7 +69,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
             settings.Remove(key);
         }
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Testing" });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            WebRootPath = Path.Combine(CallVault.Testing.RepositoryPaths.Root, "src", "CallVault.Server", "wwwroot"),
+            EnvironmentName = "Testing",
+        });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.AddCallVault();

@@ -55,6 +55,9 @@ public interface IJobStore
     /// <summary>One recording with its chunks, or null.</summary>
     Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken);
 
+    /// <summary>Chunks in a state, oldest event first.</summary>
+    Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken);
+
     /// <summary>Counts of chunks by state and the age of the oldest pending one.</summary>
     Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken);
 }

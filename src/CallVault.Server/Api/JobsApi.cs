@@ -19,6 +19,19 @@ internal static class JobsApi
             });
         }).WithSummary("Chunk jobs by state, the oldest pending event and the last event received.");
 
+        api.MapGet("/dead-letters", async (IJobStore jobs, int? take, CancellationToken cancellationToken) =>
+            Results.Ok((await jobs.ListChunksAsync(ChunkState.DeadLettered, take ?? 100, cancellationToken)).Select(c => new
+            {
+                documentId = c.Request.DocumentId,
+                recordingKey = c.Request.Recording.Key,
+                callId = c.Request.Recording.CallId,
+                index = c.Request.Index,
+                attempts = c.Attempts,
+                lastError = c.LastError,
+                eventTime = c.Request.EventTime,
+            })))
+            .WithSummary("Dead-lettered chunks, oldest first, with the reason.");
+
         api.MapPost("/{documentId}/retry", async (string documentId, IJobStore jobs, Processing.JobSignal signal, CancellationToken cancellationToken) =>
         {
             if (!await jobs.RetryDeadLetterAsync(documentId, cancellationToken))

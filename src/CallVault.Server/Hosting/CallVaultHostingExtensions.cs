@@ -74,6 +74,9 @@ public static class CallVaultHostingExtensions
 
         // Validate every options type now, before any service is constructed, so all problems are reported together.
         app.Services.GetService<IStartupValidator>()?.Validate();
+        // The dashboard: static files at /, which read everything through the API (and its access rules).
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.MapEventGridWebhook();
         app.MapRecordingsApi();
         app.MapJobsApi();

@@ -75,5 +75,7 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
         public Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -129,6 +129,8 @@ public abstract class JobStoreContract : IAsyncLifetime
         Assert.Null(await Store.TryLeaseAsync("a", Lease, default));
         var details = await Store.GetRecordingAsync("rec-1", default);
         Assert.Equal((ChunkState.DeadLettered, "404: gone", "failed"), (details!.Chunks[0].State, details.Chunks[0].LastError, details.Summary.Status));
+        var deadLetters = await Store.ListChunksAsync(ChunkState.DeadLettered, 10, default);
+        Assert.Equal(("d1", "404: gone"), (Assert.Single(deadLetters).Request.DocumentId, deadLetters[0].LastError));
         Assert.True(await Store.RetryDeadLetterAsync("d1", default));
         Assert.False(await Store.RetryDeadLetterAsync("d1", default));
         Assert.Equal("d1", (await Store.TryLeaseAsync("a", Lease, default))!.DocumentId);

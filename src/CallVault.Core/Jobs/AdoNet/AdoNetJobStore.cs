@@ -279,6 +279,18 @@ public abstract class AdoNetJobStore : IJobStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryChunksAsync(
+            connection,
+            null,
+            "c.state = @state ORDER BY c.event_time, c.chunk_index LIMIT @take",
+            cancellationToken,
+            ("@state", state.ToString()), ("@take", Math.Clamp(take, 1, 1000))).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
