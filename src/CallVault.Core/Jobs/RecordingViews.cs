@@ -11,6 +11,37 @@ public sealed record RecordingQuery
 
     /// <summary>Only this call id.</summary>
     public string? CallId { get; init; }
+
+    /// <summary>Only recordings that started at or after this time.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>Only recordings that started before this time.</summary>
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>Only recordings with a participant whose raw id contains this text.</summary>
+    public string? Participant { get; init; }
+
+    /// <summary>Only recordings in this status: <c>stored</c>, <c>partial</c>, <c>pending</c> or <c>failed</c>.</summary>
+    public string? Status { get; init; }
+
+    /// <summary>Order: <see cref="RecordingSort.Newest"/> (default), oldest, longest or largest first.</summary>
+    public RecordingSort Sort { get; init; } = RecordingSort.Newest;
+}
+
+/// <summary>How recordings are ordered.</summary>
+public enum RecordingSort
+{
+    /// <summary>Most recently seen first.</summary>
+    Newest,
+
+    /// <summary>Least recently seen first.</summary>
+    Oldest,
+
+    /// <summary>Longest recording first.</summary>
+    Longest,
+
+    /// <summary>Most bytes stored first.</summary>
+    Largest,
 }
 
 /// <summary>A recording in a list.</summary>
@@ -31,14 +62,20 @@ public sealed record RecordingSummary
     /// <summary>Chunks dead-lettered.</summary>
     public int DeadLetteredChunks { get; init; }
 
+    /// <summary>Chunks being downloaded now.</summary>
+    public int DownloadingChunks { get; init; }
+
+    /// <summary>Participant raw ids known from the stored metadata.</summary>
+    public IReadOnlyList<string> Participants { get; init; } = [];
+
     /// <summary>Bytes of media stored.</summary>
     public long StoredBytes { get; init; }
 
     /// <summary>When the first event for it arrived.</summary>
     public DateTimeOffset FirstSeenAt { get; init; }
 
-    /// <summary><c>stored</c>, <c>partial</c>, <c>pending</c> or <c>failed</c>.</summary>
-    public string Status => DeadLetteredChunks > 0 ? "failed" : StoredChunks == Chunks ? "stored" : StoredChunks > 0 ? "partial" : "pending";
+    /// <summary><c>stored</c>, <c>downloading</c>, <c>partial</c>, <c>pending</c> or <c>failed</c>.</summary>
+    public string Status => DeadLetteredChunks > 0 ? "failed" : StoredChunks == Chunks ? "stored" : DownloadingChunks > 0 ? "downloading" : StoredChunks > 0 ? "partial" : "pending";
 }
 
 /// <summary>A recording with its chunks.</summary>

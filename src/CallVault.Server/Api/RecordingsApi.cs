@@ -13,9 +13,29 @@ internal static class RecordingsApi
     public static IEndpointRouteBuilder MapRecordingsApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/recordings").WithTags("Recordings").AddEndpointFilter<ApiAccessFilter>();
-        api.MapGet("/", async (IJobStore jobs, int? skip, int? take, string? callId, CancellationToken cancellationToken) =>
+        api.MapGet("/", async (
+            IJobStore jobs,
+            int? skip,
+            int? take,
+            string? callId,
+            DateTimeOffset? from,
+            DateTimeOffset? to,
+            string? participant,
+            string? status,
+            RecordingSort? sort,
+            CancellationToken cancellationToken) =>
         {
-            var query = new RecordingQuery { Skip = skip ?? 0, Take = take ?? 50, CallId = callId };
+            var query = new RecordingQuery
+            {
+                Skip = skip ?? 0,
+                Take = take ?? 50,
+                CallId = callId,
+                From = from,
+                To = to,
+                Participant = participant,
+                Status = status,
+                Sort = sort ?? RecordingSort.Newest,
+            };
             var recordings = await jobs.ListRecordingsAsync(query, cancellationToken);
             return Results.Ok(recordings.Select(r => new
             {
@@ -31,9 +51,11 @@ internal static class RecordingsApi
                 chunks = r.Chunks,
                 storedChunks = r.StoredChunks,
                 storedBytes = r.StoredBytes,
+                downloadingChunks = r.DownloadingChunks,
+                participants = r.Participants,
                 firstSeenAt = r.FirstSeenAt,
             }));
-        }).WithSummary("Recordings, newest first (skip, take up to 500, callId).");
+        }).WithSummary("Recordings: paging (skip, take up to 500), filters (callId, from/to start time, participant, status) and sort (Newest, Oldest, Longest, Largest).");
 
         api.MapGet("/{key}", async (string key, IJobStore jobs, TimeProvider time, CancellationToken cancellationToken) =>
             await jobs.GetRecordingAsync(key, cancellationToken) is { } details

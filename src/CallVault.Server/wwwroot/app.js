@@ -47,8 +47,9 @@ async function showList() {
   body.replaceChildren(...recordings.map(r => {
     const row = el("tr", { className: "recording", title: r.key },
       el("td", {}, text(r.callId)), el("td", {}, time(r.startTime)), el("td", {}, duration(r.durationMs)),
+      el("td", {}, r.participants.length ? r.participants.join(", ") : "–"),
       el("td", {}, text(r.formatType)), el("td", {}, `${r.storedChunks}/${r.chunks}`), el("td", {}, bytes(r.storedBytes)),
-      el("td", { className: `status-${r.status}` }, r.status));
+      el("td", { className: `status-${r.status}` }, r.downloadingChunks ? `${r.status} (${r.downloadingChunks} downloading)` : r.status));
     row.dataset.key = r.key;
     row.addEventListener("click", () => { location.hash = `#/recordings/${encodeURIComponent(r.key)}`; });
     return row;

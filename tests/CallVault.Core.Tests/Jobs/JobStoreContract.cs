@@ -183,6 +183,34 @@ public abstract class JobStoreContract : IAsyncLifetime
         Assert.Null(await Store.GetRecordingAsync("nope", default));
     }
 
+    [Fact]
+    public async Task ListRecordings_FiltersByStartParticipantAndStatusAndSorts()
+    {
+        var early = new RecordingInfo { Key = "early", CallId = "c1", StartTime = Clock.GetUtcNow().AddHours(-10), DurationMs = 1000 };
+        var late = new RecordingInfo { Key = "late", CallId = "c2", StartTime = Clock.GetUtcNow().AddHours(-1), DurationMs = 9000 };
+        await Store.EnqueueAsync("e1", [Chunk("d1") with { Recording = early }], default);
+        await Store.EnqueueAsync("e2", [Chunk("d2") with { Recording = late }], default);
+        var lease = await Store.TryLeaseAsync("w", Lease, default);
+        await Store.RecordProgressAsync(lease!, new ChunkProgress
+        {
+            Media = new StoredObjectInfo("x.wav", 500, "ab", "audio/wav"),
+            MetadataJson = """{"participants":[{"participantId":"4:+14255550123","channel":0},{"participantId":"8:acs:agent","channel":1}]}""",
+        }, default);
+        await Store.CompleteAsync(lease!, default);
+
+        async Task<string[]> KeysAsync(RecordingQuery query) => [.. (await Store.ListRecordingsAsync(query, default)).Select(r => r.Key)];
+
+        Assert.Equal(["late"], await KeysAsync(new RecordingQuery { From = Clock.GetUtcNow().AddHours(-2) }));
+        Assert.Equal(["early"], await KeysAsync(new RecordingQuery { To = Clock.GetUtcNow().AddHours(-2) }));
+        Assert.Equal([lease!.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Participant = "+1425555" }));
+        Assert.Equal([lease.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Status = "stored" }));
+        Assert.Single(await KeysAsync(new RecordingQuery { Status = "pending" }));
+        Assert.Equal(["late", "early"], await KeysAsync(new RecordingQuery { Sort = RecordingSort.Longest }));
+        Assert.Equal(lease.Job.Request.Recording.Key, (await KeysAsync(new RecordingQuery { Sort = RecordingSort.Largest }))[0]);
+        var stored = (await Store.ListRecordingsAsync(new RecordingQuery { Status = "stored" }, default)).Single();
+        Assert.Equal(["4:+14255550123", "8:acs:agent"], stored.Participants);
+    }
+
     /// <summary>Eight workers race for 60 chunks: each chunk is leased exactly once.</summary>
     [Fact]
     public async Task ConcurrentWorkers_NeverLeaseTheSameChunkTwice()

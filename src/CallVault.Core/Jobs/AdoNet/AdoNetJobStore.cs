@@ -200,9 +200,34 @@ public abstract class AdoNetJobStore : IJobStore
         UpdateLeasedAsync(lease, "lease_expires_at = @expires", cancellationToken, ("@expires", Now() + (long)leaseDuration.TotalMilliseconds));
 
     /// <inheritdoc />
-    public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken)
+    public async Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(progress);
+        await RecordChunkProgressAsync(lease, progress, cancellationToken).ConfigureAwait(false);
+        if (progress.MetadataJson is { } json && ParticipantsOf(json) is { Count: > 0 } participants)
+        {
+            // Kept on the recording, one id per line, so the list can show and filter by them.
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            var known = await ScalarAsync(connection, null, "SELECT participants FROM recordings WHERE recording_key = @key;", cancellationToken, ("@key", lease.Job.Request.Recording.Key)).ConfigureAwait(false) as string;
+            var merged = (known ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Union(participants, StringComparer.Ordinal).ToList();
+            await ExecuteAsync(connection, null, "UPDATE recordings SET participants = @participants WHERE recording_key = @key;", cancellationToken, ("@participants", string.Join('\n', merged)), ("@key", lease.Job.Request.Recording.Key)).ConfigureAwait(false);
+        }
+    }
+
+    private static List<string> ParticipantsOf(string metadataJson)
+    {
+        try
+        {
+            return [.. Acs.Recordings.RecordingMetadata.Parse(System.Text.Encoding.UTF8.GetBytes(metadataJson)).Participants.Select(p => p.ParticipantId).Where(p => p.Length > 0)];
+        }
+        catch (InvalidDataException)
+        {
+            return [];
+        }
+    }
+
+    private Task RecordChunkProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken)
+    {
         return UpdateLeasedAsync(
             lease,
             """
@@ -255,13 +280,38 @@ public abstract class AdoNetJobStore : IJobStore
     public async Task<IReadOnlyList<RecordingSummary>> ListRecordingsAsync(RecordingQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
+        var order = query.Sort switch
+        {
+            RecordingSort.Oldest => "r.first_seen_at, r.recording_key",
+            RecordingSort.Longest => "r.duration_ms DESC, r.recording_key",
+            RecordingSort.Largest => "COALESCE(SUM(CASE WHEN c.state = 'Stored' THEN c.media_length END), 0) DESC, r.recording_key",
+            _ => "r.first_seen_at DESC, r.recording_key",
+        };
+        var status = query.Status?.ToUpperInvariant() switch
+        {
+            "STORED" => "HAVING COUNT(c.document_id) FILTER (WHERE c.state = 'Stored') = COUNT(c.document_id) AND COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered') = 0",
+            "FAILED" => "HAVING COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered') > 0",
+            "PARTIAL" or "PENDING" or "DOWNLOADING" => "HAVING COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered') = 0 AND COUNT(c.document_id) FILTER (WHERE c.state = 'Stored') < COUNT(c.document_id)",
+            _ => string.Empty,
+        };
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await QuerySummariesAsync(
+        var results = await QuerySummariesAsync(
             connection,
-            "WHERE (CAST(@call AS TEXT) IS NULL OR r.call_id = @call)",
-            "ORDER BY r.first_seen_at DESC, r.recording_key LIMIT @take OFFSET @skip",
+            """
+            WHERE (CAST(@call AS TEXT) IS NULL OR r.call_id = @call)
+              AND (CAST(@from AS BIGINT) IS NULL OR r.start_time >= @from)
+              AND (CAST(@to AS BIGINT) IS NULL OR r.start_time < @to)
+              AND (CAST(@participant AS TEXT) IS NULL OR r.participants LIKE '%' || @participant || '%')
+            """,
+            $"{status} ORDER BY {order} LIMIT @take OFFSET @skip",
             cancellationToken,
-            ("@call", query.CallId), ("@take", Math.Clamp(query.Take, 1, 500)), ("@skip", Math.Max(0, query.Skip))).ConfigureAwait(false);
+            ("@call", query.CallId), ("@from", Millis(query.From)), ("@to", Millis(query.To)), ("@participant", query.Participant),
+            ("@take", Math.Clamp(query.Take, 1, 500)), ("@skip", Math.Max(0, query.Skip))).ConfigureAwait(false);
+
+        // Partial, pending and downloading share one filter in SQL; the exact status is derived per row.
+        return query.Status is { } wanted && status.Length > 0
+            ? [.. results.Where(r => r.Status.Equals(wanted, StringComparison.OrdinalIgnoreCase))]
+            : results;
     }
 
     /// <inheritdoc />
@@ -336,7 +386,8 @@ public abstract class AdoNetJobStore : IJobStore
             SELECT r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
                    r.content_type, r.channel_type, r.format_type, r.session_end_reason, r.first_seen_at,
                    COUNT(c.document_id), COUNT(c.document_id) FILTER (WHERE c.state = 'Stored'), COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered'),
-                   COALESCE(SUM(CASE WHEN c.state = 'Stored' THEN c.media_length END), 0)
+                   COALESCE(SUM(CASE WHEN c.state = 'Stored' THEN c.media_length END), 0),
+                   COUNT(c.document_id) FILTER (WHERE c.state = 'Leased'), r.participants
             FROM recordings r LEFT JOIN chunks c ON c.recording_key = r.recording_key
             {where}
             GROUP BY r.recording_key
@@ -356,6 +407,8 @@ public abstract class AdoNetJobStore : IJobStore
                 StoredChunks = (int)reader.GetInt64(13),
                 DeadLetteredChunks = (int)reader.GetInt64(14),
                 StoredBytes = reader.GetInt64(15),
+                DownloadingChunks = (int)reader.GetInt64(16),
+                Participants = reader.IsDBNull(17) ? [] : reader.GetString(17).Split('\n', StringSplitOptions.RemoveEmptyEntries),
             });
         }
 

@@ -65,5 +65,9 @@ public static class RelationalSchema
         CREATE INDEX chunks_due ON chunks (state, next_attempt_at, event_time);
         CREATE INDEX chunks_recording ON chunks (recording_key, chunk_index);
         """,
+        """
+        ALTER TABLE recordings ADD COLUMN participants TEXT;
+        CREATE INDEX recordings_start ON recordings (start_time);
+        """,
     ];
 }
