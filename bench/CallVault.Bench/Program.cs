@@ -6,12 +6,14 @@ using CallVault.Bench;
 //   batch <events> <file>                      a delivery of N RecordingFileStatusUpdated events with fresh ids (webhook.sh)
 //   claims <sqlite|postgresql> <workers> <jobs> jobs leased and completed per second (jobs.sh)
 //   scaleout <instances> <recordings>          end-to-end time for N small recordings over M service processes (scaleout.sh)
+//   seed <data-folder> <recordings>            a job database with N recordings for the API latency benchmark (api.sh)
 return args switch
 {
     ["sign", var connectionString, var url, ..] => SignCommand.Run(connectionString, url, args.Length > 3 ? args[3] : "GET"),
     ["bare", var url] => await BareEndpoint.RunAsync(url),
     ["batch", var count, var file] => await BatchFile.WriteAsync(int.Parse(count, System.Globalization.CultureInfo.InvariantCulture), file),
     ["claims", var provider, var workers, var jobs] => await ClaimsBenchmark.RunAsync(provider, int.Parse(workers, System.Globalization.CultureInfo.InvariantCulture), int.Parse(jobs, System.Globalization.CultureInfo.InvariantCulture)),
+    ["seed", var folder, var count] => await SeedCommand.RunAsync(folder, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture)),
     ["scaleout", var instances, var recordings] => await ScaleOutBenchmark.RunAsync(int.Parse(instances, System.Globalization.CultureInfo.InvariantCulture), int.Parse(recordings, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };

@@ -382,16 +382,21 @@ public abstract class AdoNetJobStore : IJobStore
 
     private static async Task<List<RecordingSummary>> QuerySummariesAsync(DbConnection connection, string where, string tail, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
+        // Without a HAVING or an ORDER BY on the aggregates, the page is chosen from the recordings table alone (by
+        // index) and only its chunks are aggregated: the cost no longer grows with the number of recordings.
+        var pageFirst = !tail.Contains("HAVING", StringComparison.Ordinal) && !tail.Contains("SUM(", StringComparison.Ordinal);
+        var source = pageFirst ? $"(SELECT * FROM recordings r {where} {tail}) r" : "recordings r";
         var sql = $"""
             SELECT r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
                    r.content_type, r.channel_type, r.format_type, r.session_end_reason, r.first_seen_at,
                    COUNT(c.document_id), COUNT(c.document_id) FILTER (WHERE c.state = 'Stored'), COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered'),
                    COALESCE(SUM(CASE WHEN c.state = 'Stored' THEN c.media_length END), 0),
                    COUNT(c.document_id) FILTER (WHERE c.state = 'Leased'), r.participants
-            FROM recordings r LEFT JOIN chunks c ON c.recording_key = r.recording_key
-            {where}
-            GROUP BY r.recording_key
-            {tail};
+            FROM {source} LEFT JOIN chunks c ON c.recording_key = r.recording_key
+            {(pageFirst ? string.Empty : where)}
+            GROUP BY r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
+                     r.content_type, r.channel_type, r.format_type, r.session_end_reason, r.first_seen_at, r.participants
+            {(pageFirst ? OrderOnly(tail) : tail)};
             """;
         await using var command = Command(connection, null, sql, parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -456,6 +461,13 @@ public abstract class AdoNetJobStore : IJobStore
             DeletedFromAcsAt = reader.IsDBNull(21) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(21)),
             StoredAt = reader.IsDBNull(22) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(22)),
         };
+    }
+
+    /// <summary>The ORDER BY of a tail, without its LIMIT and OFFSET, to keep the page's order after aggregating.</summary>
+    private static string OrderOnly(string tail)
+    {
+        var limit = tail.IndexOf(" LIMIT ", StringComparison.Ordinal);
+        return limit < 0 ? tail : tail[..limit];
     }
 
     private static RecordingInfo ReadRecording(DbDataReader reader, int first) => new()
