@@ -104,11 +104,17 @@ public sealed partial class ChunkDownloadWorker(
             }
 
             await DownloadAsync(lease, work.Token).ConfigureAwait(false);
+
+            // The manifest before the job is completed (a crash in between leaves the chunk to be retried, which skips
+            // the stored files and writes it again), and again after (to converge with other instances that completed
+            // chunks of the same recording meanwhile).
+            var folder = RecordingLayout.FolderOf(request.Recording, request.EventTime);
+            await manifests.WriteAsync(request.Recording.Key, folder, lease.Job, work.Token).ConfigureAwait(false);
             await jobs.CompleteAsync(lease, CancellationToken.None).ConfigureAwait(false);
             Interlocked.Increment(ref _chunksStored);
             metrics.ChunksStored.Add(1);
             metrics.DownloadDuration.Record(timeProvider.GetElapsedTime(started).TotalSeconds);
-            await manifests.WriteAsync(request.Recording.Key, RecordingLayout.FolderOf(request.Recording, request.EventTime), CancellationToken.None).ConfigureAwait(false);
+            await manifests.WriteAsync(request.Recording.Key, folder, completing: null, CancellationToken.None).ConfigureAwait(false);
             Log.Stored(logger, request.DocumentId, request.Index);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

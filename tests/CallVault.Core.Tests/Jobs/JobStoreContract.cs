@@ -205,6 +205,8 @@ public abstract class JobStoreContract : IAsyncLifetime
         Assert.Equal([lease!.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Participant = "+1425555" }));
         Assert.Equal([lease.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Status = "stored" }));
         Assert.Single(await KeysAsync(new RecordingQuery { Status = "pending" }));
+        Assert.Empty(await KeysAsync(new RecordingQuery { Status = "failed" }));
+        Assert.Empty(await KeysAsync(new RecordingQuery { Status = "no-such-status" }));
         Assert.Equal(["late", "early"], await KeysAsync(new RecordingQuery { Sort = RecordingSort.Longest }));
         Assert.Equal(lease.Job.Request.Recording.Key, (await KeysAsync(new RecordingQuery { Sort = RecordingSort.Largest }))[0]);
         var stored = (await Store.ListRecordingsAsync(new RecordingQuery { Status = "stored" }, default)).Single();

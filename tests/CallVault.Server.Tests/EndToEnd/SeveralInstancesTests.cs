@@ -155,14 +155,17 @@ public sealed class SeveralInstancesTests : IAsyncLifetime
 
         Assert.Equal(chunks.Count, mediaBlobs);
 
-        // Each recording's manifest lists both chunks, whichever instances stored them and in whatever order.
+        // Each recording's manifest lists both chunks, whichever instances stored them and in whatever order. A manifest
+        // is rewritten right after each completion, so it may trail the database for a moment: wait for it.
         foreach (var recording in recordings.Take(40))
         {
             var first = paths[recording.GetProperty("chunks")[0].GetProperty("documentId").GetString()!];
             var manifest = _backends.Container.GetBlobClient(first[..first.LastIndexOf('/')] + "/manifest.json");
-            using var document = JsonDocument.Parse((await manifest.DownloadContentAsync()).Value.Content.ToString());
-            Assert.Equal("stored", document.RootElement.GetProperty("status").GetString());
-            Assert.Equal(2, document.RootElement.GetProperty("chunks").GetArrayLength());
+            JsonElement Read() => JsonDocument.Parse(manifest.DownloadContent().Value.Content.ToString()).RootElement;
+            Assert.True(
+                await WebhookRecorder.WaitUntilAsync(() => Read().GetProperty("status").GetString() == "stored", TimeSpan.FromSeconds(10)),
+                $"The manifest of {recording.GetProperty("recordingId").GetString()} stayed '{Read().GetProperty("status").GetString()}'.");
+            Assert.Equal(2, Read().GetProperty("chunks").GetArrayLength());
         }
 
         // No two media downloads of the same chunk overlapped in time: a lease is only taken over once it expired.

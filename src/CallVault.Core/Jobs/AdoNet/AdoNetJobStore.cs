@@ -287,12 +287,19 @@ public abstract class AdoNetJobStore : IJobStore
             RecordingSort.Largest => "COALESCE(SUM(CASE WHEN c.state = 'Stored' THEN c.media_length END), 0) DESC, r.recording_key",
             _ => "r.first_seen_at DESC, r.recording_key",
         };
+        // A status is a set of EXISTS tests on the recording's chunks (index probes), matching RecordingSummary.Status,
+        // so that filtering by it does not aggregate every recording.
+        const string Has = "EXISTS (SELECT 1 FROM chunks s WHERE s.recording_key = r.recording_key AND s.state ";
+        const string HasNot = "NOT " + Has;
         var status = query.Status?.ToUpperInvariant() switch
         {
-            "STORED" => "HAVING COUNT(c.document_id) FILTER (WHERE c.state = 'Stored') = COUNT(c.document_id) AND COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered') = 0",
-            "FAILED" => "HAVING COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered') > 0",
-            "PARTIAL" or "PENDING" or "DOWNLOADING" => "HAVING COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered') = 0 AND COUNT(c.document_id) FILTER (WHERE c.state = 'Stored') < COUNT(c.document_id)",
-            _ => string.Empty,
+            "FAILED" => $"AND {Has}= 'DeadLettered')",
+            "STORED" => $"AND {HasNot}<> 'Stored')",
+            "DOWNLOADING" => $"AND {HasNot}= 'DeadLettered') AND {Has}= 'Leased')",
+            "PARTIAL" => $"AND {HasNot}= 'DeadLettered') AND {HasNot}= 'Leased') AND {Has}= 'Stored') AND {Has}<> 'Stored')",
+            "PENDING" => $"AND {HasNot}IN ('DeadLettered', 'Leased', 'Stored')) AND {Has}<> 'Stored')",
+            null or "" => string.Empty,
+            _ => "AND 1 = 0",
         };
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         var results = await QuerySummariesAsync(
@@ -302,16 +309,13 @@ public abstract class AdoNetJobStore : IJobStore
               AND (CAST(@from AS BIGINT) IS NULL OR r.start_time >= @from)
               AND (CAST(@to AS BIGINT) IS NULL OR r.start_time < @to)
               AND (CAST(@participant AS TEXT) IS NULL OR r.participants LIKE '%' || @participant || '%')
-            """,
-            $"{status} ORDER BY {order} LIMIT @take OFFSET @skip",
+            """ + " " + status,
+            $"ORDER BY {order} LIMIT @take OFFSET @skip",
             cancellationToken,
             ("@call", query.CallId), ("@from", Millis(query.From)), ("@to", Millis(query.To)), ("@participant", query.Participant),
             ("@take", Math.Clamp(query.Take, 1, 500)), ("@skip", Math.Max(0, query.Skip))).ConfigureAwait(false);
 
-        // Partial, pending and downloading share one filter in SQL; the exact status is derived per row.
-        return query.Status is { } wanted && status.Length > 0
-            ? [.. results.Where(r => r.Status.Equals(wanted, StringComparison.OrdinalIgnoreCase))]
-            : results;
+        return results;
     }
 
     /// <inheritdoc />
