@@ -55,6 +55,9 @@ public interface IJobStore
     /// <summary>One recording with its chunks, or null.</summary>
     Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken);
 
+    /// <summary>Recordings that had a chunk stored at or after <paramref name="since"/>.</summary>
+    Task<IReadOnlyList<string>> ListRecentlyStoredRecordingsAsync(DateTimeOffset since, CancellationToken cancellationToken);
+
     /// <summary>Chunks in a state, oldest event first.</summary>
     Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken);
 

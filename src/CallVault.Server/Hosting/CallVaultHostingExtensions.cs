@@ -56,6 +56,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton<ChunkDownloadWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ChunkDownloadWorker>());
         services.AddHostedService<JobStatisticsSampler>();
+        services.AddHostedService<ManifestSweeper>();
 
         services.AddHealthChecks()
             .AddCheck<ConfigurationHealthCheck>("configuration", tags: ["ready"])

@@ -77,5 +77,7 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
         public Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<string>> ListRecentlyStoredRecordingsAsync(DateTimeOffset since, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -148,6 +148,8 @@ public abstract class JobStoreContract : IAsyncLifetime
         await Store.CompleteAsync(lease!, default);
 
         var details = await Store.GetRecordingAsync("rec-1", default);
+        Assert.Equal(["rec-1"], await Store.ListRecentlyStoredRecordingsAsync(Clock.GetUtcNow().AddSeconds(-1), default));
+        Assert.Empty(await Store.ListRecentlyStoredRecordingsAsync(Clock.GetUtcNow().AddSeconds(1), default));
         var stored = details!.Chunks.Single(c => c.Request.DocumentId == "d1");
         Assert.Equal((ChunkState.Stored, media, "{}"), (stored.State, stored.Media, stored.MetadataJson));
         Assert.Equal((2, 1, 1234L, "partial"), (details.Summary.Chunks, details.Summary.StoredChunks, details.Summary.StoredBytes, details.Summary.Status));
