@@ -34,8 +34,10 @@ report=bench/results/api.md
   echo "| query | requests/s | p50 ms | p99 ms |"
   echo "|---|---|---|---|"
 } >"$report"
-for query in "api/recordings" "api/recordings?skip=50000" "api/recordings?callId=call-054321" "api/recordings?participant=%2B14255551234" \
-  "api/recordings?sort=Largest" "api/recordings?status=failed" "api/recordings?from=2026-02-01T00:00:00Z&to=2026-02-02T00:00:00Z" \
+for query in "api/recordings" "api/recordings?skip=50000" "api/recordings?skip=99000" "api/recordings?callId=call-054321" \
+  "api/recordings?participant=%2B14255551234" "api/recordings?participant=8%3Aacs%3Aagent-7" "api/recordings?participant=8%3Aacs%3Aagent-7&skip=1900" \
+  "api/recordings?sort=Largest" "api/recordings?sort=Longest" "api/recordings?sort=Oldest&skip=50000" "api/recordings?status=failed" \
+  "api/recordings?status=pending&sort=Largest" "api/recordings?from=2026-02-01T00:00:00Z&to=2026-02-02T00:00:00Z" \
   "api/recordings/rec-054321" "api/jobs"; do
   out=$(wrk -t1 -c4 -d5s --latency "$url/$query")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')

@@ -3,7 +3,7 @@ namespace CallVault.Jobs;
 /// <summary>Filters and paging for <see cref="IJobStore.ListRecordingsAsync"/>.</summary>
 public sealed record RecordingQuery
 {
-    /// <summary>Recordings to skip. Default 0.</summary>
+    /// <summary>Recordings to skip. Default 0. The cost of a page grows with it, by index entries rather than rows.</summary>
     public int Skip { get; init; }
 
     /// <summary>Recordings to return, 1 to 500. Default 50.</summary>
@@ -18,7 +18,10 @@ public sealed record RecordingQuery
     /// <summary>Only recordings that started before this time.</summary>
     public DateTimeOffset? To { get; init; }
 
-    /// <summary>Only recordings with a participant whose raw id contains this text.</summary>
+    /// <summary>
+    /// Only recordings with this participant: its raw id (<c>4:+14255550123</c>, <c>8:acs:…</c>), the id without its
+    /// kind prefix (<c>+14255550123</c>) or a phone number's digits (<c>14255550123</c>). Whole ids, not substrings.
+    /// </summary>
     public string? Participant { get; init; }
 
     /// <summary>Only recordings in this status: <c>stored</c>, <c>partial</c>, <c>pending</c> or <c>failed</c>.</summary>

@@ -156,6 +156,27 @@ public abstract class JobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListRecordings_StatusFilter_FindsExactlyTheRecordingsInThatStatus()
+    {
+        var now = Clock.GetUtcNow();
+        await Store.EnqueueAsync("e1", [Chunk("s0", "stored", eventTime: now.AddMinutes(-50))], default);
+        await Store.EnqueueAsync("e2", [Chunk("p0", "partial", eventTime: now.AddMinutes(-40)), Chunk("p1", "partial", 1, now.AddMinutes(-5))], default);
+        await Store.EnqueueAsync("e3", [Chunk("f0", "failed", eventTime: now.AddMinutes(-30))], default);
+        await Store.EnqueueAsync("e4", [Chunk("d0", "downloading", eventTime: now.AddMinutes(-20))], default);
+        await Store.EnqueueAsync("e5", [Chunk("q0", "pending", eventTime: now.AddMinutes(-1))], default);
+        await Store.CompleteAsync((await Store.TryLeaseAsync("w", Lease, default))!, default);
+        await Store.CompleteAsync((await Store.TryLeaseAsync("w", Lease, default))!, default);
+        await Store.FailAsync((await Store.TryLeaseAsync("w", Lease, default))!, "gone", retryAt: null, default);
+        Assert.Equal("d0", (await Store.TryLeaseAsync("w", Lease, default))!.DocumentId);
+
+        foreach (var status in new[] { "stored", "partial", "failed", "downloading", "pending" })
+        {
+            var found = Assert.Single(await Store.ListRecordingsAsync(new RecordingQuery { Status = status, Sort = RecordingSort.Largest }, default));
+            Assert.Equal((status, status), (found.Key, found.Status));
+        }
+    }
+
+    [Fact]
     public async Task Release_MakesTheChunkDueAtOnceWithoutCountingTheAttempt()
     {
         await Store.EnqueueAsync("e1", [Chunk("d1")], default);
@@ -204,13 +225,20 @@ public abstract class JobStoreContract : IAsyncLifetime
 
         Assert.Equal(["late"], await KeysAsync(new RecordingQuery { From = Clock.GetUtcNow().AddHours(-2) }));
         Assert.Equal(["early"], await KeysAsync(new RecordingQuery { To = Clock.GetUtcNow().AddHours(-2) }));
-        Assert.Equal([lease!.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Participant = "+1425555" }));
-        Assert.Equal([lease.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Status = "stored" }));
+        foreach (var term in new[] { "4:+14255550123", "+14255550123", "14255550123", " 8:acs:agent ", "acs:agent" })
+        {
+            Assert.Equal([lease!.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Participant = term }));
+        }
+
+        Assert.Empty(await KeysAsync(new RecordingQuery { Participant = "+1425555" }));
+        Assert.Equal(["late"], await KeysAsync(new RecordingQuery { Skip = 1, Take = 1, Sort = RecordingSort.Oldest }));
+        Assert.Equal([lease!.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Status = "stored" }));
         Assert.Single(await KeysAsync(new RecordingQuery { Status = "pending" }));
         Assert.Empty(await KeysAsync(new RecordingQuery { Status = "failed" }));
         Assert.Empty(await KeysAsync(new RecordingQuery { Status = "no-such-status" }));
         Assert.Equal(["late", "early"], await KeysAsync(new RecordingQuery { Sort = RecordingSort.Longest }));
-        Assert.Equal(lease.Job.Request.Recording.Key, (await KeysAsync(new RecordingQuery { Sort = RecordingSort.Largest }))[0]);
+        Assert.Equal(lease!.Job.Request.Recording.Key, (await KeysAsync(new RecordingQuery { Sort = RecordingSort.Largest }))[0]);
+        Assert.Equal(500, (await Store.ListRecordingsAsync(new RecordingQuery { Sort = RecordingSort.Largest }, default))[0].StoredBytes);
         var stored = (await Store.ListRecordingsAsync(new RecordingQuery { Status = "stored" }, default)).Single();
         Assert.Equal(["4:+14255550123", "8:acs:agent"], stored.Participants);
     }

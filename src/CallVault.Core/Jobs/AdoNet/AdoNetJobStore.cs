@@ -64,6 +64,11 @@ public abstract class AdoNetJobStore : IJobStore
         for (var version = applied + 1; version <= Migrations.Count; version++)
         {
             await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
+            if (version == RelationalSchema.ParticipantIndexVersion)
+            {
+                await IndexKnownParticipantsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            }
+
             await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t);", cancellationToken, ("@v", version), ("@t", Now())).ConfigureAwait(false);
         }
 
@@ -206,11 +211,47 @@ public abstract class AdoNetJobStore : IJobStore
         await RecordChunkProgressAsync(lease, progress, cancellationToken).ConfigureAwait(false);
         if (progress.MetadataJson is { } json && ParticipantsOf(json) is { Count: > 0 } participants)
         {
-            // Kept on the recording, one id per line, so the list can show and filter by them.
+            // Kept on the recording, one id per line, so the list can show them, and as search terms so it can filter.
+            var key = lease.Job.Request.Recording.Key;
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            var known = await ScalarAsync(connection, null, "SELECT participants FROM recordings WHERE recording_key = @key;", cancellationToken, ("@key", lease.Job.Request.Recording.Key)).ConfigureAwait(false) as string;
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var known = await ScalarAsync(connection, transaction, "SELECT participants FROM recordings WHERE recording_key = @key;", cancellationToken, ("@key", key)).ConfigureAwait(false) as string;
             var merged = (known ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Union(participants, StringComparer.Ordinal).ToList();
-            await ExecuteAsync(connection, null, "UPDATE recordings SET participants = @participants WHERE recording_key = @key;", cancellationToken, ("@participants", string.Join('\n', merged)), ("@key", lease.Job.Request.Recording.Key)).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "UPDATE recordings SET participants = @participants WHERE recording_key = @key;", cancellationToken, ("@participants", string.Join('\n', merged)), ("@key", key)).ConfigureAwait(false);
+            await IndexParticipantsAsync(connection, transaction, key, participants, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task IndexParticipantsAsync(DbConnection connection, DbTransaction transaction, string recordingKey, IEnumerable<string> participants, CancellationToken cancellationToken)
+    {
+        foreach (var term in participants.SelectMany(ParticipantSearch.TermsOf).Distinct(StringComparer.Ordinal))
+        {
+            await ExecuteAsync(
+                connection,
+                transaction,
+                "INSERT INTO recording_participants (participant, recording_key) VALUES (@term, @key) ON CONFLICT (participant, recording_key) DO NOTHING;",
+                cancellationToken,
+                ("@term", term), ("@key", recordingKey)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Fills the participant search terms from the participants kept on recordings before they existed.</summary>
+    private static async Task IndexKnownParticipantsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var known = new List<(string Key, string Participants)>();
+        await using (var command = Command(connection, transaction, "SELECT recording_key, participants FROM recordings WHERE participants IS NOT NULL;"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                known.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        foreach (var (key, participants) in known)
+        {
+            await IndexParticipantsAsync(connection, transaction, key, participants.Split('\n', StringSplitOptions.RemoveEmptyEntries), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -244,11 +285,32 @@ public abstract class AdoNetJobStore : IJobStore
     }
 
     /// <inheritdoc />
-    public Task CompleteAsync(ChunkLease lease, CancellationToken cancellationToken) => UpdateLeasedAsync(
-        lease,
-        "state = 'Stored', stored_at = @now, last_error = NULL, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL",
-        cancellationToken,
-        ("@now", Now()));
+    public async Task CompleteAsync(ChunkLease lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await UpdateLeasedAsync(
+            connection,
+            transaction,
+            lease,
+            "state = 'Stored', stored_at = @now, last_error = NULL, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL",
+            cancellationToken,
+            ("@now", Now())).ConfigureAwait(false);
+
+        // Recomputed rather than incremented, so that it stays right whatever happened before.
+        await ExecuteAsync(
+            connection,
+            transaction,
+            """
+            UPDATE recordings SET stored_bytes = COALESCE(
+                (SELECT SUM(c.media_length) FROM chunks c WHERE c.recording_key = @key AND c.state = 'Stored'), 0)
+            WHERE recording_key = @key;
+            """,
+            cancellationToken,
+            ("@key", lease.Job.Request.Recording.Key)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
     public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => UpdateLeasedAsync(
@@ -283,39 +345,77 @@ public abstract class AdoNetJobStore : IJobStore
         var order = query.Sort switch
         {
             RecordingSort.Oldest => "r.first_seen_at, r.recording_key",
-            RecordingSort.Longest => "r.duration_ms DESC, r.recording_key",
-            RecordingSort.Largest => "COALESCE(SUM(CASE WHEN c.state = 'Stored' THEN c.media_length END), 0) DESC, r.recording_key",
-            _ => "r.first_seen_at DESC, r.recording_key",
+            RecordingSort.Longest => "r.duration_ms DESC, r.recording_key DESC",
+            RecordingSort.Largest => "r.stored_bytes DESC, r.recording_key DESC",
+            _ => "r.first_seen_at DESC, r.recording_key DESC",
         };
-        // A status is a set of EXISTS tests on the recording's chunks (index probes), matching RecordingSummary.Status,
-        // so that filtering by it does not aggregate every recording.
+
+        // Only the filters asked for are in the statement, so that the planner can drive the query from their index.
+        var conditions = new List<string>();
+        var parameters = new List<(string Name, object? Value)>
+        {
+            ("@take", Math.Clamp(query.Take, 1, 500)), ("@skip", Math.Max(0, query.Skip)),
+        };
+        if (query.CallId is { Length: > 0 } callId)
+        {
+            conditions.Add("r.call_id = @call");
+            parameters.Add(("@call", callId));
+        }
+
+        if (query.From is { } from)
+        {
+            conditions.Add("r.start_time >= @from");
+            parameters.Add(("@from", from.ToUnixTimeMilliseconds()));
+        }
+
+        if (query.To is { } to)
+        {
+            conditions.Add("r.start_time < @to");
+            parameters.Add(("@to", to.ToUnixTimeMilliseconds()));
+        }
+
+        if (query.Participant?.Trim() is { Length: > 0 } participant)
+        {
+            conditions.Add("r.recording_key IN (SELECT p.recording_key FROM recording_participants p WHERE p.participant = @participant)");
+            parameters.Add(("@participant", participant));
+        }
+
+        // A status is a test on the recording's chunks, matching RecordingSummary.Status. Rare states (everything but
+        // stored, in a healthy system) drive the query from the chunks' state index; "stored" is probed per recording
+        // while walking the sort order, which finds a page after a few rows.
         const string Has = "EXISTS (SELECT 1 FROM chunks s WHERE s.recording_key = r.recording_key AND s.state ";
         const string HasNot = "NOT " + Has;
-        var status = query.Status?.ToUpperInvariant() switch
+        const string WithChunkIn = "r.recording_key IN (SELECT s.recording_key FROM chunks s WHERE s.state = ";
+        switch (query.Status?.ToUpperInvariant())
         {
-            "FAILED" => $"AND {Has}= 'DeadLettered')",
-            "STORED" => $"AND {HasNot}<> 'Stored')",
-            "DOWNLOADING" => $"AND {HasNot}= 'DeadLettered') AND {Has}= 'Leased')",
-            "PARTIAL" => $"AND {HasNot}= 'DeadLettered') AND {HasNot}= 'Leased') AND {Has}= 'Stored') AND {Has}<> 'Stored')",
-            "PENDING" => $"AND {HasNot}IN ('DeadLettered', 'Leased', 'Stored')) AND {Has}<> 'Stored')",
-            null or "" => string.Empty,
-            _ => "AND 1 = 0",
-        };
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        var results = await QuerySummariesAsync(
-            connection,
-            """
-            WHERE (CAST(@call AS TEXT) IS NULL OR r.call_id = @call)
-              AND (CAST(@from AS BIGINT) IS NULL OR r.start_time >= @from)
-              AND (CAST(@to AS BIGINT) IS NULL OR r.start_time < @to)
-              AND (CAST(@participant AS TEXT) IS NULL OR r.participants LIKE '%' || @participant || '%')
-            """ + " " + status,
-            $"ORDER BY {order} LIMIT @take OFFSET @skip",
-            cancellationToken,
-            ("@call", query.CallId), ("@from", Millis(query.From)), ("@to", Millis(query.To)), ("@participant", query.Participant),
-            ("@take", Math.Clamp(query.Take, 1, 500)), ("@skip", Math.Max(0, query.Skip))).ConfigureAwait(false);
+            case null or "":
+                break;
+            case "FAILED":
+                conditions.Add($"{WithChunkIn}'DeadLettered')");
+                break;
+            case "STORED":
+                conditions.Add($"{HasNot}<> 'Stored')");
+                break;
+            case "DOWNLOADING":
+                conditions.Add($"{WithChunkIn}'Leased') AND {HasNot}= 'DeadLettered')");
+                break;
+            case "PARTIAL":
+                conditions.Add($"{WithChunkIn}'Pending') AND {HasNot}IN ('DeadLettered', 'Leased')) AND {Has}= 'Stored')");
+                break;
+            case "PENDING":
+                conditions.Add($"{WithChunkIn}'Pending') AND {HasNot}IN ('DeadLettered', 'Leased', 'Stored'))");
+                break;
+            default:
+                return [];
+        }
 
-        return results;
+        var where = conditions.Count == 0 ? string.Empty : "WHERE " + string.Join(" AND ", conditions);
+
+        // The page's keys are chosen first from the index alone (a deep OFFSET then walks index entries, not rows),
+        // and only that page's rows and chunks are read and aggregated.
+        var page = $"SELECT r.recording_key FROM recordings r {where} ORDER BY {order} LIMIT @take OFFSET @skip";
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QuerySummariesAsync(connection, $"WHERE r.recording_key IN ({page})", $"ORDER BY {order}", cancellationToken, [.. parameters]).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -387,9 +487,14 @@ public abstract class AdoNetJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(lease);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await UpdateLeasedAsync(connection, null, lease, assignments, cancellationToken, parameters).ConfigureAwait(false);
+    }
+
+    private static async Task UpdateLeasedAsync(DbConnection connection, DbTransaction? transaction, ChunkLease lease, string assignments, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
         var changed = await ExecuteAsync(
             connection,
-            null,
+            transaction,
             $"UPDATE chunks SET {assignments} WHERE document_id = @doc AND lease_token = @token AND state = 'Leased';",
             cancellationToken,
             [.. parameters, ("@doc", lease.DocumentId), ("@token", lease.Token)]).ConfigureAwait(false);
@@ -399,23 +504,18 @@ public abstract class AdoNetJobStore : IJobStore
         }
     }
 
-    private static async Task<List<RecordingSummary>> QuerySummariesAsync(DbConnection connection, string where, string tail, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    private static async Task<List<RecordingSummary>> QuerySummariesAsync(DbConnection connection, string where, string order, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        // Without a HAVING or an ORDER BY on the aggregates, the page is chosen from the recordings table alone (by
-        // index) and only its chunks are aggregated: the cost no longer grows with the number of recordings.
-        var pageFirst = !tail.Contains("HAVING", StringComparison.Ordinal) && !tail.Contains("SUM(", StringComparison.Ordinal);
-        var source = pageFirst ? $"(SELECT * FROM recordings r {where} {tail}) r" : "recordings r";
         var sql = $"""
             SELECT r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
                    r.content_type, r.channel_type, r.format_type, r.session_end_reason, r.first_seen_at,
                    COUNT(c.document_id), COUNT(c.document_id) FILTER (WHERE c.state = 'Stored'), COUNT(c.document_id) FILTER (WHERE c.state = 'DeadLettered'),
-                   COALESCE(SUM(CASE WHEN c.state = 'Stored' THEN c.media_length END), 0),
-                   COUNT(c.document_id) FILTER (WHERE c.state = 'Leased'), r.participants
-            FROM {source} LEFT JOIN chunks c ON c.recording_key = r.recording_key
-            {(pageFirst ? string.Empty : where)}
+                   r.stored_bytes, COUNT(c.document_id) FILTER (WHERE c.state = 'Leased'), r.participants
+            FROM recordings r LEFT JOIN chunks c ON c.recording_key = r.recording_key
+            {where}
             GROUP BY r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
-                     r.content_type, r.channel_type, r.format_type, r.session_end_reason, r.first_seen_at, r.participants
-            {(pageFirst ? OrderOnly(tail) : tail)};
+                     r.content_type, r.channel_type, r.format_type, r.session_end_reason, r.first_seen_at, r.stored_bytes, r.participants
+            {order};
             """;
         await using var command = Command(connection, null, sql, parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -480,13 +580,6 @@ public abstract class AdoNetJobStore : IJobStore
             DeletedFromAcsAt = reader.IsDBNull(21) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(21)),
             StoredAt = reader.IsDBNull(22) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(22)),
         };
-    }
-
-    /// <summary>The ORDER BY of a tail, without its LIMIT and OFFSET, to keep the page's order after aggregating.</summary>
-    private static string OrderOnly(string tail)
-    {
-        var limit = tail.IndexOf(" LIMIT ", StringComparison.Ordinal);
-        return limit < 0 ? tail : tail[..limit];
     }
 
     private static RecordingInfo ReadRecording(DbDataReader reader, int first) => new()

@@ -2,7 +2,9 @@ namespace CallVault.Jobs.AdoNet;
 
 /// <summary>
 /// The job schema, as numbered migrations applied in order at start-up. Written once for SQLite and PostgreSQL: times
-/// are Unix milliseconds in BIGINT columns, which SQLite stores as integers.
+/// are Unix milliseconds in BIGINT columns, which SQLite stores as integers. Aggregates the recordings list sorts by
+/// (<c>stored_bytes</c>) and the participant search terms are kept up to date on write, so that every list query is
+/// an index range scan however many recordings there are.
 /// </summary>
 public static class RelationalSchema
 {
@@ -69,5 +71,27 @@ public static class RelationalSchema
         ALTER TABLE recordings ADD COLUMN participants TEXT;
         CREATE INDEX recordings_start ON recordings (start_time);
         """,
+        """
+        ALTER TABLE recordings ADD COLUMN stored_bytes BIGINT NOT NULL DEFAULT 0;
+        UPDATE recordings SET stored_bytes = COALESCE(
+            (SELECT SUM(c.media_length) FROM chunks c WHERE c.recording_key = recordings.recording_key AND c.state = 'Stored'), 0);
+        DROP INDEX recordings_first_seen;
+        CREATE INDEX recordings_first_seen ON recordings (first_seen_at, recording_key);
+        CREATE INDEX recordings_longest ON recordings (duration_ms, recording_key);
+        CREATE INDEX recordings_largest ON recordings (stored_bytes, recording_key);
+        CREATE INDEX chunks_state_recording ON chunks (state, recording_key);
+
+        CREATE TABLE recording_participants (
+            participant    TEXT NOT NULL,
+            recording_key  TEXT NOT NULL REFERENCES recordings (recording_key),
+            PRIMARY KEY (participant, recording_key)
+        );
+        """,
     ];
+
+    /// <summary>
+    /// The version that adds <c>recording_participants</c>; applying it also fills that table from the participants
+    /// already kept on the recordings.
+    /// </summary>
+    public const int ParticipantIndexVersion = 3;
 }
