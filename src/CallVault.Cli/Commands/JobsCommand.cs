@@ -12,11 +12,41 @@ internal static class JobsCommand
         var server = ServiceConnection.ServerOption();
         var apiKey = ServiceConnection.ApiKeyOption();
         var json = ServiceConnection.JsonOption();
-        var list = new Command("list", "Chunks by job state, the oldest pending one and the last event received.") { server, apiKey, json };
+        var state = new Option<string?>("--state") { Description = "List the chunks in this state, oldest event first, with their attempts and last error." }
+            .AcceptOnlyFromAmong("Pending", "Leased", "Stored", "DeadLettered");
+        var take = new Option<int>("--take") { Description = "With --state: at most this many chunks (1-1000).", DefaultValueFactory = _ => 100 };
+        var list = new Command("list", "Chunks by job state, the oldest pending one and the last event received; with --state, the chunks in that state.") { server, apiKey, json, state, take };
         list.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
             using var client = ServiceConnection.CreateClient(parse.GetValue(server), parse.GetValue(apiKey));
+            if (parse.GetValue(state) is { } wanted)
+            {
+                return await RecordingsCommand.CallAsync(parse, client, $"api/jobs/chunks?state={wanted}&take={parse.GetValue(take)}", async chunks =>
+                {
+                    if (parse.GetValue(json))
+                    {
+                        await output.WriteLineAsync(JsonSerializer.Serialize(chunks, ServiceConnection.JsonOutput));
+                        return ExitCodes.Success;
+                    }
+
+                    var table = new Table().AddColumns("Document", "Call", "Index", "Attempts", "Next attempt", "Last error");
+                    foreach (var c in chunks.EnumerateArray())
+                    {
+                        table.AddRow(
+                            Markup.Escape(c.GetProperty("documentId").GetString() ?? "-"),
+                            Markup.Escape(c.GetProperty("callId").GetString() ?? "-"),
+                            c.GetProperty("index").ToString(),
+                            c.GetProperty("attempts").ToString(),
+                            Markup.Escape(c.GetProperty("nextAttemptAt").ToString()),
+                            Markup.Escape(c.GetProperty("lastError").GetString() ?? "-"));
+                    }
+
+                    RecordingsCommand.Console(output).Write(table);
+                    return ExitCodes.Success;
+                }, cancellationToken);
+            }
+
             return await RecordingsCommand.CallAsync(parse, client, "api/jobs", async jobs =>
             {
                 if (parse.GetValue(json))

@@ -14,10 +14,14 @@ internal static class RecordingsCommand
         var server = ServiceConnection.ServerOption();
         var apiKey = ServiceConnection.ApiKeyOption();
         var json = ServiceConnection.JsonOption();
-        var callId = new Option<string?>("--call-id") { Description = "Only recordings of this call." };
-        var take = new Option<int>("--take") { Description = "At most this many recordings (1-500).", DefaultValueFactory = _ => 50 };
-        var list = new Command("list", "List recordings, newest first.") { server, apiKey, json, callId, take };
-        list.SetAction((parse, cancellationToken) => ListAsync(parse, server, apiKey, json, callId, take, cancellationToken));
+        var filters = new ListFilters();
+        var list = new Command("list", "List recordings, newest first unless --sort says otherwise.") { server, apiKey, json };
+        foreach (var option in filters.All)
+        {
+            list.Options.Add(option);
+        }
+
+        list.SetAction((parse, cancellationToken) => ListAsync(parse, server, apiKey, json, filters, cancellationToken));
 
         var key = new Argument<string>("key") { Description = "The recording's key (from 'recordings list')." };
         var show = new Command("show", "Show one recording: its chunks, sizes, SHA-256 and participants.") { key, server, apiKey, json };
@@ -26,11 +30,52 @@ internal static class RecordingsCommand
         return new Command("recordings", "Recordings stored by a CallVault service.") { list, show };
     }
 
-    private static async Task<int> ListAsync(ParseResult parse, Option<string?> server, Option<string?> apiKey, Option<bool> json, Option<string?> callId, Option<int> take, CancellationToken cancellationToken)
+    /// <summary>The options of <c>recordings list</c>, mapped one to one onto the API's query parameters.</summary>
+    private sealed class ListFilters
+    {
+        public Option<string?> CallId { get; } = new("--call-id") { Description = "Only recordings of this call." };
+
+        public Option<string?> Participant { get; } = new("--participant") { Description = "Only recordings with this participant: a raw id (4:+14255550123, 8:acs:...) or a phone number (+14255550123)." };
+
+        public Option<DateTimeOffset?> From { get; } = new("--from") { Description = "Only recordings that started at or after this time (ISO 8601)." };
+
+        public Option<DateTimeOffset?> To { get; } = new("--to") { Description = "Only recordings that started before this time (ISO 8601)." };
+
+        public Option<string?> Status { get; } = new Option<string?>("--status") { Description = "Only recordings in this status." }.AcceptOnlyFromAmong("stored", "downloading", "partial", "pending", "failed");
+
+        public Option<string> Sort { get; } = new Option<string>("--sort") { Description = "Order of the list.", DefaultValueFactory = _ => "newest" }.AcceptOnlyFromAmong("newest", "oldest", "longest", "largest");
+
+        public Option<int> Skip { get; } = new("--skip") { Description = "Skip this many recordings (paging).", DefaultValueFactory = _ => 0 };
+
+        public Option<int> Take { get; } = new("--take") { Description = "At most this many recordings (1-500).", DefaultValueFactory = _ => 50 };
+
+        public IEnumerable<Option> All => [CallId, Participant, From, To, Status, Sort, Skip, Take];
+
+        public string QueryOf(ParseResult parse)
+        {
+            var query = new List<string> { $"take={parse.GetValue(Take)}", $"skip={parse.GetValue(Skip)}", $"sort={parse.GetValue(Sort)}" };
+            void Add(string name, string? value)
+            {
+                if (!string.IsNullOrEmpty(value))
+                {
+                    query.Add($"{name}={Uri.EscapeDataString(value)}");
+                }
+            }
+
+            Add("callId", parse.GetValue(CallId));
+            Add("participant", parse.GetValue(Participant));
+            Add("from", parse.GetValue(From)?.ToString("O", CultureInfo.InvariantCulture));
+            Add("to", parse.GetValue(To)?.ToString("O", CultureInfo.InvariantCulture));
+            Add("status", parse.GetValue(Status));
+            return "api/recordings?" + string.Join('&', query);
+        }
+    }
+
+    private static async Task<int> ListAsync(ParseResult parse, Option<string?> server, Option<string?> apiKey, Option<bool> json, ListFilters filters, CancellationToken cancellationToken)
     {
         var output = parse.InvocationConfiguration.Output;
         using var client = ServiceConnection.CreateClient(parse.GetValue(server), parse.GetValue(apiKey));
-        var query = $"api/recordings?take={parse.GetValue(take)}" + (parse.GetValue(callId) is { } id ? $"&callId={Uri.EscapeDataString(id)}" : string.Empty);
+        var query = filters.QueryOf(parse);
         return await CallAsync(parse, client, query, async recordings =>
         {
             if (parse.GetValue(json))

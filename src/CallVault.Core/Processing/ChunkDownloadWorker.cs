@@ -25,6 +25,7 @@ public sealed partial class ChunkDownloadWorker(
     AcsRecordingClient acs,
     ManifestWriter manifests,
     JobSignal signal,
+    DownloadsInFlight inFlight,
     CallVaultMetrics metrics,
     IOptionsMonitor<CallVaultOptions> options,
     IOptionsMonitor<AcsClientOptions> acsOptions,
@@ -103,7 +104,15 @@ public sealed partial class ChunkDownloadWorker(
                 return;
             }
 
-            await DownloadAsync(lease, work.Token).ConfigureAwait(false);
+            var download = inFlight.Start(request, timeProvider.GetUtcNow());
+            try
+            {
+                await DownloadAsync(lease, download, work.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                inFlight.Finish(download);
+            }
 
             // The manifest before the job is completed (a crash in between leaves the chunk to be retried, which skips
             // the stored files and writes it again), and again after (to converge with other instances that completed
@@ -137,7 +146,7 @@ public sealed partial class ChunkDownloadWorker(
         }
     }
 
-    private async Task DownloadAsync(ChunkLease lease, CancellationToken cancellationToken)
+    private async Task DownloadAsync(ChunkLease lease, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
     {
         var job = lease.Job;
         var request = job.Request;
@@ -184,7 +193,7 @@ public sealed partial class ChunkDownloadWorker(
                 var result = await acs.DownloadToAsync(
                     new AcsDownloadRequest(contentLocation) { ResumeOffset = upload.PersistedLength, Sha256 = hash },
                     upload.Content,
-                    progress: null,
+                    progress,
                     cancellationToken).ConfigureAwait(false);
                 await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
                 metrics.BytesDownloaded.Add(result.Length - upload.PersistedLength);

@@ -2,7 +2,7 @@ using CallVault.Jobs;
 
 namespace CallVault.Server.Api;
 
-/// <summary>The jobs API: counts by state, and retrying a dead-lettered chunk.</summary>
+/// <summary>The jobs API: counts by state, chunks by state, downloads in flight, and retrying a dead-lettered chunk.</summary>
 internal static class JobsApi
 {
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
@@ -31,6 +31,42 @@ internal static class JobsApi
                 eventTime = c.Request.EventTime,
             })))
             .WithSummary("Dead-lettered chunks, oldest first, with the reason.");
+
+        api.MapGet("/chunks", async (IJobStore jobs, string? state, int? take, CancellationToken cancellationToken) =>
+        {
+            if (!Enum.TryParse<ChunkState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+            {
+                return Results.Problem($"Give a state: one of {string.Join(", ", Enum.GetNames<ChunkState>())}.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            return Results.Ok((await jobs.ListChunksAsync(parsed, take ?? 100, cancellationToken)).Select(c => new
+            {
+                documentId = c.Request.DocumentId,
+                recordingKey = c.Request.Recording.Key,
+                callId = c.Request.Recording.CallId,
+                index = c.Request.Index,
+                state = c.State.ToString(),
+                attempts = c.Attempts,
+                lastError = c.LastError,
+                eventTime = c.Request.EventTime,
+                nextAttemptAt = c.NextAttemptAt,
+            }));
+        }).WithSummary("Chunks in one state (Pending, Leased, Stored, DeadLettered), oldest event first, with their attempts and last error; take up to 1,000, default 100.");
+
+        api.MapGet("/in-flight", (Processing.DownloadsInFlight downloads, TimeProvider time) =>
+        {
+            var now = time.GetUtcNow();
+            return Results.Ok(downloads.Snapshot().Select(d => new
+            {
+                documentId = d.DocumentId,
+                recordingKey = d.RecordingKey,
+                index = d.ChunkIndex,
+                bytesReceived = d.BytesReceived,
+                totalBytes = d.TotalBytes,
+                startedAt = d.StartedAt,
+                bytesPerSecond = (now - d.StartedAt).TotalSeconds is var seconds and > 0 ? (long)(d.BytesReceived / seconds) : 0,
+            }));
+        }).WithSummary("Media downloads this instance is running now, with bytes received so far (live progress).");
 
         api.MapPost("/{documentId}/retry", async (string documentId, IJobStore jobs, Processing.JobSignal signal, CancellationToken cancellationToken) =>
         {

@@ -22,9 +22,15 @@ internal static class RecordingsApi
             DateTimeOffset? to,
             string? participant,
             string? status,
-            RecordingSort? sort,
+            string? sort,
             CancellationToken cancellationToken) =>
         {
+            var order = RecordingSort.Newest;
+            if (!string.IsNullOrEmpty(sort) && (!Enum.TryParse(sort, ignoreCase: true, out order) || !Enum.IsDefined(order)))
+            {
+                return Results.Problem($"Unknown sort '{sort}': use one of {string.Join(", ", Enum.GetNames<RecordingSort>())}.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
             var query = new RecordingQuery
             {
                 Skip = skip ?? 0,
@@ -34,7 +40,7 @@ internal static class RecordingsApi
                 To = to,
                 Participant = participant,
                 Status = status,
-                Sort = sort ?? RecordingSort.Newest,
+                Sort = order,
             };
             var recordings = await jobs.ListRecordingsAsync(query, cancellationToken);
             return Results.Ok(recordings.Select(r => new

@@ -47,6 +47,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton<JobStatisticsCache>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CallVaultMetrics.MeterName).AddPrometheusExporter());
         services.AddSingleton<JobSignal>();
+        services.AddSingleton<DownloadsInFlight>();
         services.AddSingleton<GroupCommitEnqueuer>();
         services.AddSingleton<WebhookIntake>();
         services.AddSingleton<ManifestWriter>();

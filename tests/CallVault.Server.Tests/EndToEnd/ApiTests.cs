@@ -80,6 +80,38 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Jobs_ListByStateWithAttemptsAndNothingInFlightWhenIdle()
+    {
+        var stored = await _server.Client.GetFromJsonAsync<JsonElement>("api/jobs/chunks?state=stored");
+        var pending = await _server.Client.GetFromJsonAsync<JsonElement>("api/jobs/chunks?state=Pending");
+        var inFlight = await _server.Client.GetFromJsonAsync<JsonElement>("api/jobs/in-flight");
+        using var unknown = await _server.Client.GetAsync("api/jobs/chunks?state=Sideways");
+
+        var chunk = Assert.Single(stored.EnumerateArray());
+        Assert.Equal(_recording.GetProperty("chunks")[0].GetProperty("documentId").GetString(), chunk.GetProperty("documentId").GetString());
+        Assert.Equal(("Stored", 1), (chunk.GetProperty("state").GetString(), chunk.GetProperty("attempts").GetInt32()));
+        Assert.Equal(0, pending.GetArrayLength());
+        Assert.Equal(0, inFlight.GetArrayLength());
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("DeadLettered", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Recordings_FilterByParticipantAndSortBySize()
+    {
+        // The recording's participants are 8:acs:a and 4:+1555; a phone number is found without its kind prefix.
+        var byParticipant = await _server.Client.GetFromJsonAsync<JsonElement>("api/recordings?participant=%2B1555");
+        var byNobody = await _server.Client.GetFromJsonAsync<JsonElement>("api/recordings?participant=4%3A%2B19999999999");
+        var largest = await _server.Client.GetFromJsonAsync<JsonElement>("api/recordings?sort=largest&status=stored");
+        using var badSort = await _server.Client.GetAsync("api/recordings?sort=sideways");
+
+        Assert.Equal(Key, Assert.Single(byParticipant.EnumerateArray()).GetProperty("key").GetString());
+        Assert.Equal(0, byNobody.GetArrayLength());
+        Assert.True(Assert.Single(largest.EnumerateArray()).GetProperty("storedBytes").GetInt64() > 0);
+        Assert.Equal(HttpStatusCode.BadRequest, badSort.StatusCode);
+    }
+
+    [Fact]
     public async Task OpenApi_DescribesTheApi()
     {
         var document = await _server.Client.GetStringAsync("openapi/v1.json");

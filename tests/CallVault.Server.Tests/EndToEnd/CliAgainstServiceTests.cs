@@ -54,12 +54,27 @@ public sealed class CliAgainstServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecordingsList_FiltersAndSorts()
+    {
+        var (code, found, _) = await RunAsync("recordings", "list", "--participant", "+14255550123", "--status", "stored", "--sort", "largest", "--json");
+        var (noneCode, none, _) = await RunAsync("recordings", "list", "--participant", "+10000000000", "--json");
+        var (badCode, _, badError) = await RunAsync("recordings", "list", "--status", "sideways");
+
+        Assert.Equal((0, 0, 2), (code, noneCode, badCode));
+        Assert.Equal(Key, JsonDocument.Parse(found).RootElement.EnumerateArray().Single().GetProperty("key").GetString());
+        Assert.Equal(0, JsonDocument.Parse(none).RootElement.GetArrayLength());
+        Assert.Contains("sideways", badError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task JobsListAndRetry_ReportTheQueue()
     {
         var (listCode, list, _) = await RunAsync("jobs", "list", "--json");
+        var (storedCode, stored, _) = await RunAsync("jobs", "list", "--state", "Stored");
         var (retryCode, _, retryError) = await RunAsync("jobs", "retry", "0-eus-d1-not-dead-lettered");
 
-        Assert.Equal(0, listCode);
+        Assert.Equal((0, 0), (listCode, storedCode));
+        Assert.Contains(_stored.GetProperty("chunks")[2].GetProperty("documentId").GetString()!, stored, StringComparison.Ordinal);
         Assert.Equal(3, JsonDocument.Parse(list).RootElement.GetProperty("byState").GetProperty("Stored").GetInt32());
         Assert.Equal(1, retryCode);
         Assert.StartsWith("error: the service answered 404", retryError, StringComparison.Ordinal);
