@@ -39,21 +39,92 @@ async function refreshHealth() {
   }
 }
 
+const pageSize = 50;
+const filterNames = ["callId", "participant", "from", "to", "status", "sort"];
+
+// The list's filters, sort and page live in the URL (#/?status=failed&skip=50), so a view can be bookmarked and shared.
+function listParameters() {
+  const query = location.hash.startsWith("#/?") ? location.hash.substring(3) : "";
+  return new URLSearchParams(query);
+}
+
+function showFilters(parameters) {
+  const form = document.getElementById("filters");
+  for (const name of filterNames) form.elements[name].value = parameters.get(name) || (name === "sort" ? "Newest" : "");
+}
+
+function applyFilters(event) {
+  event.preventDefault();
+  const form = document.getElementById("filters");
+  const parameters = new URLSearchParams();
+  for (const name of filterNames) {
+    const value = form.elements[name].value.trim();
+    if (value && !(name === "sort" && value === "Newest")) parameters.set(name, value);
+  }
+  location.hash = `#/?${parameters}`;
+}
+
+function goToPage(skip) {
+  const parameters = listParameters();
+  if (skip > 0) parameters.set("skip", skip); else parameters.delete("skip");
+  location.hash = `#/?${parameters}`;
+}
+
+function recordingsQuery(parameters) {
+  const query = new URLSearchParams({ take: pageSize, skip: parameters.get("skip") || 0 });
+  for (const name of filterNames) {
+    const value = parameters.get(name);
+    if (!value) continue;
+    // The date inputs are in the browser's time zone; the API takes instants.
+    query.set(name, name === "from" || name === "to" ? new Date(value).toISOString() : value);
+  }
+  return query;
+}
+
+const percent = (received, total) => total ? Math.floor(100 * received / total) : null;
+
+async function showInFlight() {
+  const downloads = await api("/api/jobs/in-flight");
+  document.getElementById("in-flight-view").hidden = downloads.length === 0;
+  document.querySelector("#in-flight tbody").replaceChildren(...downloads.map(d =>
+    el("tr", { className: "download" },
+      el("td", {}, el("code", {}, d.documentId)), el("td", {}, `${d.recordingKey} · chunk ${d.index}`),
+      el("td", {}, el("progress", { max: d.totalBytes || 1, value: d.totalBytes ? d.bytesReceived : 0 })),
+      el("td", {}, d.totalBytes ? `${bytes(d.bytesReceived)} of ${bytes(d.totalBytes)} (${percent(d.bytesReceived, d.totalBytes)}%)` : bytes(d.bytesReceived)),
+      el("td", {}, `${bytes(d.bytesPerSecond)}/s`))));
+  return downloads;
+}
+
 async function showList() {
   document.getElementById("list-view").hidden = false;
   document.getElementById("recording-view").hidden = true;
-  const recordings = await api("/api/recordings?take=200");
+  const parameters = listParameters();
+  const skip = Number(parameters.get("skip")) || 0;
+  const [recordings, downloads] = await Promise.all([api(`/api/recordings?${recordingsQuery(parameters)}`), showInFlight()]);
+  const progressByRecording = new Map();
+  for (const d of downloads) {
+    const sum = progressByRecording.get(d.recordingKey) || { received: 0, total: 0 };
+    progressByRecording.set(d.recordingKey, { received: sum.received + d.bytesReceived, total: sum.total + (d.totalBytes || 0) });
+  }
   const body = document.querySelector("#recordings tbody");
   body.replaceChildren(...recordings.map(r => {
+    const progress = progressByRecording.get(r.key);
+    const done = progress ? percent(progress.received, progress.total) : null;
+    const status = r.downloadingChunks ? `${r.status}${done === null ? "" : ` ${done}%`} (${r.downloadingChunks} chunk${r.downloadingChunks > 1 ? "s" : ""})` : r.status;
     const row = el("tr", { className: "recording", title: r.key },
       el("td", {}, text(r.callId)), el("td", {}, time(r.startTime)), el("td", {}, duration(r.durationMs)),
       el("td", {}, r.participants.length ? r.participants.join(", ") : "–"),
       el("td", {}, text(r.formatType)), el("td", {}, `${r.storedChunks}/${r.chunks}`), el("td", {}, bytes(r.storedBytes)),
-      el("td", { className: `status-${r.status}` }, r.downloadingChunks ? `${r.status} (${r.downloadingChunks} downloading)` : r.status));
+      el("td", { className: `status-${r.status}` }, status));
     row.dataset.key = r.key;
     row.addEventListener("click", () => { location.hash = `#/recordings/${encodeURIComponent(r.key)}`; });
     return row;
   }));
+  if (recordings.length === 0) body.replaceChildren(el("tr", {}, el("td", { colSpan: 8 }, "No recordings match.")));
+  document.getElementById("page-info").textContent = recordings.length ? `${skip + 1}–${skip + recordings.length}` : "";
+  document.getElementById("previous-page").disabled = skip === 0;
+  document.getElementById("next-page").disabled = recordings.length < pageSize;
+
   const deadLetters = await api("/api/jobs/dead-letters");
   document.querySelector("#dead-letters tbody").replaceChildren(...deadLetters.map(d => {
     const retry = el("button", { className: "retry" }, "Retry");
@@ -70,7 +141,7 @@ async function showList() {
 async function showRecording(key) {
   document.getElementById("list-view").hidden = true;
   document.getElementById("recording-view").hidden = false;
-  const r = await api(`/api/recordings/${encodeURIComponent(key)}`);
+  const [r, downloads] = await Promise.all([api(`/api/recordings/${encodeURIComponent(key)}`), api("/api/jobs/in-flight")]);
   document.getElementById("recording-title").textContent = `Call ${text(r.callId)}`;
   document.getElementById("recording-facts").replaceChildren(
     el("dt", {}, "Status"), el("dd", { className: `status-${r.status}` }, r.status),
@@ -85,7 +156,7 @@ async function showRecording(key) {
   container.replaceChildren(...r.chunks.map(c => {
     // Keep a chunk's player across refreshes so that playback is not interrupted.
     const kept = existing.get(c.documentId);
-    if (kept && kept.dataset.state === c.state) return kept;
+    if (kept && kept.dataset.state === c.state && c.state !== "Leased") return kept;
     const box = el("div", { className: "chunk" },
       el("div", {}, `Chunk ${c.index} · ${c.state} · ${c.media ? bytes(c.media.length) : "not stored"} · `, el("code", {}, c.documentId)));
     box.dataset.documentId = c.documentId;
@@ -93,6 +164,11 @@ async function showRecording(key) {
     if (c.media) {
       box.append(el("audio", { controls: true, preload: "metadata", src: withKey(`/api/recordings/${encodeURIComponent(r.key)}/chunks/${c.index}/media`) }));
       box.append(el("div", {}, "SHA-256 ", el("code", {}, c.media.sha256)));
+    }
+    const download = downloads.find(d => d.documentId === c.documentId);
+    if (download) {
+      box.append(el("progress", { max: download.totalBytes || 1, value: download.totalBytes ? download.bytesReceived : 0 }),
+        ` ${bytes(download.bytesReceived)}${download.totalBytes ? ` of ${bytes(download.totalBytes)}` : ""} downloaded`);
     }
     if (c.lastError) box.append(el("div", { className: "status-failed" }, c.lastError));
     return box;
@@ -108,7 +184,12 @@ async function render() {
   }
 }
 
-window.addEventListener("hashchange", render);
+window.addEventListener("hashchange", () => { showFilters(listParameters()); render(); });
+document.getElementById("filters").addEventListener("submit", applyFilters);
+document.getElementById("filters").addEventListener("reset", () => { location.hash = "#/"; });
+document.getElementById("previous-page").addEventListener("click", () => goToPage(Math.max(0, (Number(listParameters().get("skip")) || 0) - pageSize)));
+document.getElementById("next-page").addEventListener("click", () => goToPage((Number(listParameters().get("skip")) || 0) + pageSize));
+showFilters(listParameters());
 refreshHealth();
 render();
 setInterval(() => { refreshHealth(); render(); }, 2000);

@@ -7,8 +7,8 @@ namespace CallVault.Server.Tests.EndToEnd;
 
 /// <summary>
 /// The dashboard in real headless Chromium (Debian's package, driven by Playwright): the list shows a recording the
-/// emulator produced, its player loads, plays and seeks the stored audio, channels are labelled with participants, and
-/// Retry brings a dead-lettered chunk back.
+/// emulator produced, its player loads, plays and seeks the stored audio, channels are labelled with participants,
+/// Retry brings a dead-lettered chunk back, the filters narrow the list, and a download in flight shows its bytes.
 /// </summary>
 public sealed class DashboardTests : IAsyncLifetime
 {
@@ -110,5 +110,55 @@ public sealed class DashboardTests : IAsyncLifetime
 
         await page.Locator("#recordings tr.recording", new() { HasText = callId }).Filter(new() { HasText = "stored" }).WaitForAsync(new() { Timeout = 20_000 });
         Assert.Equal(0, await page.Locator("#dead-letters tr.dead-letter").CountAsync());
+    }
+
+    [Fact]
+    public async Task Filters_NarrowTheListAndLiveInTheAddress()
+    {
+        var agent = await RecordAsync(new { durationSeconds = 2, participants = new[] { "8:acs:agent-filter", "4:+14255550199" } });
+        var other = await RecordAsync(new { durationSeconds = 6, participants = new[] { "8:acs:someone-else" } });
+        await _server.WaitForRecordingAsync(agent.GetProperty("callId").GetString()!);
+        await _server.WaitForRecordingAsync(other.GetProperty("callId").GetString()!);
+        var page = await _browser.NewPageAsync();
+        await page.GotoAsync(_server.BaseAddress.AbsoluteUri);
+        await page.Locator("#recordings tr.recording").Nth(1).WaitForAsync(new() { Timeout = 15_000 });
+
+        await page.Locator("#filters input[name=participant]").FillAsync("+14255550199");
+        await page.Locator("#filters button[type=submit]").ClickAsync();
+
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#recordings tr.recording').length === 1");
+        Assert.Contains(agent.GetProperty("callId").GetString()!, await page.Locator("#recordings tr.recording").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("participant=%2B14255550199", page.Url, StringComparison.Ordinal);
+
+        await page.Locator("#filters button[type=reset]").ClickAsync();
+        await page.Locator("#filters select[name=sort]").SelectOptionAsync("Longest");
+        await page.Locator("#filters button[type=submit]").ClickAsync();
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#recordings tr.recording').length === 2 && location.hash.includes('sort=Longest')");
+        Assert.Contains(other.GetProperty("callId").GetString()!, await page.Locator("#recordings tr.recording").First.InnerTextAsync(), StringComparison.Ordinal);
+
+        await page.Locator("#filters select[name=status]").SelectOptionAsync("failed");
+        await page.Locator("#filters button[type=submit]").ClickAsync();
+        await page.Locator("#recordings td", new() { HasText = "No recordings match." }).WaitForAsync(new() { Timeout = 15_000 });
+    }
+
+    [Fact]
+    public async Task DownloadInFlight_ShowsItsBytesAsTheyArrive()
+    {
+        // 256 KiB/s per connection: a 6 MiB chunk takes several seconds, long enough to watch it arrive.
+        (await _admin.PutAsJsonAsync("link", new { bandwidthBytesPerSecond = 256 * 1024 })).EnsureSuccessStatusCode();
+        var recording = await RecordAsync(new { durationSeconds = 30, media = "synthetic", sizeBytes = 6 * 1024 * 1024 });
+        var callId = recording.GetProperty("callId").GetString()!;
+        var page = await _browser.NewPageAsync();
+        await page.GotoAsync(_server.BaseAddress.AbsoluteUri);
+
+        var download = page.Locator("#in-flight tr.download");
+        await download.WaitForAsync(new() { Timeout = 20_000 });
+        await page.WaitForFunctionAsync("() => { const p = document.querySelector('#in-flight progress'); return p && p.value > 0 && p.value < p.max; }", null, new() { Timeout = 20_000 });
+        Assert.Contains("of 6.0 MiB", await download.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Matches(@"downloading \d+%", await page.Locator("#recordings tr.recording", new() { HasText = callId }).InnerTextAsync());
+
+        (await _admin.PutAsJsonAsync("link", new { bandwidthBytesPerSecond = 0 })).EnsureSuccessStatusCode();
+        await page.Locator("#recordings tr.recording", new() { HasText = callId }).Filter(new() { HasText = "stored" }).WaitForAsync(new() { Timeout = 30_000 });
+        await page.WaitForFunctionAsync("() => document.getElementById('in-flight-view').hidden");
     }
 }
