@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using CallVault.Emulator;
 using Npgsql;
 
@@ -19,7 +17,6 @@ internal static class ScaleOutBenchmark
     {
         var postgres = Environment.GetEnvironmentVariable("CALLVAULT_TEST_POSTGRES") ?? throw new InvalidOperationException("CALLVAULT_TEST_POSTGRES is not set.");
         var azurite = Environment.GetEnvironmentVariable("CALLVAULT_TEST_AZURITE") ?? throw new InvalidOperationException("CALLVAULT_TEST_AZURITE is not set.");
-        var server = Path.Combine(FindRoot(), "src", "CallVault.Server", "bin", "Release", "net10.0", "CallVault.Server.dll");
         var database = "scaleout_" + Guid.NewGuid().ToString("N")[..12];
         var container = "scaleout-" + Guid.NewGuid().ToString("N")[..12];
         var secret = Guid.NewGuid().ToString("N");
@@ -27,7 +24,7 @@ internal static class ScaleOutBenchmark
         await ExecuteAsync(postgres, $"CREATE DATABASE {database};");
         await using var emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.01 });
         using var admin = new HttpClient { BaseAddress = emulator.AdminBase };
-        var processes = new List<Process>();
+        var services = new List<ServiceProcess>();
         var folders = new List<string>();
         try
         {
@@ -35,13 +32,8 @@ internal static class ScaleOutBenchmark
             {
                 var folder = Directory.CreateTempSubdirectory("callvault-scaleout-").FullName;
                 folders.Add(folder);
-                var url = $"http://127.0.0.1:{FreePort()}";
-                var start = new ProcessStartInfo("dotnet") { ArgumentList = { server }, WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-                foreach (var (key, value) in new Dictionary<string, string>
+                var service = await ServiceProcess.StartAsync(folder, new Dictionary<string, string>
                 {
-                    ["Urls"] = url,
-                    ["Logging__LogLevel__Default"] = "Warning",
-                    ["CallVault__DataDirectory"] = folder,
                     ["CallVault__Acs__ConnectionString"] = emulator.ConnectionString.ToSecretString(),
                     ["CallVault__Acs__AllowedHosts__0"] = emulator.StorageOrigin,
                     ["CallVault__Webhook__Secrets__0"] = secret,
@@ -51,24 +43,9 @@ internal static class ScaleOutBenchmark
                     ["CallVault__Storage__Provider"] = "AzureBlob",
                     ["CallVault__Storage__AzureBlob__ConnectionString"] = azurite,
                     ["CallVault__Storage__AzureBlob__ContainerName"] = container,
-                })
-                {
-                    start.Environment[key] = value;
-                }
-
-                var process = Process.Start(start)!;
-                process.OutputDataReceived += (_, _) => { };
-                process.ErrorDataReceived += (_, _) => { };
-                process.BeginOutputReadLine();
-                process.BeginErrorReadLine();
-                processes.Add(process);
-                using var client = new HttpClient { BaseAddress = new Uri(url) };
-                for (var attempt = 0; attempt < 300 && !await IsLiveAsync(client); attempt++)
-                {
-                    await Task.Delay(200);
-                }
-
-                (await admin.PostAsJsonAsync("subscriptions", new { name = $"instance-{i}", endpoint = $"{url}/api/events?code={secret}", maxEventsPerBatch = 1 })).EnsureSuccessStatusCode();
+                });
+                services.Add(service);
+                (await admin.PostAsJsonAsync("subscriptions", new { name = $"instance-{i}", endpoint = $"{service.BaseAddress}api/events?code={secret}", maxEventsPerBatch = 1 })).EnsureSuccessStatusCode();
             }
 
             // One subscription per instance means every event reaches every instance; the job store deduplicates.
@@ -96,10 +73,9 @@ internal static class ScaleOutBenchmark
         }
         finally
         {
-            foreach (var process in processes)
+            foreach (var service in services)
             {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
+                await service.DisposeAsync();
             }
 
             NpgsqlConnection.ClearAllPools();
@@ -109,18 +85,6 @@ internal static class ScaleOutBenchmark
             {
                 Directory.Delete(folder, recursive: true);
             }
-        }
-    }
-
-    private static async Task<bool> IsLiveAsync(HttpClient client)
-    {
-        try
-        {
-            return (await client.GetAsync("health/live")).IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
         }
     }
 
@@ -138,25 +102,5 @@ internal static class ScaleOutBenchmark
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string FindRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "CallVault.slnx")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("CallVault.slnx not found");
     }
 }

@@ -1,0 +1,188 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CallVault.Emulator;
+using Microsoft.Data.Sqlite;
+
+namespace CallVault.Bench;
+
+/// <summary>
+/// The emulator (in this process) publishing to one CallVault service process on its embedded defaults: SQLite and a
+/// folder on disk, as the README's first command runs it. Knows every chunk it published and checks what was stored.
+/// </summary>
+internal sealed class PipelineUnderTest : IAsyncDisposable
+{
+    private readonly Dictionary<string, (string Sha256, long Size)> _published = new(StringComparer.Ordinal);
+
+    private PipelineUnderTest(AcsEmulator emulator, HttpClient admin, ServiceProcess service, string dataFolder)
+    {
+        Emulator = emulator;
+        Admin = admin;
+        Service = service;
+        DataFolder = dataFolder;
+    }
+
+    public AcsEmulator Emulator { get; }
+
+    public HttpClient Admin { get; }
+
+    public ServiceProcess Service { get; }
+
+    public string DataFolder { get; }
+
+    /// <summary>Chunks published so far.</summary>
+    public int PublishedChunks => _published.Count;
+
+    private string DatabaseConnectionString => new SqliteConnectionStringBuilder { DataSource = Path.Combine(DataFolder, "callvault.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+
+    public static async Task<PipelineUnderTest> StartAsync(int serviceWorkers = 4)
+    {
+        var emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.01 });
+        var admin = new HttpClient { BaseAddress = emulator.AdminBase };
+        var folder = Directory.CreateTempSubdirectory("callvault-bench-").FullName;
+        var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var service = await ServiceProcess.StartAsync(folder, new Dictionary<string, string>
+        {
+            ["CallVault__Acs__ConnectionString"] = emulator.ConnectionString.ToSecretString(),
+            ["CallVault__Acs__AllowedHosts__0"] = emulator.StorageOrigin,
+            ["CallVault__Webhook__Secrets__0"] = secret,
+            ["CallVault__Worker__Concurrency"] = serviceWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        (await admin.PostAsJsonAsync("subscriptions", new { endpoint = $"{service.BaseAddress}api/events?code={secret}" })).EnsureSuccessStatusCode();
+        return new PipelineUnderTest(emulator, admin, service, folder);
+    }
+
+    /// <summary>Asks the emulator for a recording, which it publishes; remembers its chunks.</summary>
+    public async Task PublishAsync(object spec, CancellationToken cancellationToken = default)
+    {
+        using var response = await Admin.PostAsJsonAsync("recordings", spec, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        var recording = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+        foreach (var chunk in recording.GetProperty("chunks").EnumerateArray())
+        {
+            _published[chunk.GetProperty("documentId").GetString()!] = (chunk.GetProperty("sha256").GetString()!, chunk.GetProperty("sizeBytes").GetInt64());
+        }
+    }
+
+    /// <summary>Chunks the service has stored, read from its database.</summary>
+    public async Task<long> StoredChunksAsync()
+    {
+        try
+        {
+            await using var connection = new SqliteConnection(DatabaseConnectionString);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM chunks WHERE state = 'Stored';";
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+        catch (SqliteException)
+        {
+            // Not created yet, or the service is restarting.
+            return 0;
+        }
+    }
+
+    /// <summary>Waits until every published chunk is stored; false after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitUntilAllStoredAsync(TimeSpan timeout)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await StoredChunksAsync() < _published.Count)
+        {
+            if (waited.Elapsed > timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return true;
+    }
+
+    /// <summary>Milliseconds from each chunk's event to its being stored.</summary>
+    public async Task<List<double>> EventToStoredMillisecondsAsync()
+    {
+        await using var connection = new SqliteConnection(DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT stored_at - event_time FROM chunks WHERE state = 'Stored' ORDER BY 1;";
+        var latencies = new List<double>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            latencies.Add(reader.GetInt64(0));
+        }
+
+        return latencies;
+    }
+
+    /// <summary>
+    /// Checks every published chunk against what the service stored: one row per chunk, stored, with the published
+    /// SHA-256; its file on disk re-hashed; and no other media or partial files in the recordings folder.
+    /// </summary>
+    public async Task<StoreCheck> CheckStoredAsync()
+    {
+        var rows = new Dictionary<string, (string State, string? Path, string? Sha256)>(StringComparer.Ordinal);
+        await using (var connection = new SqliteConnection(DatabaseConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT document_id, state, media_path, media_sha256 FROM chunks;";
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows[reader.GetString(0)] = (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+            }
+        }
+
+        var problems = new List<string>();
+        var root = Path.Combine(DataFolder, "recordings");
+        var storedPaths = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (documentId, (sha256, _)) in _published)
+        {
+            if (!rows.TryGetValue(documentId, out var row))
+            {
+                problems.Add($"{documentId}: never queued");
+                continue;
+            }
+
+            if (row.State != "Stored" || row.Path is null)
+            {
+                problems.Add($"{documentId}: {row.State}");
+                continue;
+            }
+
+            var file = Path.Combine(root, row.Path);
+            storedPaths.Add(Path.GetFullPath(file));
+            await using var stream = File.OpenRead(file);
+            var onDisk = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream));
+            if (onDisk != sha256 || row.Sha256 != sha256)
+            {
+                problems.Add($"{documentId}: SHA-256 on disk {onDisk}, recorded {row.Sha256}, published {sha256}");
+            }
+        }
+
+        var extraRows = rows.Keys.Count(k => !_published.ContainsKey(k));
+        var files = Directory.Exists(root) ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToList() : [];
+        var partials = files.Count(f => f.EndsWith(".partial", StringComparison.Ordinal));
+        var mediaFiles = files.Count(f => !f.EndsWith(".json", StringComparison.Ordinal) && !f.EndsWith(".partial", StringComparison.Ordinal));
+        var strayMedia = files.Count(f => !f.EndsWith(".json", StringComparison.Ordinal) && !f.EndsWith(".partial", StringComparison.Ordinal) && !storedPaths.Contains(Path.GetFullPath(f)));
+        return new StoreCheck(_published.Count, rows.Count(r => r.Value.State == "Stored"), mediaFiles, partials, strayMedia, extraRows, problems);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Service.DisposeAsync();
+        Admin.Dispose();
+        await Emulator.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(DataFolder, recursive: true);
+    }
+}
+
+/// <summary>What <see cref="PipelineUnderTest.CheckStoredAsync"/> found.</summary>
+internal sealed record StoreCheck(int Published, int StoredRows, int MediaFiles, int PartialFiles, int StrayMediaFiles, int UnknownRows, IReadOnlyList<string> Problems)
+{
+    /// <summary>Every chunk stored once, byte for byte, and nothing else.</summary>
+    public bool AllStoredOnce => Problems.Count == 0 && StoredRows == Published && MediaFiles == Published && PartialFiles == 0 && StrayMediaFiles == 0 && UnknownRows == 0;
+}
