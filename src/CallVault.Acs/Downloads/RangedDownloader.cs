@@ -15,10 +15,13 @@ namespace CallVault.Acs.Downloads;
 /// several connections written in order. Every byte that reaches the destination is a byte of the object at its
 /// offset, so the destination always holds a prefix of the object and a later attempt can resume from its length.
 /// </summary>
-internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline retry, TimeProvider timeProvider, ILogger logger)
+internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline retry, bool resumeAtOnceAfterProgress, TimeProvider timeProvider, ILogger logger)
 {
     private const int MaxRestarts = 2;
     private const int PipelineDepth = 4;
+
+    /// <summary>Progress, in bytes, after which a dropped connection is resumed at once rather than after a back-off.</summary>
+    private const long ImmediateResumeBytes = 256 * 1024;
 
     public async Task<AcsDownloadResult> DownloadAsync(
         AcsDownloadRequest request,
@@ -47,7 +50,11 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
                     else
                     {
                         await retry.ExecuteAsync(
-                            static (s, ct) => s.Downloader.FetchToDestinationAsync(s.State, lastByte: null, ct),
+                            static (s, ct) => s.Downloader.ResumingAfterProgressAsync(
+                                static (s, ct) => s.Downloader.FetchToDestinationAsync(s.State, lastByte: null, ct),
+                                s,
+                                static s => s.State.Offset,
+                                ct),
                             (Downloader: this, State: state),
                             cancellationToken).ConfigureAwait(false);
                     }
@@ -162,7 +169,15 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         try
         {
             await retry.ExecuteAsync(
-                static (s, ct) => s.Downloader.FetchPartAttemptAsync(s.State, s.Part, ct),
+                static (s, ct) => s.Downloader.ResumingAfterProgressAsync(
+                    static async (s, ct) =>
+                    {
+                        await s.Downloader.FetchPartAttemptAsync(s.State, s.Part, ct).ConfigureAwait(false);
+                        return true;
+                    },
+                    s,
+                    static s => s.Part.Filled,
+                    ct),
                 (Downloader: this, State: state, Part: part),
                 cancellationToken).ConfigureAwait(false);
             return new PartBuffer(buffer, (int)range.Length);
@@ -171,6 +186,29 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         {
             pool.Return(buffer);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/>, and again at once after a transient failure that came after at least
+    /// <see cref="ImmediateResumeBytes"/> new bytes: a connection that delivered data and then dropped is resumed
+    /// straight away and does not use up the retry budget. A failure without that progress goes to the retry pipeline,
+    /// which backs off, so a server that fails at once is not hammered.
+    /// </summary>
+    private async ValueTask<T> ResumingAfterProgressAsync<T, TState>(Func<TState, CancellationToken, ValueTask<T>> attempt, TState state, Func<TState, long> position, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var before = position(state);
+            try
+            {
+                return await attempt(state, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (resumeAtOnceAfterProgress && !cancellationToken.IsCancellationRequested
+                && AcsTransientErrors.IsTransient(ex) && position(state) - before >= ImmediateResumeBytes)
+            {
+                Log.ResumingAtOnce(logger, position(state), ex.Message);
+            }
         }
     }
 

@@ -12,4 +12,7 @@ internal static partial class Log
 
     [LoggerMessage(3, LogLevel.Debug, "Downloaded {Location}: {Length} bytes in {Requests} requests, SHA-256 {Sha256}")]
     public static partial void Downloaded(ILogger logger, string location, long length, int requests, string sha256);
+
+    [LoggerMessage(4, LogLevel.Information, "The connection dropped after delivering new data; resuming at once from position {Position} of the range: {Reason}")]
+    public static partial void ResumingAtOnce(ILogger logger, long position, string reason);
 }

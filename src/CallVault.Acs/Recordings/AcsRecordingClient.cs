@@ -63,7 +63,7 @@ public sealed class AcsRecordingClient
     {
         ArgumentNullException.ThrowIfNull(request);
         var options = _options.CurrentValue;
-        var downloader = new RangedDownloader(_httpClient, CreateRetryPipeline(options), _timeProvider, _logger);
+        var downloader = new RangedDownloader(_httpClient, CreateRetryPipeline(options), options.Retry.MaxRetryAttempts > 0, _timeProvider, _logger);
         return downloader.DownloadAsync(request, request.Options ?? options.Download, destination, progress, cancellationToken);
     }
 

@@ -283,6 +283,37 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.Equal(1, result.Restarts);
     }
 
+    /// <summary>A connection that delivered new data and dropped is resumed at once: four such resets fit in a budget of one retry.</summary>
+    [Fact]
+    public async Task DownloadToAsync_ResetsAfterProgress_DoNotUseUpTheRetryBudget()
+    {
+        var client = CreateClient(o => o.Retry.MaxRetryAttempts = 1);
+        for (var i = 0; i < 4; i++)
+        {
+            _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: 1_000_000));
+        }
+
+        var (result, bytes) = await DownloadAsync(client);
+
+        AssertIdentical(result, bytes);
+        Assert.Equal(5, _server.Served.Count);
+    }
+
+    /// <summary>A connection that drops before delivering anything new backs off and counts against the budget.</summary>
+    [Fact]
+    public async Task DownloadToAsync_ResetsWithoutProgress_UseUpTheRetryBudget()
+    {
+        var client = CreateClient(o => o.Retry.MaxRetryAttempts = 1);
+        for (var i = 0; i < 3; i++)
+        {
+            _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: 1_000));
+        }
+
+        await Assert.ThrowsAnyAsync<Exception>(() => DownloadAsync(client));
+
+        Assert.Equal(2, _server.Served.Count);
+    }
+
     [Fact]
     public async Task DownloadToAsync_ContentRangeOffByOneAfterRetry_IsInvalid()
     {
