@@ -3,16 +3,17 @@
 # acknowledge a 5,000-event batch, each beside a bare ASP.NET endpoint that answers 200 without storing, in the same
 # run, with wrk (Debian package) as the load generator. Writes bench/results/webhook.md.
 #
-#   bench/webhook.sh [--duration 15] [--connections 16] [--batches 5]
+#   bench/webhook.sh [--duration 15] [--connections 16] [--batches 5] [--report bench/results/webhook.md]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=15; connections=16; batches=5
+duration=15; connections=16; batches=5; report=bench/results/webhook.md
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
     --batches) batches="$2"; shift 2 ;;
+    --report) report="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -73,7 +74,6 @@ cv_non2xx=$(field non2xx <"$work/cv-single")
 bare_batch=$(cut -d' ' -f2 "$work/bare-batch" | median); cv_batch=$(cut -d' ' -f2 "$work/cv-batch" | median)
 stored=$(curl -s "$callvault_url/health/ready" | grep -o '"pending":[0-9]*' | cut -d: -f2)
 
-report=bench/results/webhook.md
 {
   echo "# Webhook benchmark"
   echo

@@ -4,20 +4,25 @@ using System.Globalization;
 namespace CallVault.Bench;
 
 /// <summary>
-/// Many small recordings end to end: the emulator publishes N one-chunk recordings as fast as it is asked, Event Grid
-/// delivers them to one service process (SQLite, disk), which acknowledges, downloads and stores them. Prints
-/// <c>RESULT e2e</c> with recordings per second from the first publication to the last chunk stored, and the
+/// Many small recordings end to end: the emulator publishes N one-chunk recordings, as fast as it is asked (a burst:
+/// throughput, and latency that is mostly queueing) or at a steady rate (latency of one recording on a busy service).
+/// Event Grid delivers them to one service process (SQLite, disk), which acknowledges, downloads and stores them.
+/// Prints <c>RESULT e2e</c> with recordings per second from the first publication to the last chunk stored, and the
 /// event-to-stored latency percentiles; fails unless every chunk is stored once, byte for byte.
 /// </summary>
 internal static class EndToEndBenchmark
 {
-    public static async Task<int> RunAsync(int recordings, long sizeBytes)
+    public static async Task<int> RunAsync(int recordings, long sizeBytes, double perSecond)
     {
         await using var pipeline = await PipelineUnderTest.StartAsync();
         var stopwatch = Stopwatch.StartNew();
         for (var i = 0; i < recordings; i++)
         {
             await pipeline.PublishAsync(new { media = "synthetic", sizeBytes, durationSeconds = 30 });
+            if (perSecond > 0 && TimeSpan.FromSeconds((i + 1) / perSecond) - stopwatch.Elapsed is { Ticks: > 0 } ahead)
+            {
+                await Task.Delay(ahead);
+            }
         }
 
         var published = stopwatch.Elapsed;
@@ -35,7 +40,7 @@ internal static class EndToEndBenchmark
             Console.Error.WriteLine(problem);
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT e2e recordings={recordings} size_bytes={sizeBytes} publish_s={published.TotalSeconds:0.00} total_s={elapsed.TotalSeconds:0.00} per_second={recordings / elapsed.TotalSeconds:0.0} p50_ms={Percentile(latencies, 0.50):0} p99_ms={Percentile(latencies, 0.99):0} max_ms={latencies[^1]:0} stored_once={check.AllStoredOnce}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT e2e recordings={recordings} rate={(perSecond > 0 ? perSecond.ToString("0.#", CultureInfo.InvariantCulture) : "burst")} size_bytes={sizeBytes} publish_s={published.TotalSeconds:0.00} total_s={elapsed.TotalSeconds:0.00} per_second={recordings / elapsed.TotalSeconds:0.0} p50_ms={Percentile(latencies, 0.50):0} p99_ms={Percentile(latencies, 0.99):0} max_ms={latencies[^1]:0} stored_once={check.AllStoredOnce}"));
         return check.AllStoredOnce ? 0 : 1;
     }
 
