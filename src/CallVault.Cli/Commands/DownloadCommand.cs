@@ -56,7 +56,7 @@ internal static class DownloadCommand
         var partSize = new Option<int>("--part-size")
         {
             Description = "Size of one ranged part in MiB when --parallel is above 1 (1-256).",
-            DefaultValueFactory = _ => 8,
+            DefaultValueFactory = _ => (int)(new AcsDownloadOptions().PartSizeBytes / AcsDownloadOptions.MiB),
         };
         partSize.Validators.Add(result =>
         {
