@@ -24,15 +24,7 @@ done
 source bench/lib/download.sh
 ensure_tools curl bc openssl
 
-echo "== Building (Release)"
-for project in src/CallVault.Emulator src/CallVault.Cli bench/CallVault.Bench; do
-  dotnet build "$project" -c Release -nologo -clp:ErrorsOnly >/dev/null
-done
-
-work=$(mktemp -d -p "${TMPDIR:-/tmp}" callvault-bench.XXXXXX)
-emulator_pid=""
-cleanup() { [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+build_and_prepare src/CallVault.Emulator src/CallVault.Cli bench/CallVault.Bench
 start_emulator
 
 report=bench/results/download.md

@@ -32,15 +32,7 @@ command_line="bench/run.sh${quick:+ --quick} --soak-minutes $soak_minutes --runs
 source bench/lib/download.sh
 ensure_tools curl bc openssl wrk
 
-echo "== Building (Release)"
-for project in src/CallVault.Server src/CallVault.Emulator src/CallVault.Cli bench/CallVault.Bench bench/CallVault.Bench.Micro; do
-  dotnet build "$project" -c Release -nologo -clp:ErrorsOnly >/dev/null
-done
-
-work=$(mktemp -d -p "${TMPDIR:-/tmp}" callvault-run.XXXXXX)
-emulator_pid=""
-cleanup() { [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+build_and_prepare src/CallVault.Server src/CallVault.Emulator src/CallVault.Cli bench/CallVault.Bench bench/CallVault.Bench.Micro
 sections="$work/sections.md"
 summary="$work/summary.md"
 : >"$sections"; : >"$summary"

@@ -5,6 +5,17 @@ emulator_dll=src/CallVault.Emulator/bin/Release/net10.0/CallVault.Emulator.dll
 cli_dll=src/CallVault.Cli/bin/Release/net10.0/CallVault.Cli.dll
 bench_dll=bench/CallVault.Bench/bin/Release/net10.0/CallVault.Bench.dll
 
+# Builds the given projects in Release, then makes the scratch folder $work (removed on exit, with the emulator).
+build_and_prepare() {
+  echo "== Building (Release)"
+  for project in "$@"; do
+    dotnet build "$project" -c Release -nologo -clp:ErrorsOnly >/dev/null
+  done
+  work=$(mktemp -d -p "${TMPDIR:-/tmp}" callvault-bench.XXXXXX)
+  emulator_pid=""
+  trap '[ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; rm -rf "$work"' EXIT
+}
+
 # Installs what the comparisons run with (Debian packages) when missing.
 ensure_tools() {
   local missing=()
