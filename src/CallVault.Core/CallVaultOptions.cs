@@ -134,6 +134,14 @@ public sealed class WebhookOptions
     /// </summary>
     public IList<string> AllowedTopics { get; } = [];
 
+    /// <summary>
+    /// How long the service may go without an event before <c>/health/ready</c> turns Degraded, so that a subscription
+    /// that stopped delivering (deleted, disabled, a wrong secret or address) is noticed before ACS's retention runs
+    /// out. Set it from the call volume: a contact centre that records every few minutes might use <c>01:00:00</c>.
+    /// Default none (no alert); at least 1 second.
+    /// </summary>
+    public TimeSpan? ExpectEventWithin { get; set; }
+
     /// <summary>The largest delivery accepted, in bytes. Default 1,114,112 (Event Grid's 1 MB plus headroom); 64 KiB to 16 MiB.</summary>
     [Range(64 * 1024, 16 * 1024 * 1024)]
     public int MaxBodyBytes { get; set; } = 1_114_112;

@@ -29,6 +29,11 @@ public sealed class CallVaultOptionsValidator : IValidateOptions<CallVaultOption
             failures.Add("Every CallVault:Webhook:Secrets entry must be at least 16 characters; a short secret can be guessed.");
         }
 
+        if (options.Webhook.ExpectEventWithin is { } window && window < TimeSpan.FromSeconds(1))
+        {
+            failures.Add("CallVault:Webhook:ExpectEventWithin must be at least 1 second (for example 01:00:00).");
+        }
+
         if (options.Api.Keys.Any(k => k.Length < 16))
         {
             failures.Add("Every CallVault:Api:Keys entry must be at least 16 characters.");

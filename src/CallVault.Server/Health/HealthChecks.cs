@@ -70,6 +70,14 @@ internal sealed class DatabaseHealthCheck(IJobStore jobs, IOptionsMonitor<CallVa
                 }
             }
 
+            if (value.Webhook.ExpectEventWithin is { } window && statistics.LastEventReceivedAt is { } lastEvent
+                && time.GetUtcNow() - lastEvent is var silence && silence > window)
+            {
+                return HealthCheckResult.Degraded(
+                    $"No event has arrived for {silence.TotalMinutes:0.#} minutes (expected one within {window.TotalMinutes:0.#}); check the Event Grid subscription, the webhook's address and its secret.",
+                    data: data);
+            }
+
             return statistics.ByState[ChunkState.DeadLettered] > 0
                 ? HealthCheckResult.Degraded($"{statistics.ByState[ChunkState.DeadLettered]} chunk(s) dead-lettered; see /api/recordings.", data: data)
                 : HealthCheckResult.Healthy("The job database answers.", data);

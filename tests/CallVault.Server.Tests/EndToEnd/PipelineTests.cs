@@ -206,4 +206,29 @@ public sealed class PipelineTests : IAsyncLifetime
         var health = await server.Client.GetFromJsonAsync<JsonElement>("health/ready");
         Assert.Equal("Degraded", health.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
     }
+
+    /// <summary>A webhook that stops receiving turns readiness Degraded with what to check, once the expected window has passed.</summary>
+    [Fact]
+    public async Task NoEventForLongerThanExpected_ReadinessIsDegraded()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator, s => s["CallVault:Webhook:ExpectEventWithin"] = "00:00:01");
+        await SubscribeAsync(server);
+        var recording = await RecordAsync(new { durationSeconds = 1 });
+        await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!);
+
+        JsonElement database = default;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            database = (await server.Client.GetFromJsonAsync<JsonElement>("health/ready")).GetProperty("checks").GetProperty("database");
+            if (database.GetProperty("status").GetString() == "Degraded")
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("Degraded", database.GetProperty("status").GetString());
+        Assert.Contains("No event has arrived", database.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
 }
