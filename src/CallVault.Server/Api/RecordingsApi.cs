@@ -31,6 +31,12 @@ internal static class RecordingsApi
                 return Results.Problem($"Unknown sort '{sort}': use one of {string.Join(", ", Enum.GetNames<RecordingSort>())}.", statusCode: StatusCodes.Status400BadRequest);
             }
 
+            string[] statuses = ["stored", "downloading", "partial", "pending", "failed"];
+            if (!string.IsNullOrEmpty(status) && !statuses.Contains(status, StringComparer.OrdinalIgnoreCase))
+            {
+                return Results.Problem($"Unknown status '{status}': use one of {string.Join(", ", statuses)}.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
             var query = new RecordingQuery
             {
                 Skip = skip ?? 0,

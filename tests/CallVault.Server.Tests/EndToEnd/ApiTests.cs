@@ -104,11 +104,14 @@ public sealed class ApiTests : IAsyncLifetime
         var byNobody = await _server.Client.GetFromJsonAsync<JsonElement>("api/recordings?participant=4%3A%2B19999999999");
         var largest = await _server.Client.GetFromJsonAsync<JsonElement>("api/recordings?sort=largest&status=stored");
         using var badSort = await _server.Client.GetAsync("api/recordings?sort=sideways");
+        using var badStatus = await _server.Client.GetAsync("api/recordings?status=sideways");
 
         Assert.Equal(Key, Assert.Single(byParticipant.EnumerateArray()).GetProperty("key").GetString());
         Assert.Equal(0, byNobody.GetArrayLength());
         Assert.True(Assert.Single(largest.EnumerateArray()).GetProperty("storedBytes").GetInt64() > 0);
         Assert.Equal(HttpStatusCode.BadRequest, badSort.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badStatus.StatusCode);
+        Assert.Contains("downloading", await badStatus.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
