@@ -87,6 +87,9 @@ public static class RelationalSchema
             PRIMARY KEY (participant, recording_key)
         );
         """,
+        """
+        CREATE INDEX events_received ON events (received_at);
+        """,
     ];
 
     /// <summary>
