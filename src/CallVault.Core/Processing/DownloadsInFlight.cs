@@ -32,15 +32,30 @@ public sealed class DownloadsInFlight
     public IReadOnlyList<InFlightDownload> Snapshot() => [.. _downloads.Values.OrderBy(d => d.StartedAt)];
 }
 
-/// <summary>One chunk's download in flight. Reported to by the downloader, read by the API; lock-free.</summary>
-/// <param name="DocumentId">The chunk.</param>
-/// <param name="RecordingKey">Its recording.</param>
-/// <param name="ChunkIndex">Its index in the recording.</param>
-/// <param name="StartedAt">When this attempt started.</param>
-public sealed record InFlightDownload(string DocumentId, string RecordingKey, long ChunkIndex, DateTimeOffset StartedAt) : IProgress<AcsDownloadProgress>
+/// <summary>
+/// One chunk's download in flight: reported to by the downloader, read by the API, lock-free. Compared by reference, so
+/// that a download that ends never removes a newer attempt at the same chunk.
+/// </summary>
+/// <param name="documentId">The chunk.</param>
+/// <param name="recordingKey">Its recording.</param>
+/// <param name="chunkIndex">Its index in the recording.</param>
+/// <param name="startedAt">When this attempt started.</param>
+public sealed class InFlightDownload(string documentId, string recordingKey, long chunkIndex, DateTimeOffset startedAt) : IProgress<AcsDownloadProgress>
 {
     private long _bytes;
     private long _total = -1;
+
+    /// <summary>The chunk.</summary>
+    public string DocumentId { get; } = documentId;
+
+    /// <summary>Its recording.</summary>
+    public string RecordingKey { get; } = recordingKey;
+
+    /// <summary>Its index in the recording.</summary>
+    public long ChunkIndex { get; } = chunkIndex;
+
+    /// <summary>When this attempt started.</summary>
+    public DateTimeOffset StartedAt { get; } = startedAt;
 
     /// <summary>Media bytes stored so far, including any resumed from an earlier attempt.</summary>
     public long BytesReceived => Volatile.Read(ref _bytes);
