@@ -50,6 +50,86 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
         await Assert.ThrowsAsync<InvalidOperationException>(() => enqueuer.EnqueueAsync([Event("e1", "d1")], default));
     }
 
+    /// <summary>
+    /// Item 2.2: deliveries merged into one commit, one of which the database refuses. The merged commit fails, so each
+    /// delivery is tried alone: the others commit and succeed, and only the culprit sees the failure.
+    /// </summary>
+    [Fact]
+    public async Task MergedCommitFails_EachDeliveryIsRetriedAlone_OnlyTheCulpritFails()
+    {
+        var store = new ScriptedStore(events => events.Any(e => e.EventId == "poison")
+            ? throw new InvalidOperationException("the database refused event 'poison'")
+            : new EnqueueResult([.. events.Select(e => e.Chunks.Count)], 0));
+        await using var enqueuer = new GroupCommitEnqueuer(store);
+
+        // The first delivery holds the writer in the store, so the next three queue up and are merged into one commit.
+        var holder = enqueuer.EnqueueAsync([Event("holder", "d0")], default);
+        await store.FirstCallStarted.Task;
+        var good1 = enqueuer.EnqueueAsync([Event("good1", "d1")], default);
+        var bad = enqueuer.EnqueueAsync([Event("good-beside-poison", "d2"), Event("poison", "d3")], default);
+        var good2 = enqueuer.EnqueueAsync([Event("good2", "d4")], default);
+        store.ReleaseFirstCall.SetResult();
+
+        Assert.Equal(1, (await holder).NewChunks);
+        Assert.Equal(1, (await good1).NewChunks);
+        Assert.Equal(1, (await good2).NewChunks);
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => bad);
+        Assert.Contains("poison", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(store.Calls, call => call.Count == 4);
+        Assert.Contains(store.Calls, call => call.Count == 1 && call[0].EventId == "good1");
+        Assert.Contains(store.Calls, call => call.Count == 1 && call[0].EventId == "good2");
+    }
+
+    /// <summary>A store whose first enqueue waits for the test; every enqueue is answered by a function and logged.</summary>
+    private sealed class ScriptedStore(Func<IReadOnlyList<EventChunks>, EnqueueResult> answer) : IJobStore
+    {
+        private int _calls;
+
+        public TaskCompletionSource FirstCallStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource ReleaseFirstCall { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public System.Collections.Concurrent.ConcurrentQueue<IReadOnlyList<EventChunks>> Calls { get; } = new();
+
+        public async Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken)
+        {
+            Calls.Enqueue(events);
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                FirstCallStarted.SetResult();
+                await ReleaseFirstCall.Task;
+            }
+
+            return answer(events);
+        }
+
+        public Task InitializeAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task CompleteAsync(ChunkLease lease, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<bool> RetryDeadLetterAsync(string documentId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<RecordingSummary>> ListRecordingsAsync(RecordingQuery query, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<string>> ListRecentlyStoredRecordingsAsync(DateTimeOffset since, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
     private sealed class FailingStore : IJobStore
     {
         public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => throw new InvalidOperationException("disk full");

@@ -132,16 +132,35 @@ public sealed class WebhookTests : IAsyncLifetime
     [Theory]
     [InlineData("{not json", "application/json", "not valid JSON")]
     [InlineData("", "application/json", "not valid JSON")]
-    [InlineData("[{\"id\": 5}]", "application/json", "neither Event Grid events nor CloudEvents")]
-    [InlineData("[{\"id\":\"1\",\"subject\":\"s\",\"eventType\":\"x\",\"eventTime\":\"not a time\",\"dataVersion\":\"1\"}]", "application/json", "")]
-    [InlineData("{\"specversion\":\"1.0\",\"id\":\"1\",\"type\":\"x\"}", "application/cloudevents+json", "neither Event Grid events nor CloudEvents")]
-    [InlineData("42", "application/json", "")]
+    [InlineData("42", "application/json", "must be a JSON array of events or one event object")]
+    [InlineData("\"an event\"", "application/json", "must be a JSON array of events or one event object")]
     public async Task MalformedBodies_Are400WithAReason(string body, string contentType, string expected)
     {
         using var response = await PostAsync(body, _server.Secret, contentType);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(await RecordingsAsync());
+    }
+
+    /// <summary>
+    /// JSON that holds events none of which can be used: each is refused on its own and kept as a rejected event, and
+    /// the delivery is answered 200 once that is recorded (a retry could never succeed, and a 400 would leave nothing
+    /// in CallVault to look at). The response says what was refused and why.
+    /// </summary>
+    [Theory]
+    [InlineData("[{\"id\": 5}]", "application/json", "Event Grid event")]
+    [InlineData("[{\"id\":\"1\",\"subject\":\"s\",\"eventType\":\"x\",\"eventTime\":\"not a time\",\"dataVersion\":\"1\"}]", "application/json", "Event Grid event")]
+    [InlineData("{\"specversion\":\"1.0\",\"id\":\"1\",\"type\":\"x\"}", "application/cloudevents+json", "CloudEvent")]
+    public async Task UnusableEvents_AreRefusedOneByOneAndListed(string body, string contentType, string expected)
+    {
+        using var response = await PostAsync(body, _server.Secret, contentType);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var reason = Assert.Single((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("rejected").EnumerateArray()).GetProperty("reason").GetString();
+        Assert.Contains(expected, reason, StringComparison.Ordinal);
+        var listed = Assert.Single((await _server.Client.GetFromJsonAsync<JsonElement>("api/events/rejected")).GetProperty("events").EnumerateArray());
+        Assert.Equal(reason, listed.GetProperty("reason").GetString());
         Assert.Empty(await RecordingsAsync());
     }
 
