@@ -145,6 +145,21 @@ public sealed class WebhookOptions
     /// <summary>The largest delivery accepted, in bytes. Default 1,114,112 (Event Grid's 1 MB plus headroom); 64 KiB to 16 MiB.</summary>
     [Range(64 * 1024, 16 * 1024 * 1024)]
     public int MaxBodyBytes { get; set; } = 1_114_112;
+
+    /// <summary>
+    /// The most events waiting for, or in, the webhook's group commit; beyond it a delivery waits up to
+    /// <see cref="QueueWait"/> for room and is then answered 503. Default 40,000 (two full commits, a few tens of MB);
+    /// 1,000 to 1,000,000.
+    /// </summary>
+    [Range(1_000, 1_000_000)]
+    public int MaxQueuedEvents { get; set; } = Jobs.GroupCommitEnqueuer.DefaultMaxQueuedEvents;
+
+    /// <summary>
+    /// How long a delivery waits for room in a full commit queue before it is answered 503 (Event Grid retries it).
+    /// Default 5 seconds; 0 to 20 seconds, well inside Event Grid's 30-second timeout.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:20")]
+    public TimeSpan QueueWait { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>How chunks are downloaded.</summary>

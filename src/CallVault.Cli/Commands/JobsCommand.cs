@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Spectre.Console;
 
 namespace CallVault.Cli.Commands;
@@ -47,25 +49,30 @@ internal static class JobsCommand
                 }, cancellationToken);
             }
 
-            return await RecordingsCommand.CallAsync(parse, client, "api/jobs", async jobs =>
-            {
-                if (parse.GetValue(json))
+            return await RecordingsCommand.CallAsync(parse, client, "api/jobs", jobs =>
+                RecordingsCommand.CallAsync(parse, client, $"api/events/rejected?take={LatestRejected}", async rejected =>
                 {
-                    await output.WriteLineAsync(JsonSerializer.Serialize(jobs, ServiceConnection.JsonOutput));
+                    if (parse.GetValue(json))
+                    {
+                        // The jobs document as before, with the refused events beside the chunk counts.
+                        var document = JsonNode.Parse(jobs.GetRawText())!.AsObject();
+                        document["rejectedEvents"] = JsonNode.Parse(rejected.GetRawText());
+                        await output.WriteLineAsync(document.ToJsonString(ServiceConnection.JsonOutput));
+                        return ExitCodes.Success;
+                    }
+
+                    var table = new Table().AddColumns("State", "Chunks");
+                    foreach (var state in jobs.GetProperty("byState").EnumerateObject())
+                    {
+                        table.AddRow(state.Name, state.Value.GetInt32().ToString(CultureInfo.InvariantCulture));
+                    }
+
+                    var console = RecordingsCommand.Console(output);
+                    console.Write(table);
+                    console.MarkupLine($"Oldest pending event: {Markup.Escape(jobs.GetProperty("oldestPendingEventTime").ToString())}; last event received: {Markup.Escape(jobs.GetProperty("lastEventReceivedAt").ToString())}");
+                    WriteRejected(console, rejected);
                     return ExitCodes.Success;
-                }
-
-                var table = new Table().AddColumns("State", "Chunks");
-                foreach (var state in jobs.GetProperty("byState").EnumerateObject())
-                {
-                    table.AddRow(state.Name, state.Value.GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
-                }
-
-                var console = RecordingsCommand.Console(output);
-                console.Write(table);
-                console.MarkupLine($"Oldest pending event: {Markup.Escape(jobs.GetProperty("oldestPendingEventTime").ToString())}; last event received: {Markup.Escape(jobs.GetProperty("lastEventReceivedAt").ToString())}");
-                return ExitCodes.Success;
-            }, cancellationToken);
+                }, cancellationToken), cancellationToken);
         });
 
         var documentId = new Argument<string>("documentId") { Description = "The dead-lettered chunk's document id." };
@@ -93,5 +100,31 @@ internal static class JobsCommand
         });
 
         return new Command("jobs", "The download queue of a CallVault service.") { list, retry };
+    }
+
+    /// <summary>How many of the most recent rejected events <c>jobs list</c> shows.</summary>
+    private const int LatestRejected = 5;
+
+    private static void WriteRejected(IAnsiConsole console, JsonElement rejected)
+    {
+        var total = rejected.GetProperty("total").GetInt64();
+        if (total == 0)
+        {
+            console.MarkupLine("Rejected events: 0");
+            return;
+        }
+
+        console.MarkupLine($"Rejected events: {total} (refused by the webhook and kept; the latest {Math.Min(total, LatestRejected)} below, all at GET /api/events/rejected)");
+        var table = new Table().AddColumns("Last seen", "Event id", "Seen", "Reason");
+        foreach (var e in rejected.GetProperty("events").EnumerateArray())
+        {
+            table.AddRow(
+                Markup.Escape(e.GetProperty("lastSeenAt").ToString()),
+                Markup.Escape(e.GetProperty("eventId").GetString() ?? "-"),
+                e.GetProperty("occurrences").ToString(),
+                Markup.Escape(e.GetProperty("reason").GetString() ?? "-"));
+        }
+
+        console.Write(table);
     }
 }

@@ -19,6 +19,13 @@ namespace CallVault.Events;
 /// refuse it. Parses with <c>Azure.Messaging.EventGrid</c> (Event Grid schema) and <c>Azure.Messaging</c>
 /// (CloudEvents 1.0, single or batch); knows nothing of HTTP.
 /// </summary>
+/// <remarks>
+/// Each event of a delivery is handled on its own: the body is split into its elements with <see cref="JsonDocument"/>
+/// and each element goes to the SDK separately, so an element the SDK cannot read, data it cannot convert, or a value
+/// the database could not store (see <see cref="StoredText"/>) refuses that event alone (an
+/// <see cref="IntakeRejection"/>), never the events beside it. Only a body that is not JSON, or whose root is neither
+/// an array nor an object, refuses the whole delivery.
+/// </remarks>
 public sealed partial class WebhookIntake(
     IOptionsMonitor<CallVaultOptions> options,
     IOptionsMonitor<AcsClientOptions> acsOptions,
@@ -52,79 +59,163 @@ public sealed partial class WebhookIntake(
     public IntakeResult Parse(BinaryData body, string? contentType)
     {
         ArgumentNullException.ThrowIfNull(body);
-        IReadOnlyList<IncomingEvent> events;
+        JsonDocument document;
         try
         {
-            using (var document = JsonDocument.Parse(body))
-            {
-                if (document.RootElement.ValueKind is not (JsonValueKind.Array or JsonValueKind.Object))
-                {
-                    return new IntakeResult.Refused(400, "The body must be a JSON array of events or one event object.");
-                }
-            }
-
-            events = IsCloudEvents(contentType, body) ? ParseCloudEvents(body) : ParseEventGridEvents(body);
+            document = JsonDocument.Parse(body);
         }
         catch (JsonException ex)
         {
             return new IntakeResult.Refused(400, $"The body is not valid JSON: {ex.Message}");
         }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
-        {
-            return new IntakeResult.Refused(400, $"The body is neither Event Grid events nor CloudEvents: {ex.Message}");
-        }
 
-        var accepted = new List<AcceptedEvent>();
-        var ignored = new Dictionary<string, int>(StringComparer.Ordinal);
-        var invalidChunks = 0;
-        foreach (var incoming in events)
+        using (document)
         {
-            if (incoming.Type.Equals(SystemEventNames.EventGridSubscriptionValidation, StringComparison.OrdinalIgnoreCase))
+            var root = document.RootElement;
+            if (root.ValueKind is not (JsonValueKind.Array or JsonValueKind.Object))
             {
-                if (!IsAllowedTopic(incoming.Topic))
+                return new IntakeResult.Refused(400, "The body must be a JSON array of events or one event object.");
+            }
+
+            List<JsonElement> elements = root.ValueKind == JsonValueKind.Array ? [.. root.EnumerateArray()] : [root];
+            var cloudEventsByContentType = contentType?.StartsWith("application/cloudevents", StringComparison.OrdinalIgnoreCase) == true;
+            var collected = new Collected();
+            for (var index = 0; index < elements.Count; index++)
+            {
+                var element = elements[index];
+                var refusal = Handle(index, element, cloudEventsByContentType, collected);
+
+                // A validation that cannot be answered refuses the delivery only when it is the delivery's one event;
+                // inside a batch it is refused alone (kept as rejected), so the other events still count.
+                if (refusal is not null && elements.Count == 1)
                 {
-                    Log.ValidationFromForeignTopic(logger, incoming.Topic);
-                    return new IntakeResult.Refused(403, "Validation refused: the topic is not one of the configured ACS resources.");
+                    return refusal;
                 }
-
-                var code = ValidationCode(incoming.Data);
-                return code is null
-                    ? new IntakeResult.Refused(400, "The validation event has no validationCode.")
-                    : new IntakeResult.Validation(code);
             }
 
-            if (!incoming.Type.Equals(SystemEventNames.AcsRecordingFileStatusUpdated, StringComparison.OrdinalIgnoreCase) || !IsAllowedTopic(incoming.Topic))
+            if (collected.ValidationCode is { } code && collected.Accepted.Count == 0 && collected.Rejected.Count == 0)
             {
-                var label = IsAllowedTopic(incoming.Topic) ? incoming.Type : "(foreign topic)";
-                ignored[label] = ignored.GetValueOrDefault(label) + 1;
-                continue;
+                return new IntakeResult.Validation(code);
             }
 
-            var (chunks, invalid) = ToChunks(incoming);
-            invalidChunks += invalid;
-            accepted.Add(new AcceptedEvent(incoming.Id, incoming.Type, chunks));
+            return new IntakeResult.Events(collected.Accepted, collected.Ignored, collected.InvalidChunks, collected.Rejected, collected.ValidationCode);
         }
-
-        return new IntakeResult.Events(accepted, ignored, invalidChunks);
     }
 
-    private static bool IsCloudEvents(string? contentType, BinaryData body)
+    /// <summary>Handles one element of the delivery; returns a refusal of the whole delivery if it were alone in it.</summary>
+    private IntakeResult.Refused? Handle(int index, JsonElement element, bool cloudEventsByContentType, Collected collected)
     {
-        if (contentType?.StartsWith("application/cloudevents", StringComparison.OrdinalIgnoreCase) == true)
+        var raw = element.GetRawText();
+        if (element.ValueKind != JsonValueKind.Object)
         {
-            return true;
+            collected.Reject(logger, index, null, null, $"An event must be a JSON object; element {index} is a {element.ValueKind}.", raw);
+            return null;
         }
 
-        // Tolerate a CloudEvents body sent as plain application/json: look for specversion.
-        var span = body.ToMemory().Span;
-        return span.IndexOf("\"specversion\""u8) >= 0 && span.IndexOf("\"eventType\""u8) < 0;
+        var cloud = cloudEventsByContentType || (element.TryGetProperty("specversion", out _) && !element.TryGetProperty("eventType", out _));
+        IncomingEvent incoming;
+        try
+        {
+            incoming = cloud ? FromCloudEvent(CloudEvent.Parse(BinaryData.FromString(raw))!) : FromEventGridEvent(EventGridEvent.Parse(BinaryData.FromString(raw)));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            collected.Reject(logger, index, StringProperty(element, "id"), StringProperty(element, cloud ? "type" : "eventType"), $"Not a readable {(cloud ? "CloudEvent" : "Event Grid event")}: {ex.Message}", raw);
+            return null;
+        }
+
+        if (incoming.Type.Equals(SystemEventNames.EventGridSubscriptionValidation, StringComparison.OrdinalIgnoreCase))
+        {
+            if (!IsAllowedTopic(incoming.Topic))
+            {
+                Log.ValidationFromForeignTopic(logger, incoming.Topic);
+                const string Foreign = "Validation refused: the topic is not one of the configured ACS resources.";
+                collected.Reject(logger, index, incoming.Id, incoming.Type, Foreign, raw);
+                return new IntakeResult.Refused(403, Foreign);
+            }
+
+            if (ValidationCode(incoming.Data) is not { } code)
+            {
+                const string NoCode = "The validation event has no validationCode.";
+                collected.Reject(logger, index, incoming.Id, incoming.Type, NoCode, raw);
+                return new IntakeResult.Refused(400, NoCode);
+            }
+
+            collected.ValidationCode ??= code;
+            return null;
+        }
+
+        if (!incoming.Type.Equals(SystemEventNames.AcsRecordingFileStatusUpdated, StringComparison.OrdinalIgnoreCase) || !IsAllowedTopic(incoming.Topic))
+        {
+            var label = IsAllowedTopic(incoming.Topic) ? incoming.Type : "(foreign topic)";
+            collected.Ignored[label] = collected.Ignored.GetValueOrDefault(label) + 1;
+            return null;
+        }
+
+        var problem = StoredText.Problem("The event id", incoming.Id, StoredText.MaxIndexedLength, required: true)
+            ?? StoredText.Problem("The topic", incoming.Topic, StoredText.MaxPathLength)
+            ?? StoredText.Problem("The subject", incoming.Subject, StoredText.MaxPathLength);
+        if (problem is not null)
+        {
+            collected.Reject(logger, index, incoming.Id, incoming.Type, problem, raw);
+            return null;
+        }
+
+        AcsRecordingFileStatusUpdatedEventData? data;
+        try
+        {
+            data = RecordingData(incoming);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The SDK swallows most conversion errors (and then says false), but one element must never fail the rest.
+            Log.UnreadableData(logger, incoming.Id, ex);
+            data = null;
+        }
+
+        if (data?.RecordingStorageInfo?.RecordingChunks is not { } chunkInfos)
+        {
+            collected.Reject(logger, index, incoming.Id, incoming.Type, UnreadableDataReason.Describe(incoming.Data), raw);
+            return null;
+        }
+
+        var (recording, recordingProblem) = ToRecording(incoming, data);
+        if (recordingProblem is not null)
+        {
+            collected.Reject(logger, index, incoming.Id, incoming.Type, recordingProblem, raw);
+            return null;
+        }
+
+        var (chunks, chunkProblems) = ToChunks(incoming, recording!, chunkInfos);
+        collected.InvalidChunks += chunkProblems.Count;
+        if (chunkProblems.Count > 0)
+        {
+            // The readable chunks go ahead; what was skipped is kept so that it can be looked at.
+            collected.Reject(logger, index, incoming.Id, incoming.Type, $"{string.Join(" ", chunkProblems)} The event's other chunks, if any, were accepted.", raw);
+        }
+
+        collected.Accepted.Add(new AcceptedEvent(incoming.Id, incoming.Type, chunks));
+        return null;
     }
 
-    private static List<IncomingEvent> ParseEventGridEvents(BinaryData body) =>
-        [.. EventGridEvent.ParseMany(body).Select(e => new IncomingEvent(e.Id, e.EventType, e.Topic, e.Subject, e.EventTime, e.Data, e))];
+    private static IncomingEvent FromEventGridEvent(EventGridEvent e) => new(e.Id, e.EventType, e.Topic, e.Subject, e.EventTime, e.Data, e);
 
-    private static List<IncomingEvent> ParseCloudEvents(BinaryData body) =>
-        [.. CloudEvent.ParseMany(body).Select(e => new IncomingEvent(e.Id, e.Type, e.Source, e.Subject, e.Time ?? DateTimeOffset.MinValue, e.Data, e))];
+    private static IncomingEvent FromCloudEvent(CloudEvent e) => new(e.Id, e.Type, e.Source, e.Subject, e.Time ?? DateTimeOffset.MinValue, e.Data, e);
+
+    private static string? StringProperty(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static AcsRecordingFileStatusUpdatedEventData? RecordingData(IncomingEvent incoming)
+    {
+        object? data = null;
+        var parsed = incoming.Source switch
+        {
+            EventGridEvent eg => eg.TryGetSystemEventData(out data),
+            CloudEvent ce => ce.TryGetSystemEventData(out data),
+            _ => false,
+        };
+        return parsed ? data as AcsRecordingFileStatusUpdatedEventData : null;
+    }
 
     private static string? ValidationCode(BinaryData? data)
     {
@@ -133,12 +224,19 @@ public sealed partial class WebhookIntake(
             return null;
         }
 
-        using var document = JsonDocument.Parse(data);
-        return document.RootElement.ValueKind == JsonValueKind.Object
-            && document.RootElement.TryGetProperty("validationCode", out var code)
-            && code.ValueKind == JsonValueKind.String
-            ? code.GetString()
-            : null;
+        try
+        {
+            using var document = JsonDocument.Parse(data);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("validationCode", out var code)
+                && code.ValueKind == JsonValueKind.String
+                ? code.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private bool IsAllowedTopic(string? topic)
@@ -147,21 +245,8 @@ public sealed partial class WebhookIntake(
         return allowed.Count == 0 || (topic is not null && allowed.Any(a => a.Equals(topic, StringComparison.OrdinalIgnoreCase)));
     }
 
-    private (List<ChunkRequest> Chunks, int Invalid) ToChunks(IncomingEvent incoming)
+    private static (RecordingInfo? Recording, string? Problem) ToRecording(IncomingEvent incoming, AcsRecordingFileStatusUpdatedEventData data)
     {
-        AcsRecordingFileStatusUpdatedEventData? data = null;
-        var parsed = incoming.Source switch
-        {
-            EventGridEvent eg => eg.TryGetSystemEventData(out var d) && (data = d as AcsRecordingFileStatusUpdatedEventData) is not null,
-            CloudEvent ce => ce.TryGetSystemEventData(out var d) && (data = d as AcsRecordingFileStatusUpdatedEventData) is not null,
-            _ => false,
-        };
-        if (!parsed || data?.RecordingStorageInfo?.RecordingChunks is not { } chunkInfos)
-        {
-            Log.EventWithoutChunks(logger, incoming.Id);
-            return ([], 1);
-        }
-
         var subject = RecordingSubject.Parse(incoming.Subject);
         var recording = new RecordingInfo
         {
@@ -177,7 +262,19 @@ public sealed partial class WebhookIntake(
             FormatType = data.FormatType?.ToString(),
             SessionEndReason = data.SessionEndReason,
         };
+        var problem = StoredText.Problem("The recording id", recording.RecordingId, StoredText.MaxIndexedLength)
+            ?? StoredText.Problem("The call id", recording.CallId, StoredText.MaxIndexedLength)
+            ?? StoredText.Problem("The server call id", recording.ServerCallId, StoredText.MaxIndexedLength)
+            ?? StoredText.Problem("The recording key", recording.Key, StoredText.MaxIndexedLength, required: true)
+            ?? StoredText.Problem("recordingContentType", recording.ContentType, StoredText.MaxShortTextLength)
+            ?? StoredText.Problem("recordingChannelType", recording.ChannelType, StoredText.MaxShortTextLength)
+            ?? StoredText.Problem("recordingFormatType", recording.FormatType, StoredText.MaxShortTextLength)
+            ?? StoredText.Problem("sessionEndReason", recording.SessionEndReason, StoredText.MaxShortTextLength);
+        return (problem is null ? recording : null, problem);
+    }
 
+    private (List<ChunkRequest> Chunks, List<string> Problems) ToChunks(IncomingEvent incoming, RecordingInfo recording, IReadOnlyList<AcsRecordingChunkInfoProperties> chunkInfos)
+    {
         var acs = acsOptions.CurrentValue;
         var endpoint = AcsConnectionString.TryParse(acs.ConnectionString, out var credential, out _) ? credential.Endpoint : null;
         AcsHostAllowList? allowList = null;
@@ -191,13 +288,24 @@ public sealed partial class WebhookIntake(
         }
 
         var chunks = new List<ChunkRequest>();
-        var invalid = 0;
-        foreach (var info in chunkInfos)
+        var problems = new List<string>();
+        for (var position = 0; position < chunkInfos.Count; position++)
         {
-            if (!RecordingDocumentId.IsValid(info.DocumentId))
+            var info = chunkInfos[position];
+            if (info is null || !RecordingDocumentId.IsValid(info.DocumentId))
             {
                 Log.InvalidDocumentId(logger, incoming.Id);
-                invalid++;
+                problems.Add($"Chunk {position}: the documentId is not a valid ACS document id (1-{RecordingDocumentId.MaxLength} characters of letters, digits, '-', '_', '.').");
+                continue;
+            }
+
+            var textProblem = StoredText.Problem("endReason", info.EndReason, StoredText.MaxShortTextLength)
+                ?? StoredText.Problem("contentLocation", info.ContentLocation, StoredText.MaxLocationLength)
+                ?? StoredText.Problem("metadataLocation", info.MetadataLocation, StoredText.MaxLocationLength)
+                ?? StoredText.Problem("deleteLocation", info.DeleteLocation, StoredText.MaxLocationLength);
+            if (textProblem is not null)
+            {
+                problems.Add($"Chunk {position} ({info.DocumentId}): {textProblem}");
                 continue;
             }
 
@@ -233,7 +341,7 @@ public sealed partial class WebhookIntake(
             });
         }
 
-        return (chunks, invalid);
+        return (chunks, problems);
     }
 
     private static Uri? ParseLocation(string? text) =>
@@ -241,16 +349,39 @@ public sealed partial class WebhookIntake(
 
     private sealed record IncomingEvent(string Id, string Type, string? Topic, string? Subject, DateTimeOffset Time, BinaryData? Data, object Source);
 
+    /// <summary>What the events of one delivery came to, so far.</summary>
+    private sealed class Collected
+    {
+        public List<AcceptedEvent> Accepted { get; } = [];
+
+        public Dictionary<string, int> Ignored { get; } = new(StringComparer.Ordinal);
+
+        public List<IntakeRejection> Rejected { get; } = [];
+
+        public int InvalidChunks { get; set; }
+
+        public string? ValidationCode { get; set; }
+
+        public void Reject(ILogger logger, int index, string? eventId, string? eventType, string reason, string rawJson)
+        {
+            Log.EventRejected(logger, index, eventId, reason);
+            Rejected.Add(new IntakeRejection(index, eventId, eventType, reason, rawJson));
+        }
+    }
+
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Warning, "Refused a validation request from a topic that is not configured: {Topic}")]
         public static partial void ValidationFromForeignTopic(ILogger logger, string? topic);
 
-        [LoggerMessage(2, LogLevel.Warning, "Event {EventId} is a RecordingFileStatusUpdated without readable chunks; ignored")]
-        public static partial void EventWithoutChunks(ILogger logger, string eventId);
+        [LoggerMessage(2, LogLevel.Warning, "Refused event {Index} ({EventId}) of a delivery, kept as a rejected event: {Reason}")]
+        public static partial void EventRejected(ILogger logger, int index, string? eventId, string reason);
 
         [LoggerMessage(3, LogLevel.Warning, "Event {EventId} has a chunk whose documentId is not a valid ACS document id; that chunk is ignored")]
         public static partial void InvalidDocumentId(ILogger logger, string eventId);
+
+        [LoggerMessage(4, LogLevel.Warning, "The SDK could not read the data of event {EventId}")]
+        public static partial void UnreadableData(ILogger logger, string eventId, Exception exception);
     }
 }
 
@@ -261,7 +392,7 @@ public abstract record IntakeResult
     {
     }
 
-    /// <summary>Answer the validation handshake with this code.</summary>
+    /// <summary>Answer the validation handshake with this code (the delivery held nothing else to record).</summary>
     /// <param name="Code">The validation code to echo.</param>
     public sealed record Validation(string Code) : IntakeResult;
 
@@ -274,7 +405,14 @@ public abstract record IntakeResult
     /// <param name="Accepted">The recording events and their chunks.</param>
     /// <param name="Ignored">Other events, counted by type.</param>
     /// <param name="InvalidChunks">Chunks skipped because they could not be read.</param>
-    public sealed record Events(IReadOnlyList<AcceptedEvent> Accepted, IReadOnlyDictionary<string, int> Ignored, int InvalidChunks) : IntakeResult;
+    /// <param name="Rejected">Events (or parts of events) refused on their own, to be kept as rejected events.</param>
+    /// <param name="ValidationCode">A validation code to echo as well, when a validation event came inside a batch.</param>
+    public sealed record Events(
+        IReadOnlyList<AcceptedEvent> Accepted,
+        IReadOnlyDictionary<string, int> Ignored,
+        int InvalidChunks,
+        IReadOnlyList<IntakeRejection> Rejected,
+        string? ValidationCode = null) : IntakeResult;
 }
 
 /// <summary>A recording event accepted from a delivery.</summary>
@@ -282,3 +420,11 @@ public abstract record IntakeResult
 /// <param name="EventType">The event type.</param>
 /// <param name="Chunks">Its chunks.</param>
 public sealed record AcceptedEvent(string EventId, string EventType, IReadOnlyList<ChunkRequest> Chunks);
+
+/// <summary>An event of a delivery refused on its own.</summary>
+/// <param name="Index">Its position in the delivery, from 0 (its id may be missing or unusable).</param>
+/// <param name="EventId">Its id, if readable.</param>
+/// <param name="EventType">Its type, if readable.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="RawJson">The element as received.</param>
+public sealed record IntakeRejection(int Index, string? EventId, string? EventType, string Reason, string RawJson);

@@ -7,24 +7,78 @@ namespace CallVault.Jobs;
 /// many deliveries share one transaction (and one fsync) instead of queueing for the database's write lock one by
 /// one. Each caller's task completes only when the transaction holding its events has committed.
 /// </summary>
+/// <remarks>
+/// <para>A merged commit that fails is retried one delivery at a time, so a delivery the database refuses fails alone
+/// and the others sharing its commit still succeed.</para>
+/// <para>The queue is bounded by events (<see cref="MaxQueuedEvents"/>, committing ones included): a delivery that
+/// does not fit waits up to <see cref="QueueWait"/> for room and then fails with
+/// <see cref="GroupCommitQueueFullException"/>, so a flood cannot grow memory without limit. A delivery larger than
+/// the bound is let in when the queue is empty, so it cannot wait forever.</para>
+/// </remarks>
 public sealed class GroupCommitEnqueuer : IAsyncDisposable
 {
     /// <summary>The most events merged into one transaction: 20,000.</summary>
     public const int MaxEventsPerCommit = 20_000;
 
+    /// <summary>The default bound on queued events: 40,000 (two full commits; a few tens of MB at most).</summary>
+    public const int DefaultMaxQueuedEvents = 40_000;
+
+    /// <summary>The default wait for room in a full queue: 5 seconds, well inside Event Grid's 30-second timeout.</summary>
+    public static readonly TimeSpan DefaultQueueWait = TimeSpan.FromSeconds(5);
+
     private readonly IJobStore _store;
+    private readonly TimeProvider _timeProvider;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _gate = new();
     private readonly Task _writer;
+    private int _queuedEvents;
+    private TaskCompletionSource _roomMade = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Starts the writer with the default bound and wait.</summary>
+    public GroupCommitEnqueuer(IJobStore store)
+        : this(store, DefaultMaxQueuedEvents, DefaultQueueWait, TimeProvider.System)
+    {
+    }
 
     /// <summary>Starts the writer.</summary>
-    public GroupCommitEnqueuer(IJobStore store)
+    /// <param name="store">Where deliveries are committed.</param>
+    /// <param name="maxQueuedEvents">The most events waiting or being committed; at least 1.</param>
+    /// <param name="queueWait">How long a delivery waits for room in a full queue before it is refused; zero or more.</param>
+    /// <param name="timeProvider">The clock for <paramref name="queueWait"/>.</param>
+    public GroupCommitEnqueuer(IJobStore store, int maxQueuedEvents, TimeSpan queueWait, TimeProvider timeProvider)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxQueuedEvents, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(queueWait, TimeSpan.Zero);
         _store = store;
+        MaxQueuedEvents = maxQueuedEvents;
+        QueueWait = queueWait;
+        _timeProvider = timeProvider;
         _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>The most events waiting or being committed.</summary>
+    public int MaxQueuedEvents { get; }
+
+    /// <summary>How long a delivery waits for room before <see cref="GroupCommitQueueFullException"/>.</summary>
+    public TimeSpan QueueWait { get; }
+
+    /// <summary>Events waiting or being committed now.</summary>
+    public int QueuedEvents
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queuedEvents;
+            }
+        }
     }
 
     /// <summary>Durably enqueues one delivery's events; completes after they are committed.</summary>
     /// <returns>How many chunks of this delivery were new, per event.</returns>
+    /// <exception cref="GroupCommitQueueFullException">The queue stayed full for <see cref="QueueWait"/>; nothing was enqueued.</exception>
     public async Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
@@ -33,8 +87,13 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
             return new EnqueueResult([], 0);
         }
 
+        await AdmitAsync(events.Count, cancellationToken).ConfigureAwait(false);
         var pending = new Pending(events, new TaskCompletionSource<EnqueueResult>(TaskCreationOptions.RunContinuationsAsynchronously));
-        await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            MakeRoom(events.Count);
+            throw new ObjectDisposedException(nameof(GroupCommitEnqueuer), "The group commit has stopped.");
+        }
 
         // A caller that gives up still gets its events committed; that is harmless, a redelivery is a no-op.
         return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -45,6 +104,56 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+    }
+
+    /// <summary>Takes room for <paramref name="count"/> events, waiting up to <see cref="QueueWait"/> for it.</summary>
+    private async Task AdmitAsync(int count, CancellationToken cancellationToken)
+    {
+        CancellationTokenSource? deadline = null;
+        try
+        {
+            while (true)
+            {
+                Task roomMade;
+                lock (_gate)
+                {
+                    if (_queuedEvents == 0 || _queuedEvents + count <= MaxQueuedEvents)
+                    {
+                        _queuedEvents += count;
+                        return;
+                    }
+
+                    roomMade = _roomMade.Task;
+                }
+
+                deadline ??= new CancellationTokenSource(QueueWait, _timeProvider);
+                try
+                {
+                    await roomMade.WaitAsync(deadline.Token).WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new GroupCommitQueueFullException(count, MaxQueuedEvents, QueueWait);
+                }
+            }
+        }
+        finally
+        {
+            deadline?.Dispose();
+        }
+    }
+
+    private void MakeRoom(int count)
+    {
+        TaskCompletionSource waiters;
+        lock (_gate)
+        {
+            _queuedEvents -= count;
+            waiters = _roomMade;
+            _roomMade = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        waiters.TrySetResult();
     }
 
     private async Task WriteLoopAsync()
@@ -62,18 +171,43 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
 
             try
             {
-                var result = await _store.EnqueueAsync([.. batch.SelectMany(p => p.Events)], CancellationToken.None).ConfigureAwait(false);
-                var offset = 0;
-                foreach (var pending in batch)
-                {
-                    var mine = result.NewChunksByEvent.Skip(offset).Take(pending.Events.Count).ToList();
-                    offset += pending.Events.Count;
-                    pending.Result.TrySetResult(new EnqueueResult(mine, 0));
-                }
+                await CommitAsync(batch).ConfigureAwait(false);
             }
-            catch (Exception ex)
+            finally
             {
-                foreach (var pending in batch)
+                MakeRoom(events);
+            }
+        }
+    }
+
+    private async Task CommitAsync(List<Pending> batch)
+    {
+        try
+        {
+            var result = await _store.EnqueueAsync([.. batch.SelectMany(p => p.Events)], CancellationToken.None).ConfigureAwait(false);
+            var offset = 0;
+            foreach (var pending in batch)
+            {
+                var mine = result.NewChunksByEvent.Skip(offset).Take(pending.Events.Count).ToList();
+                offset += pending.Events.Count;
+                pending.Result.TrySetResult(new EnqueueResult(mine, 0));
+            }
+        }
+        catch (Exception ex) when (batch.Count == 1)
+        {
+            batch[0].Result.TrySetException(ex);
+        }
+        catch (Exception)
+        {
+            // One delivery may hold what the database refuses; alone, each of the others commits. When the database
+            // itself is down, every delivery fails again on its own, which is the right answer for each of them.
+            foreach (var pending in batch)
+            {
+                try
+                {
+                    pending.Result.TrySetResult(await _store.EnqueueAsync(pending.Events, CancellationToken.None).ConfigureAwait(false));
+                }
+                catch (Exception ex)
                 {
                     pending.Result.TrySetException(ex);
                 }
@@ -82,4 +216,31 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
     }
 
     private sealed record Pending(IReadOnlyList<EventChunks> Events, TaskCompletionSource<EnqueueResult> Result);
+}
+
+/// <summary>The group commit's queue stayed full for its whole wait: the delivery was not enqueued and should be retried later.</summary>
+public sealed class GroupCommitQueueFullException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public GroupCommitQueueFullException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public GroupCommitQueueFullException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and an inner exception.</summary>
+    public GroupCommitQueueFullException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception for a delivery of <paramref name="events"/> events.</summary>
+    public GroupCommitQueueFullException(int events, int maxQueuedEvents, TimeSpan waited)
+        : base($"The webhook's commit queue is full ({maxQueuedEvents} events); a delivery of {events} event(s) waited {waited.TotalSeconds:0.###} s for room.")
+    {
+    }
 }

@@ -2,6 +2,7 @@ using CallVault.Acs;
 using CallVault.Diagnostics;
 using CallVault.Events;
 using CallVault.Jobs;
+using CallVault.Jobs.AdoNet;
 using CallVault.Jobs.PostgreSql;
 using CallVault.Jobs.Sqlite;
 using CallVault.Processing;
@@ -32,11 +33,15 @@ public static class CallVaultHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton<DataFolder>();
-        services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Database.Provider switch
+        services.AddSingleton<AdoNetJobStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Database.Provider switch
         {
             DatabaseProvider.PostgreSql => new PostgreSqlJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
             _ => new SqliteJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
         });
+        services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<AdoNetJobStore>());
+
+        // Roles of the same database share the job store's connections; its migrations create their tables.
+        services.AddSingleton(sp => sp.GetRequiredService<AdoNetJobStore>().RejectedEvents);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
@@ -48,7 +53,11 @@ public static class CallVaultHostingExtensions
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CallVaultMetrics.MeterName).AddPrometheusExporter());
         services.AddSingleton<JobSignal>();
         services.AddSingleton<DownloadsInFlight>();
-        services.AddSingleton<GroupCommitEnqueuer>();
+        services.AddSingleton(sp =>
+        {
+            var webhook = sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Webhook;
+            return new GroupCommitEnqueuer(sp.GetRequiredService<IJobStore>(), webhook.MaxQueuedEvents, webhook.QueueWait, sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<WebhookIntake>();
         services.AddSingleton<ManifestWriter>();
 
@@ -82,6 +91,7 @@ public static class CallVaultHostingExtensions
         app.MapEventGridWebhook();
         app.MapRecordingsApi();
         app.MapJobsApi();
+        app.MapEventsApi();
         app.MapOpenApi();
         app.UseWhen(
             context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase),

@@ -9,8 +9,16 @@ namespace CallVault.Server.Webhook;
 
 /// <summary>
 /// <c>POST /api/events</c> and <c>OPTIONS /api/events</c>: the Event Grid webhook. A delivery is answered 200 only
-/// after its chunks are committed to the job store; a store failure answers 503 so Event Grid retries.
+/// after its chunks are committed to the job store and its unusable events are kept as rejected events; a store
+/// failure, or a commit queue that stays full, answers 503 so Event Grid retries.
 /// </summary>
+/// <remarks>
+/// Status codes: 200 when every event was committed, ignored or refused and kept (the body lists the refused ones
+/// under <c>rejected</c>); 400 only when the body is not JSON or its root is neither an array nor an object (Event
+/// Grid dead-letters or drops it without retrying; it never sends such a body itself); 401 without the secret; 403
+/// for a validation from a topic that is not configured; 413 for a body over the limit; 503 when the database fails
+/// or is too busy.
+/// </remarks>
 internal static partial class EventGridWebhookEndpoints
 {
     public static IEndpointRouteBuilder MapEventGridWebhook(this IEndpointRouteBuilder routes)
@@ -43,6 +51,7 @@ internal static partial class EventGridWebhookEndpoints
         HttpContext context,
         WebhookIntake intake,
         GroupCommitEnqueuer enqueuer,
+        IRejectedEventStore rejectedEvents,
         JobSignal signal,
         CallVaultMetrics metrics,
         IOptionsMonitor<CallVaultOptions> options,
@@ -75,9 +84,25 @@ internal static partial class EventGridWebhookEndpoints
                 var added = 0;
                 try
                 {
-                    // The whole delivery in one transaction, shared with deliveries arriving meanwhile (group commit).
+                    // Refused events are kept before the delivery is acknowledged; a redelivery records them again as
+                    // one record (seen twice), so recording them first and failing later loses nothing.
+                    if (events.Rejected.Count > 0)
+                    {
+                        await rejectedEvents.RecordAsync(
+                            [.. events.Rejected.Select(r => new RejectedEvent(r.EventId, r.EventType, r.Reason, r.RawJson, context.TraceIdentifier))],
+                            cancellationToken);
+                    }
+
+                    // The usable events in one transaction, shared with deliveries arriving meanwhile (group commit).
                     var batch = events.Accepted.Select(e => new EventChunks(e.EventId, e.Chunks)).ToList();
                     added = (await enqueuer.EnqueueAsync(batch, cancellationToken)).NewChunks;
+                }
+                catch (GroupCommitQueueFullException ex)
+                {
+                    // Busy, not broken: Event Grid retries a 503 after at least 30 seconds.
+                    Log.QueueFull(logger, ex.Message);
+                    context.Response.Headers.RetryAfter = "30";
+                    return Results.Problem("The service is busy (its commit queue is full); try again later.", statusCode: StatusCodes.Status503ServiceUnavailable);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -98,8 +123,20 @@ internal static partial class EventGridWebhookEndpoints
                     metrics.EventsReceived.Add(count, new KeyValuePair<string, object?>("type", type));
                 }
 
-                Log.Accepted(logger, events.Accepted.Count, added, events.Ignored.Values.Sum(), events.InvalidChunks);
-                return Results.Ok(new { accepted = events.Accepted.Count, newChunks = added, ignored = events.Ignored.Values.Sum(), invalidChunks = events.InvalidChunks });
+                if (events.Rejected.Count > 0)
+                {
+                    metrics.EventsReceived.Add(events.Rejected.Count, new KeyValuePair<string, object?>("type", "(rejected)"));
+                }
+
+                Log.Accepted(logger, events.Accepted.Count, added, events.Ignored.Values.Sum(), events.InvalidChunks, events.Rejected.Count);
+
+                // 200 even when every event was refused: the refusals are durably kept, and a retry could never
+                // succeed. The body says what was refused, by position (an unusable event may have no usable id).
+                var rejected = events.Rejected.Select(r => new { index = r.Index, id = r.EventId, reason = r.Reason }).ToList();
+                var ignored = events.Ignored.Values.Sum();
+                return events.ValidationCode is { } code
+                    ? Results.Ok(new { validationResponse = code, accepted = events.Accepted.Count, newChunks = added, ignored, invalidChunks = events.InvalidChunks, rejected })
+                    : Results.Ok(new { accepted = events.Accepted.Count, newChunks = added, ignored, invalidChunks = events.InvalidChunks, rejected });
             default:
                 throw new InvalidOperationException("Unknown intake result.");
         }
@@ -162,7 +199,10 @@ internal static partial class EventGridWebhookEndpoints
         [LoggerMessage(4, LogLevel.Error, "Could not commit a delivery; answered 503 so Event Grid retries")]
         public static partial void EnqueueFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(5, LogLevel.Information, "Accepted {Events} recording event(s): {NewChunks} new chunk(s), {Ignored} other event(s) ignored, {Invalid} unreadable chunk(s)")]
-        public static partial void Accepted(ILogger logger, int events, int newChunks, int ignored, int invalid);
+        [LoggerMessage(5, LogLevel.Information, "Accepted {Events} recording event(s): {NewChunks} new chunk(s), {Ignored} other event(s) ignored, {Invalid} unreadable chunk(s), {Rejected} event(s) refused and kept as rejected")]
+        public static partial void Accepted(ILogger logger, int events, int newChunks, int ignored, int invalid, int rejected);
+
+        [LoggerMessage(6, LogLevel.Warning, "Answered 503 to a delivery: {Reason}")]
+        public static partial void QueueFull(ILogger logger, string reason);
     }
 }

@@ -136,6 +136,16 @@ async function showList() {
     return el("tr", { className: "dead-letter" }, el("td", {}, el("code", {}, d.documentId)), el("td", {}, text(d.callId)),
       el("td", {}, text(d.attempts)), el("td", {}, text(d.lastError)), el("td", {}, retry));
   }));
+
+  const rejected = await api("/api/events/rejected?take=20");
+  document.getElementById("rejected-total").textContent = rejected.total ? `(${rejected.total})` : "";
+  document.querySelector("#rejected-events tbody").replaceChildren(...rejected.events.map(e => {
+    // The raw event folds away: it can be long, and it is shown as text, never as markup.
+    const raw = el("details", {}, el("summary", {}, e.rawTruncated ? `raw, first ${e.rawJson.length} of ${e.rawLength} characters` : "raw"), el("pre", {}, e.rawJson));
+    return el("tr", { className: "rejected-event" }, el("td", {}, time(e.lastSeenAt)), el("td", {}, el("code", {}, text(e.eventId))),
+      el("td", {}, text(e.occurrences)), el("td", {}, text(e.reason)), el("td", {}, raw));
+  }));
+  if (rejected.events.length === 0) document.querySelector("#rejected-events tbody").replaceChildren(el("tr", {}, el("td", { colSpan: 5 }, "None.")));
 }
 
 async function showRecording(key) {

@@ -1,5 +1,6 @@
 using CallVault.Jobs;
 using CallVault.Jobs.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CallVault.Core.Tests.Jobs;
 
@@ -78,6 +79,69 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
         Assert.Contains(store.Calls, call => call.Count == 4);
         Assert.Contains(store.Calls, call => call.Count == 1 && call[0].EventId == "good1");
         Assert.Contains(store.Calls, call => call.Count == 1 && call[0].EventId == "good2");
+    }
+
+    /// <summary>
+    /// Item 2.10: the queue is bounded by events. With the commit held, a delivery that does not fit waits for room
+    /// and, when none is made within the wait, is refused with <see cref="GroupCommitQueueFullException"/> (the
+    /// webhook answers 503). Time is a fake clock: nothing here sleeps.
+    /// </summary>
+    [Fact]
+    public async Task FullQueue_DeliveryWaitsThenIsRefused_WhenNoRoomIsMade()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new ScriptedStore(events => new EnqueueResult([.. events.Select(e => e.Chunks.Count)], 0));
+        await using var enqueuer = new GroupCommitEnqueuer(store, maxQueuedEvents: 3, queueWait: TimeSpan.FromSeconds(2), clock);
+
+        var held = enqueuer.EnqueueAsync([Event("e1", "d1"), Event("e2", "d2")], default);
+        await store.FirstCallStarted.Task;
+        var fits = enqueuer.EnqueueAsync([Event("e3", "d3")], default);
+        var waiting = enqueuer.EnqueueAsync([Event("e4", "d4")], default);
+
+        Assert.Equal(3, enqueuer.QueuedEvents);
+        Assert.False(waiting.IsCompleted);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var refused = await Assert.ThrowsAsync<GroupCommitQueueFullException>(() => waiting);
+        Assert.Contains("full", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(3, enqueuer.QueuedEvents);
+
+        store.ReleaseFirstCall.SetResult();
+        Assert.Equal(2, (await held).NewChunks);
+        Assert.Equal(1, (await fits).NewChunks);
+        Assert.DoesNotContain(store.Calls, call => call.Any(e => e.EventId == "e4"));
+    }
+
+    /// <summary>A waiting delivery gets in as soon as a commit makes room, without waiting out its time.</summary>
+    [Fact]
+    public async Task FullQueue_DeliveryGetsInWhenACommitMakesRoom()
+    {
+        var clock = new FakeTimeProvider();
+        var store = new ScriptedStore(events => new EnqueueResult([.. events.Select(e => e.Chunks.Count)], 0));
+        await using var enqueuer = new GroupCommitEnqueuer(store, maxQueuedEvents: 2, queueWait: TimeSpan.FromSeconds(2), clock);
+
+        var held = enqueuer.EnqueueAsync([Event("e1", "d1"), Event("e2", "d2")], default);
+        await store.FirstCallStarted.Task;
+        var waiting = enqueuer.EnqueueAsync([Event("e3", "d3")], default);
+        Assert.False(waiting.IsCompleted);
+
+        store.ReleaseFirstCall.SetResult();
+
+        Assert.Equal(2, (await held).NewChunks);
+        Assert.Equal(1, (await waiting).NewChunks);
+        Assert.Equal(0, enqueuer.QueuedEvents);
+    }
+
+    /// <summary>A delivery larger than the whole bound is let in once the queue is empty, so it never waits forever.</summary>
+    [Fact]
+    public async Task DeliveryLargerThanTheBound_IsLetInWhenTheQueueIsEmpty()
+    {
+        var store = new ScriptedStore(events => new EnqueueResult([.. events.Select(e => e.Chunks.Count)], 0));
+        store.ReleaseFirstCall.SetResult();
+        await using var enqueuer = new GroupCommitEnqueuer(store, maxQueuedEvents: 1, queueWait: TimeSpan.Zero, new FakeTimeProvider());
+
+        var result = await enqueuer.EnqueueAsync([Event("e1", "d1"), Event("e2", "d2"), Event("e3", "d3")], default);
+
+        Assert.Equal(3, result.NewChunks);
     }
 
     /// <summary>A store whose first enqueue waits for the test; every enqueue is answered by a function and logged.</summary>

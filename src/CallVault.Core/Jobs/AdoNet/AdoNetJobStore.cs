@@ -26,7 +26,14 @@ public abstract class AdoNetJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         _timeProvider = timeProvider;
+        RejectedEvents = new RelationalRejectedEventStore(OpenAsync, timeProvider);
     }
+
+    /// <summary>
+    /// The rejected-events role over the same database and connections (its table is created by
+    /// <see cref="InitializeAsync"/>).
+    /// </summary>
+    public Events.IRejectedEventStore RejectedEvents { get; }
 
     /// <summary>The schema, as migrations applied in order; each runs in the transaction that records it.</summary>
     protected abstract IReadOnlyList<string> Migrations { get; }

@@ -90,6 +90,21 @@ public static class RelationalSchema
         """
         CREATE INDEX events_received ON events (received_at);
         """,
+        """
+        CREATE TABLE rejected_events (
+            fingerprint    TEXT PRIMARY KEY,
+            event_id       TEXT,
+            event_type     TEXT,
+            reason         TEXT NOT NULL,
+            raw_json       TEXT NOT NULL,
+            raw_length     BIGINT NOT NULL,
+            delivery_id    TEXT,
+            first_seen_at  BIGINT NOT NULL,
+            last_seen_at   BIGINT NOT NULL,
+            occurrences    BIGINT NOT NULL DEFAULT 1
+        );
+        CREATE INDEX rejected_events_last_seen ON rejected_events (last_seen_at);
+        """,
     ];
 
     /// <summary>
