@@ -121,6 +121,7 @@ public sealed class ApiTests : IAsyncLifetime
 
         Assert.Contains("/api/recordings/{key}/chunks/{index}/media", document, StringComparison.Ordinal);
         Assert.Contains("/api/jobs/{documentId}/retry", document, StringComparison.Ordinal);
+        Assert.Contains("/api/events/rejected", document, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -162,6 +163,8 @@ public sealed class ApiKeyTests
         using var withHeaderResponse = await server.Client.SendAsync(withHeader);
         using var withQuery = await server.Client.GetAsync($"metrics?api-key={key}");
         using var health = await server.Client.GetAsync("health/live");
+        using var anonymousRejected = await server.Client.GetAsync("api/events/rejected");
+        using var rejectedWithKey = await server.Client.GetAsync($"api/events/rejected?api-key={key}");
 
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymousMetrics.StatusCode);
@@ -169,6 +172,8 @@ public sealed class ApiKeyTests
         Assert.Equal(HttpStatusCode.OK, withHeaderResponse.StatusCode);
         Assert.Equal(HttpStatusCode.OK, withQuery.StatusCode);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymousRejected.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, rejectedWithKey.StatusCode);
         Assert.DoesNotContain(key, await anonymous.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 

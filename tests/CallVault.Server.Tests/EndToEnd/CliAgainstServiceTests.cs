@@ -80,6 +80,26 @@ public sealed class CliAgainstServiceTests : IAsyncLifetime
         Assert.StartsWith("error: the service answered 404", retryError, StringComparison.Ordinal);
     }
 
+    /// <summary><c>jobs list</c> counts the events the webhook refused and shows the latest, as a table and in <c>--json</c>.</summary>
+    [Fact]
+    public async Task JobsList_ShowsRejectedEvents()
+    {
+        using var delivery = new StringContent("""[{"id": 5}, "not an event"]""", System.Text.Encoding.UTF8, "application/json");
+        using var delivered = await _server.Client.PostAsync(_server.WebhookUrl, delivery);
+        delivered.EnsureSuccessStatusCode();
+
+        var (listCode, list, _) = await RunAsync("jobs", "list");
+        var (jsonCode, json, _) = await RunAsync("jobs", "list", "--json");
+
+        Assert.Equal((0, 0), (listCode, jsonCode));
+        Assert.Contains("Rejected events: 2", list, StringComparison.Ordinal);
+        Assert.Contains("An event must be a JSON object", list, StringComparison.Ordinal);
+        var rejected = JsonDocument.Parse(json).RootElement.GetProperty("rejectedEvents");
+        Assert.Equal(2, rejected.GetProperty("total").GetInt32());
+        Assert.Contains(rejected.GetProperty("events").EnumerateArray(), e => e.GetProperty("reason").GetString()!.StartsWith("Not a readable Event Grid event", StringComparison.Ordinal));
+        Assert.Equal(3, JsonDocument.Parse(json).RootElement.GetProperty("byState").GetProperty("Stored").GetInt32());
+    }
+
     /// <summary>verify passes on what was stored, then reports the one chunk whose file was changed on disk.</summary>
     [Fact]
     public async Task Verify_FindsAChangedFile()

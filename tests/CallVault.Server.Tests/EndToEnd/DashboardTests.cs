@@ -112,6 +112,24 @@ public sealed class DashboardTests : IAsyncLifetime
         Assert.Equal(0, await page.Locator("#dead-letters tr.dead-letter").CountAsync());
     }
 
+    /// <summary>An event the webhook refused is listed with its reason, and its raw JSON is shown as text.</summary>
+    [Fact]
+    public async Task RejectedEvent_IsListedWithItsReason()
+    {
+        using var delivery = new StringContent("""[{"id":"<b>not-markup</b>","subject":"s","eventType":"x","eventTime":"not a time","dataVersion":"1"}]""", System.Text.Encoding.UTF8, "application/json");
+        using var delivered = await _server.Client.PostAsync(_server.WebhookUrl, delivery);
+        delivered.EnsureSuccessStatusCode();
+        var page = await _browser.NewPageAsync();
+
+        await page.GotoAsync(_server.BaseAddress.AbsoluteUri);
+
+        var row = page.Locator("#rejected-events tr.rejected-event");
+        await row.WaitForAsync(new() { Timeout = 15_000 });
+        Assert.Contains("Not a readable Event Grid event", await row.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("<b>not-markup</b>", await row.Locator("code").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal("(1)", await page.Locator("#rejected-total").InnerTextAsync());
+    }
+
     [Fact]
     public async Task Filters_NarrowTheListAndLiveInTheAddress()
     {
