@@ -364,7 +364,8 @@ public sealed partial class WebhookIntake(
 
         public void Reject(ILogger logger, int index, string? eventId, string? eventType, string reason, string rawJson)
         {
-            Log.EventRejected(logger, index, eventId, reason);
+            // An id is logged cut short: a refused id may be megabytes long.
+            Log.EventRejected(logger, index, eventId is { Length: > StoredText.MaxIndexedLength } ? eventId[..StoredText.MaxIndexedLength] + "…" : eventId, reason);
             Rejected.Add(new IntakeRejection(index, eventId, eventType, reason, rawJson));
         }
     }
