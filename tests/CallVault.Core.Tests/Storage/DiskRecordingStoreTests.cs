@@ -39,6 +39,50 @@ public sealed class DiskRecordingStoreTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_root, "2026/01/01/c/r/chunk-000.wav.partial")));
     }
 
+    /// <summary>After a power loss the file system may keep a partial file's length but not its last bytes (a zero-filled tail).</summary>
+    [Fact]
+    public async Task Upload_PartialWithZeroFilledTailAfterPowerLoss_ResumesOnlyFromTheKnownGoodPrefix()
+    {
+        var store = new DiskRecordingStore(_root);
+        var first = RandomNumberGenerator.GetBytes(1000);
+        await using (var upload = await store.OpenUploadAsync("p/chunk-000.wav", CancellationToken.None))
+        {
+            await upload.Content.WriteAsync(first);
+        }
+
+        await using (var partial = new FileStream(Path.Combine(_root, "p/chunk-000.wav.partial"), FileMode.Append))
+        {
+            partial.Write(new byte[4096]);
+        }
+
+        await using var resumed = await store.OpenUploadAsync("p/chunk-000.wav", CancellationToken.None);
+        Assert.Equal(1000, resumed.PersistedLength);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await resumed.HashPersistedAsync(hash, CancellationToken.None);
+        Assert.Equal(SHA256.HashData(first), hash.GetHashAndReset());
+    }
+
+    /// <summary>A prefix whose bytes are not what was checkpointed (torn or corrupted) is not trusted: the upload starts over.</summary>
+    [Fact]
+    public async Task Upload_PartialWhosePrefixChanged_RestartsFromZero()
+    {
+        var store = new DiskRecordingStore(_root);
+        await using (var upload = await store.OpenUploadAsync("q/chunk-000.wav", CancellationToken.None))
+        {
+            await upload.Content.WriteAsync(RandomNumberGenerator.GetBytes(1000));
+        }
+
+        await using (var partial = new FileStream(Path.Combine(_root, "q/chunk-000.wav.partial"), FileMode.Open))
+        {
+            partial.Position = 10;
+            partial.Write(new byte[16]);
+        }
+
+        await using var resumed = await store.OpenUploadAsync("q/chunk-000.wav", CancellationToken.None);
+        Assert.Equal(0, resumed.PersistedLength);
+        Assert.Equal(0, new FileInfo(Path.Combine(_root, "q/chunk-000.wav.partial")).Length);
+    }
+
     [Fact]
     public async Task Write_ReplacesAtomicallyAndLeavesNoTemporaryFiles()
     {

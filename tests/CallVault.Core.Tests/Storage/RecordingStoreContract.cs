@@ -90,6 +90,28 @@ public abstract class RecordingStoreContract : IAsyncLifetime
         Assert.Equal(Content, await ReadAsync("b/chunk-001.wav"));
     }
 
+    /// <summary>Two different recordings given one path: the second commit must not replace the first's bytes.</summary>
+    [Fact]
+    public async Task Upload_CommittedOverDifferentContent_LeavesTheFirstIntact()
+    {
+        var other = RandomNumberGenerator.GetBytes(ObjectSize);
+        await using (var upload = await Store.OpenUploadAsync("d/chunk-000.wav", default))
+        {
+            await upload.Content.WriteAsync(Content);
+            await upload.CommitAsync(default);
+        }
+
+        Exception? error = null;
+        await using (var second = await Store.OpenUploadAsync("d/chunk-000.wav", default))
+        {
+            await second.Content.WriteAsync(other);
+            error = await Record.ExceptionAsync(() => second.CommitAsync(default));
+        }
+
+        Assert.NotNull(error);
+        Assert.Equal(Content, await ReadAsync("d/chunk-000.wav"));
+    }
+
     [Fact]
     public async Task Write_ReplacesTheObjectWhole()
     {
