@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Specialized;
 using CallVault.Storage;
 using CallVault.Storage.AzureBlob;
 using CallVault.Testing;
@@ -27,6 +28,17 @@ public sealed class AzureBlobRecordingStoreTests : RecordingStoreContract
         Task.FromResult<IRecordingStore>(new AzureBlobRecordingStore(_container, blockSize: BlockSize));
 
     public override async Task DisposeAsync() => await _container.DeleteIfExistsAsync();
+
+    protected override async Task<IReadOnlyList<string>> ListObjectsAsync()
+    {
+        var names = new List<string>();
+        await foreach (var blob in _container.GetBlobsAsync())
+        {
+            names.Add(blob.Name);
+        }
+
+        return names;
+    }
 
     /// <summary>What a crash costs is at most one block: the persisted prefix ends on a block boundary.</summary>
     [Fact]
@@ -88,12 +100,94 @@ public sealed class AzureBlobRecordingStoreTests : RecordingStoreContract
         Assert.Equal(content, await ReadAllAsync("s/chunk-000.wav"));
     }
 
+    /// <summary>A staged block of the wrong size in the middle (the short last block of an attempt that was committing) ends the usable prefix.</summary>
+    [Fact]
+    public async Task Upload_StagedBlockOfTheWrongSize_EndsThePrefixAndTheCommitIsRight()
+    {
+        var content = RandomNumberGenerator.GetBytes((4 * BlockSize) + 9);
+        var blob = _container.GetBlockBlobClient("w/chunk-000.wav");
+        await _container.CreateIfNotExistsAsync();
+        await StageAsync(blob, 0, content.AsMemory(0, BlockSize));
+        await StageAsync(blob, 1, content.AsMemory(BlockSize, 1000));
+        await StageAsync(blob, 2, content.AsMemory(2 * BlockSize, BlockSize));
+
+        await using (var resumed = await Store.OpenUploadAsync("w/chunk-000.wav", default))
+        {
+            Assert.Equal(BlockSize, resumed.PersistedLength);
+            await resumed.Content.WriteAsync(content.AsMemory(BlockSize));
+            await resumed.CommitAsync(default);
+        }
+
+        Assert.Equal(content, await ReadAllAsync("w/chunk-000.wav"));
+    }
+
+    /// <summary>Two staged blocks for one index with different bytes cannot be told apart: the prefix stops before them.</summary>
+    [Fact]
+    public async Task Upload_TwoDifferentStagedBlocksForOneIndex_AreNotResumed()
+    {
+        var content = RandomNumberGenerator.GetBytes(3 * BlockSize);
+        var blob = _container.GetBlockBlobClient("t/chunk-000.wav");
+        await _container.CreateIfNotExistsAsync();
+        await StageAsync(blob, 0, content.AsMemory(0, BlockSize));
+        await StageAsync(blob, 1, content.AsMemory(BlockSize, BlockSize));
+        await StageAsync(blob, 1, RandomNumberGenerator.GetBytes(BlockSize));
+
+        await using var resumed = await Store.OpenUploadAsync("t/chunk-000.wav", default);
+
+        Assert.Equal(BlockSize, resumed.PersistedLength);
+    }
+
+    /// <summary>Blocks staged by a version whose block ids had no hash: the upload starts over (ids of mixed lengths are refused) and commits right.</summary>
+    [Fact]
+    public async Task Upload_BlocksStagedUnderLegacyIds_StartsOverAndCommitsRight()
+    {
+        var content = RandomNumberGenerator.GetBytes((2 * BlockSize) + 3);
+        var blob = _container.GetBlockBlobClient("l/chunk-000.wav");
+        await _container.CreateIfNotExistsAsync();
+        using (var stream = new MemoryStream(content, 0, BlockSize))
+        {
+            await blob.StageBlockAsync(AzureBlobRecordingStore.LegacyBlockId(0), stream);
+        }
+
+        await using (var resumed = await Store.OpenUploadAsync("l/chunk-000.wav", default))
+        {
+            Assert.Equal(0, resumed.PersistedLength);
+            await resumed.Content.WriteAsync(content);
+            await resumed.CommitAsync(default);
+        }
+
+        Assert.Equal(content, await ReadAllAsync("l/chunk-000.wav"));
+    }
+
+    /// <summary>A blob written another way (one Put Blob, no block list of ours) with the same bytes: a commit over it is a success.</summary>
+    [Fact]
+    public async Task Upload_CommittedOverTheSameBytesWrittenAnotherWay_Succeeds()
+    {
+        var content = RandomNumberGenerator.GetBytes((2 * BlockSize) + 3);
+        await _container.CreateIfNotExistsAsync();
+        await _container.GetBlobClient("o/chunk-000.wav").UploadAsync(BinaryData.FromBytes(content));
+
+        await using (var upload = await Store.OpenUploadAsync("o/chunk-000.wav", default))
+        {
+            await upload.Content.WriteAsync(content);
+            await upload.CommitAsync(default);
+        }
+
+        Assert.Equal(content, await ReadAllAsync("o/chunk-000.wav"));
+    }
+
     [Fact]
     public void Factory_WithoutConnectionStringOrAccountUrl_SaysWhatToSet()
     {
         var error = Assert.Throws<InvalidOperationException>(() => AzureBlobRecordingStoreFactory.Create(new AzureBlobStorageOptions()));
 
         Assert.Contains("CallVault:Storage:AzureBlob:ConnectionString", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task StageAsync(BlockBlobClient blob, int index, ReadOnlyMemory<byte> bytes)
+    {
+        using var stream = new MemoryStream(bytes.ToArray());
+        await blob.StageBlockAsync(AzureBlobRecordingStore.BlockId(index, bytes.Span), stream);
     }
 
     private async Task<byte[]> ReadAllAsync(string path)
