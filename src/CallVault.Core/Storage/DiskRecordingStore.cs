@@ -13,8 +13,8 @@ namespace CallVault.Storage;
 /// </summary>
 public sealed partial class DiskRecordingStore : IRecordingStore
 {
-    /// <summary>Default for <see cref="SyncIntervalBytes"/>: 16 MiB, the most a crash or power loss costs an upload.</summary>
-    public const long DefaultSyncIntervalBytes = 16L * 1024 * 1024;
+    /// <summary>Default for <see cref="SyncIntervalBytes"/>: 8 MiB (as a Blob block), the most a crash or power loss costs an upload.</summary>
+    public const long DefaultSyncIntervalBytes = 8L * 1024 * 1024;
 
     private const string PartialSuffix = ".partial";
     private const string CheckpointSuffix = ".ckpt";
