@@ -180,12 +180,8 @@ public sealed partial class DiskRecordingStore
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-        public override long Seek(long offset, SeekOrigin origin) => origin switch
-        {
-            SeekOrigin.Begin => Position = offset,
-            SeekOrigin.Current => Position = _length + offset,
-            _ => Position = _length + offset,
-        };
+        /// <summary>Only back (discarding what follows) or to the end: the position is always the end of the upload.</summary>
+        public override long Seek(long offset, SeekOrigin origin) => Position = origin == SeekOrigin.Begin ? offset : _length + offset;
 
         /// <summary>Cuts the upload back to <paramref name="value"/> bytes (a restart from zero); it cannot grow.</summary>
         public override void SetLength(long value)

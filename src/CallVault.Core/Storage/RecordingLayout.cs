@@ -23,6 +23,8 @@ public static class RecordingLayout
     /// <summary>The manifest's file name.</summary>
     public const string ManifestName = "manifest.json";
 
+    private static readonly SearchValues<char> LowerHexDigits = SearchValues.Create("0123456789abcdef");
+
     /// <summary>The folder of a recording.</summary>
     public static string FolderOf(RecordingInfo recording, DateTimeOffset fallbackTime)
     {
@@ -36,13 +38,6 @@ public static class RecordingLayout
             Segment(recording.CallId ?? "unknown-call"),
             recording.RecordingId is { } recordingId ? Segment(recordingId) : KeySegment(recording.Key));
     }
-
-    /// <summary>
-    /// A recording key is made by <see cref="Segment"/> already, so it names the folder as it is; an older or foreign key
-    /// that is not a single safe segment is made one.
-    /// </summary>
-    private static string KeySegment(string key) =>
-        key.Length <= MaxSegmentLength && RecordingLayout.IsValidPath(key) && !key.Contains('/', StringComparison.Ordinal) ? key : Segment(key);
 
     /// <summary>The media file of a chunk.</summary>
     public static string MediaPath(string folder, long index, string extension) =>
@@ -103,25 +98,6 @@ public static class RecordingLayout
         return readable + "-" + Convert.ToHexStringLower(hash)[..HashSuffixLength];
     }
 
-    private static readonly SearchValues<char> LowerHexDigits = SearchValues.Create("0123456789abcdef");
-
-    private static bool IsSafe(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.';
-
-    private static bool IsKeptAsIs(string value)
-    {
-        if (value.Length == 0 || value.Length > MaxSegmentLength || value[0] == '.' || value[^1] == '.' || !value.All(IsSafe))
-        {
-            return false;
-        }
-
-        // Something that looks like a hashed segment ("-" and the hex suffix) could be another value's segment.
-        var suffix = value.AsSpan()[Math.Max(0, value.Length - HashSuffixLength)..];
-        var looksHashed = value.Length > HashSuffixLength
-            && value[^(HashSuffixLength + 1)] == '-'
-            && suffix.IndexOfAnyExcept(LowerHexDigits) < 0;
-        return !looksHashed;
-    }
-
     /// <summary>Whether a store-relative path is well formed: segments of safe characters, none empty, <c>.</c> or <c>..</c>.</summary>
     public static bool IsValidPath(string? path)
     {
@@ -139,5 +115,29 @@ public static class RecordingLayout
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A recording key is made by <see cref="Segment"/> already, so it names the folder as it is; an older or foreign key
+    /// that is not a single safe segment is made one.
+    /// </summary>
+    private static string KeySegment(string key) =>
+        key.Length <= MaxSegmentLength && IsValidPath(key) && !key.Contains('/', StringComparison.Ordinal) ? key : Segment(key);
+
+    private static bool IsSafe(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.';
+
+    private static bool IsKeptAsIs(string value)
+    {
+        if (value.Length == 0 || value.Length > MaxSegmentLength || value[0] == '.' || value[^1] == '.' || !value.All(IsSafe))
+        {
+            return false;
+        }
+
+        // Something that looks like a hashed segment ("-" and the hex suffix) could be another value's segment.
+        var suffix = value.AsSpan()[Math.Max(0, value.Length - HashSuffixLength)..];
+        var looksHashed = value.Length > HashSuffixLength
+            && value[^(HashSuffixLength + 1)] == '-'
+            && suffix.IndexOfAnyExcept(LowerHexDigits) < 0;
+        return !looksHashed;
     }
 }
