@@ -29,6 +29,7 @@ public sealed class CallVaultOptions
 
     /// <summary>Where recordings are stored.</summary>
     [Required]
+    [ValidateObjectMembers]
     public StorageOptions Storage { get; set; } = new();
 
     /// <summary>Where jobs are kept.</summary>
@@ -82,6 +83,13 @@ public sealed class StorageOptions
 
     /// <summary>The folder for recordings on disk. Default <c>{DataDirectory}/recordings</c>.</summary>
     public string? Path { get; set; }
+
+    /// <summary>
+    /// On disk, MiB an upload writes between fsync checkpoints: the most of a chunk's download that a crash or a power
+    /// loss costs. 1 to 1024, default 8.
+    /// </summary>
+    [Range(1, 1024)]
+    public int SyncIntervalMiB { get; set; } = 8;
 }
 
 /// <summary>Which database keeps the jobs.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -250,7 +251,7 @@ public sealed partial class WebhookIntake(
         var subject = RecordingSubject.Parse(incoming.Subject);
         var recording = new RecordingInfo
         {
-            Key = RecordingLayout.Segment(subject.RecordingId ?? subject.ServerCallId ?? subject.CallId ?? $"event-{incoming.Id}"),
+            Key = RecordingKey(subject, data.RecordingStartTime, incoming.Id),
             RecordingId = subject.RecordingId,
             CallId = subject.CallId,
             ServerCallId = subject.ServerCallId,
@@ -342,6 +343,23 @@ public sealed partial class WebhookIntake(
         }
 
         return (chunks, problems);
+    }
+
+    /// <summary>
+    /// The recording's key, one per recording. A subject without a recording id names only the call, and one call can be
+    /// recorded several times (stop, then start), each recording with its own chunk 0: the recording's start time tells
+    /// them apart, and lacking that the event id does (every chunk then still gets a path of its own).
+    /// </summary>
+    private static string RecordingKey(RecordingSubject subject, DateTimeOffset? startTime, string eventId)
+    {
+        if (subject.RecordingId is { } recordingId)
+        {
+            return RecordingLayout.Segment(recordingId);
+        }
+
+        var call = subject.ServerCallId ?? subject.CallId;
+        var recording = startTime is { } start ? start.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) : $"event-{eventId}";
+        return RecordingLayout.Segment(call is null ? $"event-{eventId}" : $"{call}@{recording}");
     }
 
     private static Uri? ParseLocation(string? text) =>

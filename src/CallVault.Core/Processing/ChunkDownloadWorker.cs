@@ -164,7 +164,7 @@ public sealed partial class ChunkDownloadWorker(
             }
 
             var path = RecordingLayout.MetadataPath(folder, request.Index);
-            await store.WriteAsync(path, json, cancellationToken).ConfigureAwait(false);
+            await store.WriteOnceAsync(path, json, cancellationToken).ConfigureAwait(false);
             metadataJson = Encoding.UTF8.GetString(json);
             format ??= metadata.Format;
             await jobs.RecordProgressAsync(
@@ -272,12 +272,13 @@ public sealed partial class ChunkDownloadWorker(
         AcsHostNotAllowedException => true,
         ArgumentException => true,
         InvalidDataException => true,
+        StoredObjectConflictException => true,
         _ => false,
     };
 
     private static string Describe(Exception error) => error switch
     {
-        AcsRequestException or AcsHostNotAllowedException or AcsContentException or AcsStallTimeoutException or InvalidDataException => error.Message,
+        AcsRequestException or AcsHostNotAllowedException or AcsContentException or AcsStallTimeoutException or InvalidDataException or StoredObjectConflictException => error.Message,
         HttpRequestException http => $"Network error: {http.Message}",
         AcsNotConfiguredException => error.Message,
         _ => $"{error.GetType().Name}: {error.Message}",

@@ -4,56 +4,94 @@ using System.Security.Cryptography;
 namespace CallVault.Storage;
 
 /// <summary>
-/// Keeps recordings as files under a root folder. An upload is written to <c>{path}.partial</c>, resumed from its
-/// length after a crash, then flushed to disk and renamed into place; small objects are written to a temporary file
-/// and renamed. Every path is checked to stay under the root.
+/// Keeps recordings as files under a root folder. An upload is written to <c>{path}.partial</c>; every
+/// <see cref="SyncIntervalBytes"/> it is fsynced and a checkpoint (<c>{path}.partial.ckpt</c>: the durable length and
+/// the SHA-256 of that prefix) is recorded, so after a crash or a power loss it resumes only from a prefix known to be
+/// intact. On commit it is fsynced and linked into place without ever replacing an existing object. Small objects are
+/// written to a temporary file and renamed. New folders, renames and links are made durable by syncing the folders
+/// that hold them; a failed open or fsync fails the write. Every path is checked to stay under the root.
 /// </summary>
 public sealed partial class DiskRecordingStore : IRecordingStore
 {
+    /// <summary>Default for <see cref="SyncIntervalBytes"/>: 8 MiB (as a Blob block), the most a crash or power loss costs an upload.</summary>
+    public const long DefaultSyncIntervalBytes = 8L * 1024 * 1024;
+
     private const string PartialSuffix = ".partial";
+    private const string CheckpointSuffix = ".ckpt";
+    private const int ErrorFileExists = 17;
+    private const int ErrorNotPermitted = 1;
+    private const int ErrorNotSupported = 95;
+    private const int ErrorNoSystemCall = 38;
     private readonly string _root;
+    private readonly IFileSync _sync;
 
     /// <summary>Creates the store; the folder is created when missing.</summary>
     /// <param name="root">The root folder.</param>
-    public DiskRecordingStore(string root)
+    /// <param name="syncIntervalBytes">Bytes an upload writes between fsync checkpoints, at least 64 KiB; default <see cref="DefaultSyncIntervalBytes"/>.</param>
+    public DiskRecordingStore(string root, long syncIntervalBytes = DefaultSyncIntervalBytes)
+        : this(root, syncIntervalBytes, OsFileSync.Instance)
+    {
+    }
+
+    /// <summary>Creates the store with another way to sync (tests make it fail).</summary>
+    internal DiskRecordingStore(string root, long syncIntervalBytes, IFileSync sync)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        ArgumentOutOfRangeException.ThrowIfLessThan(syncIntervalBytes, 64 * 1024);
+        ArgumentNullException.ThrowIfNull(sync);
+        _sync = sync;
+        SyncIntervalBytes = syncIntervalBytes;
         _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar;
-        Directory.CreateDirectory(_root);
+        CreateDirectories(Path.TrimEndingDirectorySeparator(_root), stopAt: null);
     }
 
     /// <summary>The absolute root folder.</summary>
     public string Root => _root;
 
+    /// <summary>Bytes an upload writes between fsync checkpoints.</summary>
+    public long SyncIntervalBytes { get; }
+
     /// <inheritdoc />
-    public Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken)
+    public async Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken)
     {
         var full = FullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var partial = full + PartialSuffix;
-        var stream = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
-        stream.Seek(0, SeekOrigin.End);
-        return Task.FromResult<IResumableUpload>(new DiskUpload(stream, partial, full));
+        CreateDirectories(Path.GetDirectoryName(full)!, stopAt: _root);
+        return await DiskUpload.OpenAsync(this, full, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    public async Task WriteOnceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         var full = FullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(folder);
-        var temporary = $"{full}.{Guid.NewGuid():N}.tmp";
+        var temporary = await WriteTemporaryAsync(full, content, cancellationToken).ConfigureAwait(false);
         try
         {
-            var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
-            await using (stream.ConfigureAwait(false))
+            if (!TryPublish(temporary, full))
             {
-                await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
-                stream.Flush(flushToDisk: true);
+                var existing = await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false);
+                if (!existing.AsSpan().SequenceEqual(content.Span))
+                {
+                    throw new StoredObjectConflictException(path, existing.Length, content.Length);
+                }
             }
 
+            SyncFolders(Path.GetDirectoryName(full)!);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task ReplaceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var full = FullPath(path);
+        var temporary = await WriteTemporaryAsync(full, content, cancellationToken).ConfigureAwait(false);
+        try
+        {
             File.Move(temporary, full, overwrite: true);
-            SyncDirectory(folder);
+            SyncFolders(Path.GetDirectoryName(full)!);
         }
         finally
         {
@@ -96,69 +134,122 @@ public sealed partial class DiskRecordingStore : IRecordingStore
         return full;
     }
 
-    /// <summary>Makes a rename in <paramref name="folder"/> durable (fsync of the directory, on Linux).</summary>
-    private static void SyncDirectory(string folder)
+    /// <summary>
+    /// Creates a folder and its missing parents, syncing each new folder's parent so that the new entry survives a power
+    /// loss. <paramref name="stopAt"/> (the root) is never created here.
+    /// </summary>
+    private void CreateDirectories(string folder, string? stopAt)
     {
-        if (!OperatingSystem.IsLinux())
+        var missing = new Stack<string>();
+        for (var current = folder; !Directory.Exists(current); current = Path.GetDirectoryName(current)!)
         {
-            return;
-        }
-
-        var fd = Open(folder, 0);
-        if (fd >= 0)
-        {
-            _ = Fsync(fd);
-            _ = Close(fd);
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync")]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
-
-    private sealed class DiskUpload(FileStream stream, string partialPath, string finalPath) : IResumableUpload
-    {
-        public long PersistedLength { get; } = stream.Length;
-
-        public Stream Content => stream;
-
-        public bool CanHashPersisted => true;
-
-        public async Task HashPersistedAsync(IncrementalHash hash, CancellationToken cancellationToken)
-        {
-            // Read through the upload's own stream: the partial file is locked against every other opener.
-            var buffer = new byte[1024 * 1024];
-            stream.Position = 0;
-            var remaining = PersistedLength;
-            while (remaining > 0)
+            if (stopAt is not null && !current.StartsWith(stopAt, StringComparison.Ordinal))
             {
-                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    throw new IOException($"'{partialPath}' is shorter than when it was opened.");
-                }
-
-                hash.AppendData(buffer, 0, read);
-                remaining -= read;
+                throw new IOException($"The store's root '{stopAt}' is gone.");
             }
 
-            stream.Position = PersistedLength;
+            missing.Push(current);
+            if (Path.GetDirectoryName(current) is null)
+            {
+                break;
+            }
         }
 
-        public async Task CommitAsync(CancellationToken cancellationToken)
+        while (missing.TryPop(out var created))
         {
-            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            stream.Flush(flushToDisk: true);
-            await stream.DisposeAsync().ConfigureAwait(false);
-            File.Move(partialPath, finalPath, overwrite: true);
-            SyncDirectory(Path.GetDirectoryName(finalPath)!);
+            Directory.CreateDirectory(created);
+            _sync.SyncDirectory(Path.GetDirectoryName(created)!);
+        }
+    }
+
+    /// <summary>
+    /// Syncs a folder and every folder above it up to the root: the rename or link just made, and the entries of folders
+    /// created by an earlier attempt that crashed before it could sync them.
+    /// </summary>
+    private void SyncFolders(string folder)
+    {
+        var root = Path.TrimEndingDirectorySeparator(_root);
+        for (var current = folder; current.Length >= root.Length; current = Path.GetDirectoryName(current)!)
+        {
+            _sync.SyncDirectory(current);
+            if (current.Length == root.Length)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task<string> WriteTemporaryAsync(string full, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        CreateDirectories(Path.GetDirectoryName(full)!, stopAt: _root);
+        var temporary = $"{full}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
+            await using (stream.ConfigureAwait(false))
+            {
+                await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
+                _sync.SyncFile(stream);
+            }
+
+            return temporary;
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Moves a synced file into place unless the destination exists (then returns false and leaves both). On Linux a hard
+    /// link, which fails atomically when the name is taken, then the source is removed; where hard links are not
+    /// supported, a move that refuses to overwrite.
+    /// </summary>
+    private static bool TryPublish(string source, string destination)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            if (Link(source, destination) == 0)
+            {
+                File.Delete(source);
+                return true;
+            }
+
+            var error = Marshal.GetLastPInvokeError();
+            if (error == ErrorFileExists)
+            {
+                return false;
+            }
+
+            if (error is not (ErrorNotPermitted or ErrorNotSupported or ErrorNoSystemCall))
+            {
+                throw new IOException($"Could not link '{source}' to '{destination}': errno {error} ({Marshal.GetPInvokeErrorMessage(error)}).", error);
+            }
         }
 
-        public ValueTask DisposeAsync() => stream.DisposeAsync();
+        try
+        {
+            File.Move(source, destination, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(destination))
+        {
+            return false;
+        }
     }
+
+    /// <summary>Whether the file at <paramref name="path"/> has exactly this length and SHA-256.</summary>
+    private static async Task<bool> HasContentAsync(string path, long length, byte[] sha256, CancellationToken cancellationToken)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous);
+        await using (stream.ConfigureAwait(false))
+        {
+            return stream.Length == length
+                && CryptographicOperations.FixedTimeEquals(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false), sha256);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Link(string existing, string created);
 }

@@ -9,7 +9,9 @@ namespace CallVault.Storage;
 /// <remarks>
 /// Contract every implementation honours (checked by the recording-store contract tests): an object becomes visible at
 /// its path only when committed, whole; an upload that is interrupted can be reopened and continues after the bytes
-/// already persisted; <see cref="WriteAsync"/> replaces an object atomically.
+/// already persisted; a committed object is never replaced by different bytes (<see cref="StoredObjectConflictException"/>),
+/// while writing the same bytes again succeeds, so a retry after a crash between a commit and its bookkeeping is safe.
+/// Only <see cref="ReplaceAsync"/> (the manifest) rewrites an object.
 /// </remarks>
 public interface IRecordingStore
 {
@@ -17,8 +19,17 @@ public interface IRecordingStore
     /// <exception cref="ArgumentException">The path is not a valid store-relative path.</exception>
     Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken);
 
-    /// <summary>Writes a small object (metadata, manifest) atomically, replacing any earlier version.</summary>
-    Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes a small object (a chunk's metadata) atomically, once: creates it, or does nothing when the path already
+    /// holds exactly these bytes.
+    /// </summary>
+    /// <exception cref="StoredObjectConflictException">The path holds different bytes; they are left as they are.</exception>
+    /// <exception cref="ArgumentException">The path is not a valid store-relative path.</exception>
+    Task WriteOnceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>Writes a small object that is meant to be rewritten (a recording's manifest) atomically, replacing any earlier version.</summary>
+    /// <exception cref="ArgumentException">The path is not a valid store-relative path.</exception>
+    Task ReplaceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
     /// <summary>Opens a committed object for reading (seekable), or returns null when there is none.</summary>
     Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken);
@@ -30,7 +41,7 @@ public interface IRecordingStore
 /// <summary>An upload that survives interruptions: the bytes written before a crash are kept and the next attempt appends.</summary>
 public interface IResumableUpload : IAsyncDisposable
 {
-    /// <summary>Bytes already persisted by earlier attempts; <see cref="Content"/> continues after them.</summary>
+    /// <summary>Bytes already persisted by earlier attempts and known to be intact; <see cref="Content"/> continues after them.</summary>
     long PersistedLength { get; }
 
     /// <summary>Where the rest of the object is written, positioned at <see cref="PersistedLength"/>.</summary>
@@ -46,6 +57,10 @@ public interface IResumableUpload : IAsyncDisposable
     /// <exception cref="NotSupportedException"><see cref="CanHashPersisted"/> is false.</exception>
     Task HashPersistedAsync(IncrementalHash hash, CancellationToken cancellationToken);
 
-    /// <summary>Makes the object durable and visible at its path.</summary>
+    /// <summary>
+    /// Makes the object durable and visible at its path. Succeeds without change when the path already holds exactly
+    /// these bytes (a retry after a crash that followed an earlier commit).
+    /// </summary>
+    /// <exception cref="StoredObjectConflictException">The path holds different bytes; they are left as they are.</exception>
     Task CommitAsync(CancellationToken cancellationToken);
 }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using CallVault.Jobs;
@@ -15,8 +17,13 @@ public static class RecordingLayout
     /// <summary>The longest segment kept as is; longer ones are shortened and given a hash suffix. 80 characters.</summary>
     public const int MaxSegmentLength = 80;
 
+    /// <summary>Hex digits of the hash a changed segment ends with: 20 (80 bits).</summary>
+    public const int HashSuffixLength = 20;
+
     /// <summary>The manifest's file name.</summary>
     public const string ManifestName = "manifest.json";
+
+    private static readonly SearchValues<char> LowerHexDigits = SearchValues.Create("0123456789abcdef");
 
     /// <summary>The folder of a recording.</summary>
     public static string FolderOf(RecordingInfo recording, DateTimeOffset fallbackTime)
@@ -29,7 +36,7 @@ public static class RecordingLayout
             day.ToString("MM", CultureInfo.InvariantCulture),
             day.ToString("dd", CultureInfo.InvariantCulture),
             Segment(recording.CallId ?? "unknown-call"),
-            Segment(recording.RecordingId ?? recording.Key));
+            recording.RecordingId is { } recordingId ? Segment(recordingId) : KeySegment(recording.Key));
     }
 
     /// <summary>The media file of a chunk.</summary>
@@ -53,31 +60,42 @@ public static class RecordingLayout
     };
 
     /// <summary>
-    /// A safe path segment: ASCII letters, digits, <c>-</c>, <c>_</c> and <c>.</c> kept, everything else replaced by
-    /// <c>_</c>; never empty, never <c>.</c> or <c>..</c>; long values shortened with a hash suffix so they stay unique.
+    /// A safe path segment, distinct for every distinct value. A value made only of ASCII letters, digits, <c>-</c>,
+    /// <c>_</c> and <c>.</c> (not starting or ending with <c>.</c>, at most <see cref="MaxSegmentLength"/> long) is kept
+    /// as it is. Any other value is made readable (unsafe characters become <c>_</c>, outer dots are dropped, long values
+    /// are cut) and given <c>-</c> and <see cref="HashSuffixLength"/> hex digits of the SHA-256 of the original, so two
+    /// values can only meet by a hash collision. A value that already ends like such a suffix is hashed too, so no literal
+    /// value can take another value's segment.
     /// </summary>
     public static string Segment(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
+        if (IsKeptAsIs(value))
+        {
+            return value;
+        }
+
         var builder = new StringBuilder(Math.Min(value.Length, MaxSegmentLength));
         foreach (var c in value)
         {
-            builder.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : c == '.' ? '.' : '_');
+            builder.Append(IsSafe(c) ? c : '_');
         }
 
-        var text = builder.ToString().Trim('.');
-        if (text.Length == 0)
+        var readable = builder.ToString().Trim('.');
+        var room = MaxSegmentLength - HashSuffixLength - 1;
+        if (readable.Length > room)
         {
-            text = "_";
+            readable = readable[..room].TrimEnd('.');
         }
 
-        if (text.Length > MaxSegmentLength)
+        if (readable.Length == 0)
         {
-            var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..12];
-            text = text[..(MaxSegmentLength - 13)] + "-" + hash;
+            readable = "_";
         }
 
-        return text;
+        // UTF-16 code units, not UTF-8: two strings with different lone surrogates must not hash alike.
+        var hash = SHA256.HashData(MemoryMarshal.AsBytes(value.AsSpan()));
+        return readable + "-" + Convert.ToHexStringLower(hash)[..HashSuffixLength];
     }
 
     /// <summary>Whether a store-relative path is well formed: segments of safe characters, none empty, <c>.</c> or <c>..</c>.</summary>
@@ -97,5 +115,29 @@ public static class RecordingLayout
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A recording key is made by <see cref="Segment"/> already, so it names the folder as it is; an older or foreign key
+    /// that is not a single safe segment is made one.
+    /// </summary>
+    private static string KeySegment(string key) =>
+        key.Length <= MaxSegmentLength && IsValidPath(key) && !key.Contains('/', StringComparison.Ordinal) ? key : Segment(key);
+
+    private static bool IsSafe(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.';
+
+    private static bool IsKeptAsIs(string value)
+    {
+        if (value.Length == 0 || value.Length > MaxSegmentLength || value[0] == '.' || value[^1] == '.' || !value.All(IsSafe))
+        {
+            return false;
+        }
+
+        // Something that looks like a hashed segment ("-" and the hex suffix) could be another value's segment.
+        var suffix = value.AsSpan()[Math.Max(0, value.Length - HashSuffixLength)..];
+        var looksHashed = value.Length > HashSuffixLength
+            && value[^(HashSuffixLength + 1)] == '-'
+            && suffix.IndexOfAnyExcept(LowerHexDigits) < 0;
+        return !looksHashed;
     }
 }

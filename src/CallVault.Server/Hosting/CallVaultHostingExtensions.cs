@@ -46,7 +46,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
             StorageProvider.AzureBlob => AzureBlobRecordingStoreFactory.Create(sp.GetRequiredService<IOptions<AzureBlobStorageOptions>>().Value),
-            _ => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath),
+            _ => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath, sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.SyncIntervalMiB * 1024L * 1024),
         });
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobStatisticsCache>();

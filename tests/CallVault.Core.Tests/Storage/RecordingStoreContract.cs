@@ -90,11 +90,105 @@ public abstract class RecordingStoreContract : IAsyncLifetime
         Assert.Equal(Content, await ReadAsync("b/chunk-001.wav"));
     }
 
+    /// <summary>Two different recordings given one path: the second commit is refused and the first's bytes stay.</summary>
     [Fact]
-    public async Task Write_ReplacesTheObjectWhole()
+    public async Task Upload_CommittedWhereADifferentObjectIs_IsRefusedAndTheStoredOneKept()
     {
-        await Store.WriteAsync("c/manifest.json", "{\"v\":1}"u8.ToArray(), default);
-        await Store.WriteAsync("c/manifest.json", "{\"v\":2}"u8.ToArray(), default);
+        await CommitAsync("d/chunk-000.wav", Content);
+        var other = RandomNumberGenerator.GetBytes(ObjectSize);
+
+        await using (var second = await Store.OpenUploadAsync("d/chunk-000.wav", default))
+        {
+            await second.Content.WriteAsync(other);
+            var error = await Assert.ThrowsAsync<StoredObjectConflictException>(() => second.CommitAsync(default));
+            Assert.Equal("d/chunk-000.wav", error.Path);
+            Assert.Contains("d/chunk-000.wav", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(Content, await ReadAsync("d/chunk-000.wav"));
+    }
+
+    /// <summary>Same length, one byte different: still a different object.</summary>
+    [Fact]
+    public async Task Upload_CommittedWhereAnObjectDifferingInOneByteIs_IsRefused()
+    {
+        await CommitAsync("d/chunk-001.wav", Content);
+        var other = Content.ToArray();
+        other[ObjectSize - 1] ^= 0xFF;
+
+        await using var second = await Store.OpenUploadAsync("d/chunk-001.wav", default);
+        await second.Content.WriteAsync(other);
+
+        await Assert.ThrowsAsync<StoredObjectConflictException>(() => second.CommitAsync(default));
+        Assert.Equal(Content, await ReadAsync("d/chunk-001.wav"));
+    }
+
+    /// <summary>A retry after a crash between the commit and its bookkeeping uploads the same bytes again: that succeeds.</summary>
+    [Fact]
+    public async Task Upload_SameBytesCommittedAgain_Succeeds()
+    {
+        await CommitAsync("e/chunk-000.wav", Content);
+
+        await CommitAsync("e/chunk-000.wav", Content);
+
+        Assert.Equal(Content, await ReadAsync("e/chunk-000.wav"));
+    }
+
+    /// <summary>The same retry, resumed from an interrupted second attempt.</summary>
+    [Fact]
+    public async Task Upload_SameBytesResumedAndCommittedAgain_Succeeds()
+    {
+        await CommitAsync("e/chunk-001.wav", Content);
+        await using (var interrupted = await Store.OpenUploadAsync("e/chunk-001.wav", default))
+        {
+            await interrupted.Content.WriteAsync(Content.AsMemory(0, 600 * 1024));
+        }
+
+        await using (var resumed = await Store.OpenUploadAsync("e/chunk-001.wav", default))
+        {
+            await resumed.Content.WriteAsync(Content.AsMemory((int)resumed.PersistedLength));
+            await resumed.CommitAsync(default);
+        }
+
+        Assert.Equal(Content, await ReadAsync("e/chunk-001.wav"));
+    }
+
+    [Fact]
+    public async Task WriteOnce_NewPath_IsReadBack()
+    {
+        await Store.WriteOnceAsync("f/chunk-000.metadata.json", "{\"a\":1}"u8.ToArray(), default);
+
+        Assert.Equal("{\"a\":1}"u8.ToArray(), await ReadAsync("f/chunk-000.metadata.json"));
+    }
+
+    [Fact]
+    public async Task WriteOnce_SameBytesAgain_Succeeds()
+    {
+        await Store.WriteOnceAsync("f/chunk-001.metadata.json", "{\"a\":1}"u8.ToArray(), default);
+
+        await Store.WriteOnceAsync("f/chunk-001.metadata.json", "{\"a\":1}"u8.ToArray(), default);
+
+        Assert.Equal("{\"a\":1}"u8.ToArray(), await ReadAsync("f/chunk-001.metadata.json"));
+    }
+
+    /// <summary>A chunk's metadata is never replaced by another chunk's.</summary>
+    [Fact]
+    public async Task WriteOnce_DifferentBytes_IsRefusedAndTheStoredOneKept()
+    {
+        await Store.WriteOnceAsync("f/chunk-002.metadata.json", "{\"a\":1}"u8.ToArray(), default);
+
+        var error = await Assert.ThrowsAsync<StoredObjectConflictException>(() => Store.WriteOnceAsync("f/chunk-002.metadata.json", "{\"a\":2}"u8.ToArray(), default));
+
+        Assert.Equal("f/chunk-002.metadata.json", error.Path);
+        Assert.Equal("{\"a\":1}"u8.ToArray(), await ReadAsync("f/chunk-002.metadata.json"));
+    }
+
+    /// <summary>The manifest is the one object meant to be rewritten.</summary>
+    [Fact]
+    public async Task Replace_ReplacesTheObjectWhole()
+    {
+        await Store.ReplaceAsync("c/manifest.json", "{\"v\":1}"u8.ToArray(), default);
+        await Store.ReplaceAsync("c/manifest.json", "{\"v\":2}"u8.ToArray(), default);
 
         Assert.Equal("{\"v\":2}"u8.ToArray(), await ReadAsync("c/manifest.json"));
     }
@@ -114,13 +208,27 @@ public abstract class RecordingStoreContract : IAsyncLifetime
     public async Task InvalidPaths_AreRefused(string path)
     {
         await Assert.ThrowsAsync<ArgumentException>(() => Store.OpenUploadAsync(path, default));
-        await Assert.ThrowsAsync<ArgumentException>(() => Store.WriteAsync(path, new byte[1], default));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.WriteOnceAsync(path, new byte[1], default));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.ReplaceAsync(path, new byte[1], default));
     }
 
+    /// <summary>The probe works and cleans up after itself: nothing is left in the store.</summary>
     [Fact]
-    public async Task CheckWritable_Succeeds()
+    public async Task CheckWritable_OnAWritableStore_SucceedsAndLeavesNothingBehind()
     {
         await Store.CheckWritableAsync(default);
+
+        Assert.Empty(await ListObjectsAsync());
+    }
+
+    /// <summary>Every object in the store (store-relative paths), including any temporary or probe files.</summary>
+    protected abstract Task<IReadOnlyList<string>> ListObjectsAsync();
+
+    private async Task CommitAsync(string path, byte[] content)
+    {
+        await using var upload = await Store.OpenUploadAsync(path, default);
+        await upload.Content.WriteAsync(content.AsMemory((int)upload.PersistedLength));
+        await upload.CommitAsync(default);
     }
 }
 
@@ -130,6 +238,9 @@ public sealed class DiskRecordingStoreContractTests : RecordingStoreContract
     private readonly string _root = Directory.CreateTempSubdirectory("callvault-disk-").FullName;
 
     protected override Task<IRecordingStore> CreateStoreAsync() => Task.FromResult<IRecordingStore>(new DiskRecordingStore(_root));
+
+    protected override Task<IReadOnlyList<string>> ListObjectsAsync() =>
+        Task.FromResult<IReadOnlyList<string>>([.. Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_root, f))]);
 
     public override Task DisposeAsync()
     {

@@ -187,6 +187,41 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.False(after.GetProperty("chunks")[0].GetProperty("deleted").GetBoolean());
     }
 
+    /// <summary>
+    /// A chunk whose path already holds a different object (what colliding keys used to cause): the stored object is
+    /// kept, the chunk is dead-lettered saying why, and with DeleteAfterDownload it is not deleted from ACS.
+    /// </summary>
+    [Fact]
+    public async Task ChunkPathHoldingADifferentObject_IsRefusedDeadLetteredAndKeptInAcs()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator, s => s["CallVault:DeleteAfterDownload"] = "true");
+        var recording = await RecordAsync(new { durationSeconds = 1, publish = false });
+        var recordingId = recording.GetProperty("recordingId").GetString()!;
+        var info = new CallVault.Jobs.RecordingInfo
+        {
+            Key = "unused",
+            CallId = recording.GetProperty("callId").GetString(),
+            RecordingId = recordingId,
+            StartTime = _emulator.Context.Recordings.Find(recordingId)!.StartTime,
+        };
+        var occupied = Path.Combine(server.RecordingsFolder, CallVault.Storage.RecordingLayout.MediaPath(
+            CallVault.Storage.RecordingLayout.FolderOf(info, DateTimeOffset.UnixEpoch), 0, CallVault.Storage.RecordingLayout.ExtensionFor(recording.GetProperty("format").GetString())));
+        var earlier = RandomNumberGenerator.GetBytes(1234);
+        Directory.CreateDirectory(Path.GetDirectoryName(occupied)!);
+        await File.WriteAllBytesAsync(occupied, earlier);
+        await SubscribeAsync(server);
+
+        (await _admin.PostAsync($"recordings/{recordingId}/publish", null)).EnsureSuccessStatusCode();
+
+        var stored = await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!, "failed");
+        var failed = stored.GetProperty("chunks")[0];
+        Assert.Equal("DeadLettered", failed.GetProperty("state").GetString());
+        Assert.Contains("already holds a different object", failed.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        Assert.Equal(earlier, await File.ReadAllBytesAsync(occupied));
+        var after = await _admin.GetFromJsonAsync<JsonElement>($"recordings/{recordingId}");
+        Assert.False(after.GetProperty("chunks")[0].GetProperty("deleted").GetBoolean());
+    }
+
     /// <summary>A chunk that is gone from ACS (deleted, or past retention) is dead-lettered with the reason, not retried forever.</summary>
     [Fact]
     public async Task GoneChunk_IsDeadLetteredWithTheReasonAndHealthSaysSo()
