@@ -17,6 +17,9 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
     private const int MaxRounds = 5;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
+    /// <summary>Recordings this writer holds a lock entry for (for tests: it must not grow with every recording seen).</summary>
+    internal int LockEntries => _locks.Count;
+
     /// <summary>Rewrites the manifest of a recording.</summary>
     /// <param name="recordingKey">The recording.</param>
     /// <param name="folder">Its folder in the store.</param>

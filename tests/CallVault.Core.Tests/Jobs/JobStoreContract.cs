@@ -90,6 +90,35 @@ public abstract class JobStoreContract : IAsyncLifetime
         await Store.CompleteAsync(taken, default);
     }
 
+    /// <summary>A worker whose lease expired and was taken cannot write anything: every write is fenced by its token.</summary>
+    [Fact]
+    public async Task StaleLease_ProgressCompleteFailAndRelease_ThrowAndChangeNothing()
+    {
+        await Store.EnqueueAsync("e1", [Chunk("d1")], default);
+        var stale = (await Store.TryLeaseAsync("a", Lease, default))!;
+        Clock.Advance(Lease + TimeSpan.FromSeconds(1));
+        var current = (await Store.TryLeaseAsync("b", Lease, default))!;
+        var before = (await Store.GetRecordingAsync("rec-1", default))!;
+
+        await Assert.ThrowsAsync<LeaseLostException>(() => Store.RecordProgressAsync(stale, new ChunkProgress
+        {
+            Media = new StoredObjectInfo("stale.wav", 99, "ff", "audio/wav"),
+            Metadata = new StoredObjectInfo("stale.json", 9, "ee", "application/json"),
+            MetadataJson = """{"participants":[{"participantId":"8:acs:stale","channel":0}]}""",
+            DeletedFromAcsAt = Clock.GetUtcNow(),
+        }, default));
+        await Assert.ThrowsAsync<LeaseLostException>(() => Store.CompleteAsync(stale, default));
+        await Assert.ThrowsAsync<LeaseLostException>(() => Store.FailAsync(stale, "stale failure", retryAt: null, default));
+        await Assert.ThrowsAsync<LeaseLostException>(() => Store.ReleaseAsync(stale, default));
+
+        var after = (await Store.GetRecordingAsync("rec-1", default))!;
+        Assert.Equal(before.Chunks.Single(), after.Chunks.Single());
+        Assert.Equal((before.Summary.StoredBytes, before.Summary.StoredChunks), (after.Summary.StoredBytes, after.Summary.StoredChunks));
+        Assert.Empty(after.Summary.Participants);
+        Assert.Empty(await Store.ListRecordingsAsync(new RecordingQuery { Participant = "8:acs:stale" }, default));
+        await Store.CompleteAsync(current, default);
+    }
+
     [Fact]
     public async Task RenewLease_KeepsTheChunkFromOthers()
     {

@@ -90,4 +90,55 @@ public sealed class PostgreSqlJobStoreTests : JobStoreContract
         await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM schema_migrations;", connection);
         Assert.Equal((long)CallVault.Jobs.AdoNet.RelationalSchema.Migrations.Count, await command.ExecuteScalarAsync());
     }
+
+    /// <summary>Three instances enqueue the same overlapping documents at once, many rounds: every commit succeeds and each chunk exists once.</summary>
+    [Fact]
+    public async Task SeveralInstances_EnqueuingTheSameDocumentsAtOnce_AllSucceed()
+    {
+        var instances = new[] { Store, NewInstance(Clock), NewInstance(Clock), NewInstance(Clock) };
+        for (var round = 0; round < 25; round++)
+        {
+            var r = round;
+            await Task.WhenAll(instances.Select((store, s) => Task.Run(async () =>
+            {
+                // Each instance sends the same documents in its own order, as redeliveries to different instances do.
+                var ids = Enumerable.Range(0, 6).Select(i => $"r{r}-d{i}").ToList();
+                if (s % 2 == 1)
+                {
+                    ids.Reverse();
+                }
+
+                await store.EnqueueAsync([.. ids.Select(id => new EventChunks($"e-{s}-{id}", [Chunk(id, $"rec-{r}-{id[^1] % 2}", index: id[^1] - '0')]))], default);
+            })));
+        }
+
+        var statistics = await Store.GetStatisticsAsync(default);
+        Assert.Equal(25 * 6, statistics.ByState[ChunkState.Pending]);
+    }
+
+    /// <summary>Workers on different chunks of one recording store metadata with different participants at once: none is lost.</summary>
+    [Fact]
+    public async Task ConcurrentProgress_OnOneRecording_KeepsEveryParticipant()
+    {
+        var instances = new[] { Store, NewInstance(Clock), NewInstance(Clock), NewInstance(Clock) };
+        for (var round = 0; round < 15; round++)
+        {
+            var recording = $"rec-{round}";
+            await Store.EnqueueAsync("e" + round, [.. Enumerable.Range(0, 8).Select(i => Chunk($"{recording}-d{i}", recording, i))], default);
+            var leases = new List<(IJobStore Store, ChunkLease Lease)>();
+            for (var i = 0; i < 8; i++)
+            {
+                var store = instances[i % instances.Length];
+                leases.Add((store, (await store.TryLeaseAsync("w" + i, TimeSpan.FromMinutes(2), default))!));
+            }
+
+            await Task.WhenAll(leases.Select((l, i) => Task.Run(() => l.Store.RecordProgressAsync(l.Lease, new ChunkProgress
+            {
+                MetadataJson = "{\"participants\":[{\"participantId\":\"8:acs:p" + i + "\",\"channel\":0}]}",
+            }, default))));
+
+            var found = (await Store.GetRecordingAsync(recording, default))!.Summary.Participants;
+            Assert.Equal(Enumerable.Range(0, 8).Select(i => "8:acs:p" + i).Order(), found.Order());
+        }
+    }
 }
