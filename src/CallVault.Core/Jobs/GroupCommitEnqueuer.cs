@@ -62,7 +62,7 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
 
             try
             {
-                var result = await _store.EnqueueAsync([.. batch.SelectMany(p => p.Events)], CancellationToken.None).ConfigureAwait(false);
+                var result = await _store.Queue.EnqueueAsync([.. batch.SelectMany(p => p.Events)], CancellationToken.None).ConfigureAwait(false);
                 var offset = 0;
                 foreach (var pending in batch)
                 {

@@ -37,6 +37,13 @@ public static class CallVaultHostingExtensions
             DatabaseProvider.PostgreSql => new PostgreSqlJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
             _ => new SqliteJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
         });
+
+        // Each role on its own too, so that a component can ask for only the role it uses.
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Queue);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Transitions);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetters);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Recordings);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Schema);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {

@@ -11,7 +11,7 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _store = new SqliteJobStore($"Data Source={Path.Combine(_folder, "jobs.db")}", TimeProvider.System);
-        await _store.InitializeAsync(default);
+        await _store.Schema.InitializeAsync(default);
     }
 
     public Task DisposeAsync()
@@ -39,7 +39,7 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
 
         Assert.Equal(150, results.Sum(r => r.NewChunks));
         Assert.All(results, r => Assert.Single(r.NewChunksByEvent));
-        Assert.Equal(150, (await _store.GetStatisticsAsync(default)).ByState[ChunkState.Pending]);
+        Assert.Equal(150, (await _store.Recordings.GetStatisticsAsync(default)).ByState[ChunkState.Pending]);
     }
 
     [Fact]
@@ -50,34 +50,22 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
         await Assert.ThrowsAsync<InvalidOperationException>(() => enqueuer.EnqueueAsync([Event("e1", "d1")], default));
     }
 
-    private sealed class FailingStore : IJobStore
+    private sealed class FailingStore : IJobStore, IChunkQueue
     {
-        public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => throw new InvalidOperationException("disk full");
+        public IChunkQueue Queue => this;
 
-        public Task InitializeAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public IChunkTransitions Transitions => throw new NotSupportedException();
+
+        public IDeadLetters DeadLetters => throw new NotSupportedException();
+
+        public IRecordingReadModel Recordings => throw new NotSupportedException();
+
+        public IJobStoreSchema Schema => throw new NotSupportedException();
+
+        public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => throw new InvalidOperationException("disk full");
 
         public Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task CompleteAsync(ChunkLease lease, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<bool> RetryDeadLetterAsync(string documentId, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<RecordingSummary>> ListRecordingsAsync(RecordingQuery query, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<string>> ListRecentlyStoredRecordingsAsync(DateTimeOffset since, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -15,7 +15,7 @@ public sealed class ManifestWriterTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _jobs = new SqliteJobStore($"Data Source={Path.Combine(_folder, "jobs.db")}", _clock);
-        await _jobs.InitializeAsync(default);
+        await _jobs.Schema.InitializeAsync(default);
     }
 
     public Task DisposeAsync()
@@ -38,7 +38,7 @@ public sealed class ManifestWriterTests : IAsyncLifetime
     {
         var writer = new ManifestWriter(_jobs, new DiskRecordingStore(Path.Combine(_folder, "recordings")), _clock);
         var recordings = Enumerable.Range(0, 300).Select(i => $"rec-{i}").ToList();
-        await _jobs.EnqueueAsync([.. recordings.Select(r => new EventChunks("e-" + r, [Chunk(r)]))], default);
+        await _jobs.Queue.EnqueueAsync([.. recordings.Select(r => new EventChunks("e-" + r, [Chunk(r)]))], default);
 
         // Three writers per recording at once, so that entries are shared while in use and then let go.
         await Task.WhenAll(recordings.SelectMany(r => Enumerable.Range(0, 3).Select(_ => Task.Run(() => writer.WriteAsync(r, "folder-" + r, completing: null, default)))));
