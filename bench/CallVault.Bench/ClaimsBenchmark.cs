@@ -19,9 +19,9 @@ internal static class ClaimsBenchmark
         var (store, cleanup) = await CreateStoreAsync(provider);
         try
         {
-            await store.InitializeAsync(default);
+            await store.Schema.InitializeAsync(default);
             var recording = new RecordingInfo { Key = "bench" };
-            await store.EnqueueAsync(
+            await store.Queue.EnqueueAsync(
                 [.. Enumerable.Range(0, jobs).Select(i => new EventChunks($"e{i}", [new ChunkRequest
                 {
                     DocumentId = $"d{i}",
@@ -37,9 +37,9 @@ internal static class ClaimsBenchmark
             var stopwatch = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
             {
-                while (await store.TryLeaseAsync($"w{w}", TimeSpan.FromMinutes(5), default) is { } lease)
+                while (await store.Queue.TryLeaseAsync($"w{w}", TimeSpan.FromMinutes(5), default) is { } lease)
                 {
-                    await store.CompleteAsync(lease, default);
+                    await store.Transitions.CompleteAsync(lease, default);
                     Interlocked.Increment(ref claimed);
                 }
             })));

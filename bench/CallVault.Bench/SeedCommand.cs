@@ -16,7 +16,7 @@ internal static class SeedCommand
         Directory.CreateDirectory(dataFolder);
         var connectionString = $"Data Source={Path.Combine(dataFolder, "callvault.db")}";
         var store = new SqliteJobStore(connectionString, TimeProvider.System);
-        await store.InitializeAsync(default);
+        await store.Schema.InitializeAsync(default);
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         for (var batch = 0; batch < recordings; batch += 5000)
         {
@@ -40,7 +40,7 @@ internal static class SeedCommand
                     EventTime = start.AddMinutes(i),
                 }]);
             }).ToList();
-            await store.EnqueueAsync(events, default);
+            await store.Queue.EnqueueAsync(events, default);
         }
 
         await using var connection = new SqliteConnection(connectionString);

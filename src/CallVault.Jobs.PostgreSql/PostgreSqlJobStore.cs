@@ -11,38 +11,47 @@ namespace CallVault.Jobs.PostgreSql;
 /// </summary>
 public sealed class PostgreSqlJobStore : AdoNetJobStore, IAsyncDisposable
 {
-    // An arbitrary, fixed key for pg_advisory_xact_lock: "CallVault schema".
-    private const long SchemaLockKey = 0x43616c6c5661756c;
-
-    private readonly NpgsqlDataSource _dataSource;
-
     /// <summary>Creates the store.</summary>
     /// <param name="connectionString">An Npgsql connection string, e.g. <c>Host=db;Username=callvault;Password=...;Database=callvault</c>.</param>
     /// <param name="timeProvider">The clock.</param>
     public PostgreSqlJobStore(string connectionString, TimeProvider timeProvider)
-        : base(timeProvider)
+        : base(new PostgreSqlDatabase(connectionString, timeProvider))
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        _dataSource = NpgsqlDataSource.Create(connectionString);
     }
 
     /// <inheritdoc />
-    protected override IReadOnlyList<string> Migrations => RelationalSchema.Migrations;
+    public ValueTask DisposeAsync() => ((PostgreSqlDatabase)Database).DisposeAsync();
 
-    /// <inheritdoc />
-    protected override string SkipLockedClause => "FOR UPDATE SKIP LOCKED";
+    private sealed class PostgreSqlDatabase : RelationalDatabase, IAsyncDisposable
+    {
+        // An arbitrary, fixed key for pg_advisory_xact_lock: "CallVault schema".
+        private const long SchemaLockKey = 0x43616c6c5661756c;
 
-    /// <inheritdoc />
-    protected override bool RecoverLeasesAtStartup => false;
+        private readonly NpgsqlDataSource _dataSource;
 
-    /// <inheritdoc />
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
-        await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        public PostgreSqlDatabase(string connectionString, TimeProvider timeProvider)
+            : base(timeProvider)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+            _dataSource = NpgsqlDataSource.Create(connectionString);
+        }
 
-    /// <inheritdoc />
-    protected override async Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
-        await ScalarAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key);", cancellationToken, ("@key", SchemaLockKey)).ConfigureAwait(false);
+        public override IReadOnlyList<string> Migrations => RelationalSchema.Migrations;
 
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+        public override string SkipLockedClause => "FOR UPDATE SKIP LOCKED";
+
+        // NO KEY UPDATE: enough to serialise read-modify-writes of a recording's aggregates, without blocking the
+        // foreign-key checks of chunks being inserted for the same recording.
+        public override string LockRowsClause => "FOR NO KEY UPDATE";
+
+        public override bool RecoverLeasesAtStartup => false;
+
+        public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+            await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+        public override async Task LockSchemaAsync(SqlSession session, CancellationToken cancellationToken) =>
+            await session.ScalarAsync("SELECT pg_advisory_xact_lock(@key);", cancellationToken, ("@key", SchemaLockKey)).ConfigureAwait(false);
+
+        public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    }
 }

@@ -11,57 +11,69 @@ namespace CallVault.Jobs.Sqlite;
 /// </summary>
 public sealed class SqliteJobStore : AdoNetJobStore
 {
-    private readonly string _connectionString;
-    private bool _folderExists;
-
     /// <summary>Creates the store.</summary>
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string, e.g. <c>Data Source=data/callvault.db</c>.</param>
     /// <param name="timeProvider">The clock.</param>
     public SqliteJobStore(string connectionString, TimeProvider timeProvider)
-        : base(timeProvider)
+        : base(new SqliteDatabase(connectionString, timeProvider))
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var builder = new SqliteConnectionStringBuilder(connectionString) { Pooling = true, ForeignKeys = true };
-        if (builder.DefaultTimeout < 30)
-        {
-            builder.DefaultTimeout = 30;
-        }
-
-        _connectionString = builder.ToString();
     }
 
-    /// <inheritdoc />
-    protected override IReadOnlyList<string> Migrations => RelationalSchema.Migrations;
-
-    /// <inheritdoc />
-    protected override string SkipLockedClause => string.Empty;
-
-    /// <inheritdoc />
-    protected override bool RecoverLeasesAtStartup => true;
-
-    /// <inheritdoc />
-    protected override async Task PrepareAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
-
-    /// <inheritdoc />
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    private sealed class SqliteDatabase : RelationalDatabase
     {
-        if (!_folderExists)
+        private readonly string _connectionString;
+        private bool _folderExists;
+
+        public SqliteDatabase(string connectionString, TimeProvider timeProvider)
+            : base(timeProvider)
         {
-            var file = new SqliteConnectionStringBuilder(_connectionString).DataSource;
-            if (!string.IsNullOrEmpty(file) && file != ":memory:" && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
+            ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+            var builder = new SqliteConnectionStringBuilder(connectionString) { Pooling = true, ForeignKeys = true };
+            if (builder.DefaultTimeout < 30)
             {
-                Directory.CreateDirectory(folder);
+                builder.DefaultTimeout = 30;
             }
 
-            _folderExists = true;
+            _connectionString = builder.ToString();
         }
 
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        public override IReadOnlyList<string> Migrations => RelationalSchema.Migrations;
 
-        // FULL: a committed transaction is on disk before the commit returns, which the webhook's 200 relies on.
-        await ExecuteAsync(connection, null, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;", cancellationToken).ConfigureAwait(false);
-        return connection;
+        // SQLite has one writer at a time, and a write unit's transaction starts as a writer (BEGIN IMMEDIATE), so
+        // rows read in it cannot change under it.
+        public override string SkipLockedClause => string.Empty;
+
+        public override string LockRowsClause => string.Empty;
+
+        public override bool RecoverLeasesAtStartup => true;
+
+        public override async Task PrepareAsync(SqlSession session, CancellationToken cancellationToken) =>
+            await session.ExecuteAsync("PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
+
+        public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+        {
+            if (!_folderExists)
+            {
+                var file = new SqliteConnectionStringBuilder(_connectionString).DataSource;
+                if (!string.IsNullOrEmpty(file) && file != ":memory:" && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
+                {
+                    Directory.CreateDirectory(folder);
+                }
+
+                _folderExists = true;
+            }
+
+            var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+            // FULL: a committed transaction is on disk before the commit returns, which the webhook's 200 relies on.
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
     }
 }

@@ -165,7 +165,7 @@ internal static class DoctorCommand
                 store = new SqliteJobStore(options.Database.ConnectionString ?? $"Data Source={file}", TimeProvider.System);
             }
 
-            var statistics = await store.GetStatisticsAsync(cancellationToken);
+            var statistics = await store.Recordings.GetStatisticsAsync(cancellationToken);
             await report("database", statistics.ByState[ChunkState.DeadLettered] == 0 ? true : null, $"{options.Database.Provider}: {string.Join(", ", statistics.ByState.Select(p => $"{p.Value} {p.Key}"))}");
             if (store is IAsyncDisposable disposable)
             {

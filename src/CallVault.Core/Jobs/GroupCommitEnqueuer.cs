@@ -26,7 +26,7 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
     /// <summary>The default wait for room in a full queue: 5 seconds, well inside Event Grid's 30-second timeout.</summary>
     public static readonly TimeSpan DefaultQueueWait = TimeSpan.FromSeconds(5);
 
-    private readonly IJobStore _store;
+    private readonly IChunkQueue _store;
     private readonly TimeProvider _timeProvider;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
@@ -35,7 +35,7 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
     private TaskCompletionSource _roomMade = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Starts the writer with the default bound and wait.</summary>
-    public GroupCommitEnqueuer(IJobStore store)
+    public GroupCommitEnqueuer(IChunkQueue store)
         : this(store, DefaultMaxQueuedEvents, DefaultQueueWait, TimeProvider.System)
     {
     }
@@ -45,7 +45,7 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
     /// <param name="maxQueuedEvents">The most events waiting or being committed; at least 1.</param>
     /// <param name="queueWait">How long a delivery waits for room in a full queue before it is refused; zero or more.</param>
     /// <param name="timeProvider">The clock for <paramref name="queueWait"/>.</param>
-    public GroupCommitEnqueuer(IJobStore store, int maxQueuedEvents, TimeSpan queueWait, TimeProvider timeProvider)
+    public GroupCommitEnqueuer(IChunkQueue store, int maxQueuedEvents, TimeSpan queueWait, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(timeProvider);

@@ -1,6 +1,6 @@
 namespace CallVault.Jobs;
 
-/// <summary>Filters and paging for <see cref="IJobStore.ListRecordingsAsync"/>.</summary>
+/// <summary>Filters and paging for <see cref="IRecordingReadModel.ListRecordingsAsync"/>.</summary>
 public sealed record RecordingQuery
 {
     /// <summary>Recordings to skip. Default 0. The cost of a page grows with it, by index entries rather than rows.</summary>

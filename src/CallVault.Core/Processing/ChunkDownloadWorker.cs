@@ -60,7 +60,7 @@ public sealed partial class ChunkDownloadWorker(
                     continue;
                 }
 
-                lease = await jobs.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
+                lease = await jobs.Queue.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
                 if (lease is null)
                 {
                     await signal.WaitAsync(options.CurrentValue.Worker.PollInterval, stoppingToken).ConfigureAwait(false);
@@ -94,20 +94,22 @@ public sealed partial class ChunkDownloadWorker(
             ["RecordingKey"] = request.Recording.Key,
         });
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var renewal = RenewWhileWorkingAsync(lease, work);
+        var renewal = new LeaseRenewal(jobs.Queue, lease, options.CurrentValue.Worker.LeaseDuration, timeProvider, logger);
+        var renewing = renewal.RunAsync(work);
         var started = timeProvider.GetTimestamp();
         try
         {
             if (request.RejectedReason is { } rejected)
             {
-                await jobs.FailAsync(lease, rejected, retryAt: null, CancellationToken.None).ConfigureAwait(false);
+                await jobs.Transitions.FailAsync(lease, rejected, retryAt: null, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
 
+            string? note;
             var download = inFlight.Start(request, timeProvider.GetUtcNow());
             try
             {
-                await DownloadAsync(lease, download, work.Token).ConfigureAwait(false);
+                note = await DownloadAsync(lease, download, work.Token).ConfigureAwait(false);
             }
             finally
             {
@@ -119,7 +121,7 @@ public sealed partial class ChunkDownloadWorker(
             // chunks of the same recording meanwhile).
             var folder = RecordingLayout.FolderOf(request.Recording, request.EventTime);
             await manifests.WriteAsync(request.Recording.Key, folder, lease.Job, work.Token).ConfigureAwait(false);
-            await jobs.CompleteAsync(lease, CancellationToken.None).ConfigureAwait(false);
+            await jobs.Transitions.CompleteAsync(lease, note, CancellationToken.None).ConfigureAwait(false);
             Interlocked.Increment(ref _chunksStored);
             metrics.ChunksStored.Add(1);
             metrics.DownloadDuration.Record(timeProvider.GetElapsedTime(started).TotalSeconds);
@@ -129,10 +131,11 @@ public sealed partial class ChunkDownloadWorker(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutting down: the partial file is the checkpoint; the chunk is due again at once on the next start.
-            await TryAsync(() => jobs.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false);
+            await TryAsync(() => jobs.Transitions.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false);
         }
-        catch (LeaseLostException)
+        catch (Exception ex) when (ex is LeaseLostException || renewal.IsLost)
         {
+            // Not a download failure: another worker owns the chunk now, and nothing this one did was recorded.
             Log.LeaseLost(logger, request.DocumentId);
         }
         catch (Exception ex)
@@ -142,11 +145,12 @@ public sealed partial class ChunkDownloadWorker(
         finally
         {
             await work.CancelAsync().ConfigureAwait(false);
-            await renewal.ConfigureAwait(false);
+            await renewing.ConfigureAwait(false);
         }
     }
 
-    private async Task DownloadAsync(ChunkLease lease, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
+    /// <returns>A note on something left undone on purpose, kept with the stored chunk; null when all was done.</returns>
+    private async Task<string?> DownloadAsync(ChunkLease lease, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
     {
         var job = lease.Job;
         var request = job.Request;
@@ -167,9 +171,14 @@ public sealed partial class ChunkDownloadWorker(
             await store.WriteOnceAsync(path, json, cancellationToken).ConfigureAwait(false);
             metadataJson = Encoding.UTF8.GetString(json);
             format ??= metadata.Format;
-            await jobs.RecordProgressAsync(
+            await jobs.Transitions.RecordProgressAsync(
                 lease,
-                new ChunkProgress { Metadata = new StoredObjectInfo(path, json.Length, Convert.ToHexStringLower(SHA256.HashData(json)), "application/json"), MetadataJson = metadataJson },
+                new ChunkProgress
+                {
+                    Metadata = new StoredObjectInfo(path, json.Length, Convert.ToHexStringLower(SHA256.HashData(json)), "application/json"),
+                    MetadataJson = metadataJson,
+                    Participants = [.. metadata.Participants.Select(p => p.ParticipantId).Where(p => p.Length > 0)],
+                },
                 cancellationToken).ConfigureAwait(false);
         }
         else if (metadataJson is not null && format is null)
@@ -200,7 +209,7 @@ public sealed partial class ChunkDownloadWorker(
 
                 // A resumed upload whose prefix the store cannot read back is hashed whole once committed.
                 var sha256 = hashedPrefix ? result.Sha256Hex : await HashStoredAsync(path, cancellationToken).ConfigureAwait(false);
-                await jobs.RecordProgressAsync(
+                await jobs.Transitions.RecordProgressAsync(
                     lease,
                     new ChunkProgress { Media = new StoredObjectInfo(path, result.Length, sha256, result.ContentType) },
                     cancellationToken).ConfigureAwait(false);
@@ -209,10 +218,21 @@ public sealed partial class ChunkDownloadWorker(
 
         if (options.CurrentValue.DeleteAfterDownload && request.DeleteLocation is { } deleteLocation && job.DeletedFromAcsAt is null)
         {
+            // The event names the URL, so it could name any object on an allowed host: only the object that is this
+            // chunk (its id is the chunk's document id) is deleted, never another recording's.
+            if (!RecordingObjectUrl.NamesDocument(deleteLocation, request.DocumentId))
+            {
+                var named = RecordingObjectUrl.DocumentIdOf(deleteLocation) is { } other ? $"object {other}" : "no recording object";
+                Log.DeleteRefused(logger, request.DocumentId, named);
+                return $"Stored, but not deleted from ACS: the event's delete location names {named}, not this chunk ({request.DocumentId}).";
+            }
+
             // Only reached once media and metadata are committed and recorded: nothing is deleted before it is safe.
             await acs.DeleteAsync(deleteLocation, cancellationToken).ConfigureAwait(false);
-            await jobs.RecordProgressAsync(lease, new ChunkProgress { DeletedFromAcsAt = timeProvider.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+            await jobs.Transitions.RecordProgressAsync(lease, new ChunkProgress { DeletedFromAcsAt = timeProvider.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
         }
+
+        return null;
     }
 
     private async Task<string> HashStoredAsync(string path, CancellationToken cancellationToken)
@@ -262,7 +282,7 @@ public sealed partial class ChunkDownloadWorker(
             Log.WillRetry(logger, lease.DocumentId, attempts, retryAt.Value, reason);
         }
 
-        await TryAsync(() => jobs.FailAsync(lease, reason, retryAt, CancellationToken.None)).ConfigureAwait(false);
+        await TryAsync(() => jobs.Transitions.FailAsync(lease, reason, retryAt, CancellationToken.None)).ConfigureAwait(false);
     }
 
     /// <summary>Failures that no retry can cure: the recording is gone, or CallVault refuses the URL.</summary>
@@ -283,31 +303,6 @@ public sealed partial class ChunkDownloadWorker(
         AcsNotConfiguredException => error.Message,
         _ => $"{error.GetType().Name}: {error.Message}",
     };
-
-    private async Task RenewWhileWorkingAsync(ChunkLease lease, CancellationTokenSource work)
-    {
-        var duration = options.CurrentValue.Worker.LeaseDuration;
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(duration / 3, timeProvider, work.Token).ConfigureAwait(false);
-                await jobs.RenewLeaseAsync(lease, duration, work.Token).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (LeaseLostException)
-        {
-            Log.LeaseLost(logger, lease.DocumentId);
-            await work.CancelAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.RenewFailed(logger, lease.DocumentId, ex);
-        }
-    }
 
     private async Task TryAsync(Func<Task> action)
     {
@@ -338,8 +333,8 @@ public sealed partial class ChunkDownloadWorker(
         [LoggerMessage(5, LogLevel.Error, "Could not lease a chunk")]
         public static partial void LeaseFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(6, LogLevel.Warning, "Could not renew the lease on chunk {DocumentId}")]
-        public static partial void RenewFailed(ILogger logger, string documentId, Exception exception);
+        [LoggerMessage(6, LogLevel.Warning, "Chunk {DocumentId} is stored but not deleted from ACS: its delete location names {Named}, not this chunk")]
+        public static partial void DeleteRefused(ILogger logger, string documentId, string named);
 
         [LoggerMessage(7, LogLevel.Error, "Could not record a job's outcome")]
         public static partial void BookkeepingFailed(ILogger logger, Exception exception);

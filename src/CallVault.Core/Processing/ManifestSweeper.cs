@@ -23,9 +23,9 @@ public sealed partial class ManifestSweeper(IJobStore jobs, ManifestWriter manif
             try
             {
                 await Task.Delay(Interval, timeProvider, stoppingToken).ConfigureAwait(false);
-                foreach (var key in await jobs.ListRecentlyStoredRecordingsAsync(timeProvider.GetUtcNow() - Window, stoppingToken).ConfigureAwait(false))
+                foreach (var key in await jobs.Recordings.ListRecentlyStoredRecordingsAsync(timeProvider.GetUtcNow() - Window, stoppingToken).ConfigureAwait(false))
                 {
-                    if (await jobs.GetRecordingAsync(key, stoppingToken).ConfigureAwait(false) is { Chunks: [var first, ..] })
+                    if (await jobs.Recordings.GetRecordingAsync(key, stoppingToken).ConfigureAwait(false) is { Chunks: [var first, ..] })
                     {
                         await manifests.WriteAsync(key, RecordingLayout.FolderOf(first.Request.Recording, first.Request.EventTime), completing: null, stoppingToken).ConfigureAwait(false);
                     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using CallVault.Jobs;
 using CallVault.Storage;
@@ -15,7 +14,22 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private const int MaxRounds = 5;
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    // One gate per recording being written now, counted by its users and removed by the last one, so that the map
+    // holds only recordings in flight, not every recording this process has ever seen.
+    private readonly Dictionary<string, Gate> _gates = new(StringComparer.Ordinal);
+
+    /// <summary>Recordings this writer holds a lock entry for: only those being written now.</summary>
+    internal int LockEntries
+    {
+        get
+        {
+            lock (_gates)
+            {
+                return _gates.Count;
+            }
+        }
+    }
 
     /// <summary>Rewrites the manifest of a recording.</summary>
     /// <param name="recordingKey">The recording.</param>
@@ -27,16 +41,25 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
     /// <param name="cancellationToken">Cancels the write.</param>
     public async Task WriteAsync(string recordingKey, string folder, ChunkJob? completing, CancellationToken cancellationToken)
     {
-        var gate = _locks.GetOrAdd(recordingKey, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var gate = Enter(recordingKey);
         try
         {
-            var details = WithCompleted(await jobs.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false), completing);
+            await gate.Semaphore.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Leave(recordingKey, gate);
+            throw;
+        }
+
+        try
+        {
+            var details = WithCompleted(await jobs.Recordings.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false), completing);
             for (var round = 0; details is not null && round < MaxRounds; round++)
             {
                 var manifest = RecordingManifest.From(details, timeProvider.GetUtcNow());
                 await store.ReplaceAsync(RecordingLayout.ManifestPath(folder), JsonSerializer.SerializeToUtf8Bytes(manifest, Json), cancellationToken).ConfigureAwait(false);
-                var after = WithCompleted(await jobs.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false), completing);
+                var after = WithCompleted(await jobs.Recordings.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false), completing);
                 if (after is null || StoredChunks(after).SetEquals(StoredChunks(details)))
                 {
                     return;
@@ -47,8 +70,43 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
         }
         finally
         {
-            gate.Release();
+            gate.Semaphore.Release();
+            Leave(recordingKey, gate);
         }
+    }
+
+    private Gate Enter(string recordingKey)
+    {
+        lock (_gates)
+        {
+            if (!_gates.TryGetValue(recordingKey, out var gate))
+            {
+                gate = new Gate();
+                _gates.Add(recordingKey, gate);
+            }
+
+            gate.Users++;
+            return gate;
+        }
+    }
+
+    private void Leave(string recordingKey, Gate gate)
+    {
+        lock (_gates)
+        {
+            if (--gate.Users == 0)
+            {
+                _gates.Remove(recordingKey);
+                gate.Semaphore.Dispose();
+            }
+        }
+    }
+
+    private sealed class Gate
+    {
+        public SemaphoreSlim Semaphore { get; } = new(1, 1);
+
+        public int Users { get; set; }
     }
 
     /// <summary>The store's view, with <paramref name="completing"/> counted as stored.</summary>

@@ -89,7 +89,10 @@ public sealed record ManifestChunk
     /// <summary>The job state.</summary>
     public required string State { get; init; }
 
-    /// <summary>The last error, for a chunk that is not stored.</summary>
+    /// <summary>
+    /// The last error, for a chunk that is not stored; for a stored chunk, what was left undone on purpose (e.g. not
+    /// deleted from ACS because the event's delete location named another object), else null.
+    /// </summary>
     public string? LastError { get; init; }
 
     /// <summary>The media file.</summary>
@@ -133,7 +136,8 @@ public sealed record ManifestChunk
             DocumentId = job.Request.DocumentId,
             EndReason = job.Request.EndReason,
             State = job.State.ToString(),
-            LastError = job.State == ChunkState.Stored ? null : job.LastError,
+            // Completing a chunk clears its last error, so a stored chunk only has one when it was completed with a note.
+            LastError = job.LastError,
             Media = job.Media,
             Metadata = job.Metadata,
             ChunkStartTime = metadata?.ChunkStartTime,

@@ -10,7 +10,7 @@ internal static class JobsApi
         var api = routes.MapGroup("/api/jobs").WithTags("Jobs").AddEndpointFilter<ApiAccessFilter>();
         api.MapGet("/", async (IJobStore jobs, CancellationToken cancellationToken) =>
         {
-            var statistics = await jobs.GetStatisticsAsync(cancellationToken);
+            var statistics = await jobs.Recordings.GetStatisticsAsync(cancellationToken);
             return Results.Ok(new
             {
                 byState = statistics.ByState.ToDictionary(p => p.Key.ToString(), p => p.Value),
@@ -20,7 +20,7 @@ internal static class JobsApi
         }).WithSummary("Chunk jobs by state, the oldest pending event and the last event received.");
 
         api.MapGet("/dead-letters", async (IJobStore jobs, int? take, CancellationToken cancellationToken) =>
-            Results.Ok((await jobs.ListChunksAsync(ChunkState.DeadLettered, take ?? 100, cancellationToken)).Select(c => new
+            Results.Ok((await jobs.DeadLetters.ListAsync(take ?? 100, cancellationToken)).Select(c => new
             {
                 documentId = c.Request.DocumentId,
                 recordingKey = c.Request.Recording.Key,
@@ -39,7 +39,7 @@ internal static class JobsApi
                 return Results.Problem($"Give a state: one of {string.Join(", ", Enum.GetNames<ChunkState>())}.", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            return Results.Ok((await jobs.ListChunksAsync(parsed, take ?? 100, cancellationToken)).Select(c => new
+            return Results.Ok((await jobs.Recordings.ListChunksAsync(parsed, take ?? 100, cancellationToken)).Select(c => new
             {
                 documentId = c.Request.DocumentId,
                 recordingKey = c.Request.Recording.Key,
@@ -70,7 +70,7 @@ internal static class JobsApi
 
         api.MapPost("/{documentId}/retry", async (string documentId, IJobStore jobs, Processing.JobSignal signal, CancellationToken cancellationToken) =>
         {
-            if (!await jobs.RetryDeadLetterAsync(documentId, cancellationToken))
+            if (!await jobs.DeadLetters.RetryAsync(documentId, cancellationToken))
             {
                 return Results.Problem($"No dead-lettered chunk '{documentId}'.", statusCode: StatusCodes.Status404NotFound);
             }

@@ -48,7 +48,7 @@ internal static class RecordingsApi
                 Status = status,
                 Sort = order,
             };
-            var recordings = await jobs.ListRecordingsAsync(query, cancellationToken);
+            var recordings = await jobs.Recordings.ListRecordingsAsync(query, cancellationToken);
             return Results.Ok(recordings.Select(r => new
             {
                 key = r.Key,
@@ -70,7 +70,7 @@ internal static class RecordingsApi
         }).WithSummary("Recordings: paging (skip, take up to 500), filters (callId, from/to start time, participant, status) and sort (Newest, Oldest, Longest, Largest).");
 
         api.MapGet("/{key}", async (string key, IJobStore jobs, TimeProvider time, CancellationToken cancellationToken) =>
-            await jobs.GetRecordingAsync(key, cancellationToken) is { } details
+            await jobs.Recordings.GetRecordingAsync(key, cancellationToken) is { } details
                 ? Results.Ok(RecordingManifest.From(details, time.GetUtcNow()))
                 : NotFound(key))
             .WithSummary("One recording: its chunks, metadata and participants (the manifest).");
@@ -86,7 +86,7 @@ internal static class RecordingsApi
 
     private static async Task<IResult> StreamAsync(string key, long index, bool media, IJobStore jobs, IRecordingStore store, CancellationToken cancellationToken)
     {
-        var details = await jobs.GetRecordingAsync(key, cancellationToken);
+        var details = await jobs.Recordings.GetRecordingAsync(key, cancellationToken);
         var chunk = details?.Chunks.FirstOrDefault(c => c.Request.Index == index);
         var stored = media ? chunk?.Media : chunk?.Metadata;
         if (stored is null)

@@ -47,7 +47,7 @@ internal sealed class DatabaseHealthCheck(IJobStore jobs, IOptionsMonitor<CallVa
     {
         try
         {
-            var statistics = await jobs.GetStatisticsAsync(cancellationToken);
+            var statistics = await jobs.Recordings.GetStatisticsAsync(cancellationToken);
             var data = new Dictionary<string, object>
             {
                 ["pending"] = statistics.ByState[ChunkState.Pending] + statistics.ByState[ChunkState.Leased],

@@ -14,7 +14,7 @@ internal sealed partial class JobStatisticsSampler(IJobStore jobs, JobStatistics
         {
             try
             {
-                cache.Update(await jobs.GetStatisticsAsync(stoppingToken));
+                cache.Update(await jobs.Recordings.GetStatisticsAsync(stoppingToken));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -40,8 +40,13 @@ public static class CallVaultHostingExtensions
         });
         services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<AdoNetJobStore>());
 
-        // Roles of the same database share the job store's connections; its migrations create their tables.
-        services.AddSingleton(sp => sp.GetRequiredService<AdoNetJobStore>().RejectedEvents);
+        // Each role on its own too, so that a component can ask for only the role it uses.
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Queue);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Transitions);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetters);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Recordings);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Schema);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().RejectedEvents);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
@@ -56,7 +61,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp =>
         {
             var webhook = sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Webhook;
-            return new GroupCommitEnqueuer(sp.GetRequiredService<IJobStore>(), webhook.MaxQueuedEvents, webhook.QueueWait, sp.GetRequiredService<TimeProvider>());
+            return new GroupCommitEnqueuer(sp.GetRequiredService<IJobStore>().Queue, webhook.MaxQueuedEvents, webhook.QueueWait, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<WebhookIntake>();
         services.AddSingleton<ManifestWriter>();

@@ -15,7 +15,7 @@ internal sealed partial class StartupInitializer(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         folder.Lock();
-        await jobs.InitializeAsync(cancellationToken);
+        await jobs.Schema.InitializeAsync(cancellationToken);
         Log.Started(logger, folder.Path, folder.RecordingsPath);
         foreach (var missing in ConfigurationHealth.Missing(options.Value, acs.Value))
         {

@@ -21,7 +21,7 @@ public sealed class PostgreSqlRejectedEventStoreTests : RejectedEventStoreContra
         }
 
         _jobs = new PostgreSqlJobStore(new NpgsqlConnectionStringBuilder(TestServices.PostgreSql) { SearchPath = _schema }.ToString(), clock);
-        await _jobs.InitializeAsync(default);
+        await _jobs.Schema.InitializeAsync(default);
         return _jobs.RejectedEvents;
     }
 

@@ -11,7 +11,7 @@ public sealed class SqliteRejectedEventStoreTests : RejectedEventStoreContract
     protected override async Task<IRejectedEventStore> CreateStoreAsync(TimeProvider clock)
     {
         var jobs = new SqliteJobStore($"Data Source={Path.Combine(_folder, "jobs.db")}", clock);
-        await jobs.InitializeAsync(default);
+        await jobs.Schema.InitializeAsync(default);
         return jobs.RejectedEvents;
     }
 

@@ -12,7 +12,7 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _store = new SqliteJobStore($"Data Source={Path.Combine(_folder, "jobs.db")}", TimeProvider.System);
-        await _store.InitializeAsync(default);
+        await _store.Schema.InitializeAsync(default);
     }
 
     public Task DisposeAsync()
@@ -33,14 +33,14 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
     [Fact]
     public async Task ConcurrentDeliveries_AreCommittedWithPerCallerOutcomes()
     {
-        await using var enqueuer = new GroupCommitEnqueuer(_store);
+        await using var enqueuer = new GroupCommitEnqueuer(_store.Queue);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() =>
             enqueuer.EnqueueAsync([Event($"e{i}", $"d{i % 150}")], default))));
 
         Assert.Equal(150, results.Sum(r => r.NewChunks));
         Assert.All(results, r => Assert.Single(r.NewChunksByEvent));
-        Assert.Equal(150, (await _store.GetStatisticsAsync(default)).ByState[ChunkState.Pending]);
+        Assert.Equal(150, (await _store.Recordings.GetStatisticsAsync(default)).ByState[ChunkState.Pending]);
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
     }
 
     /// <summary>A store whose first enqueue waits for the test; every enqueue is answered by a function and logged.</summary>
-    private sealed class ScriptedStore(Func<IReadOnlyList<EventChunks>, EnqueueResult> answer) : IJobStore
+    private sealed class ScriptedStore(Func<IReadOnlyList<EventChunks>, EnqueueResult> answer) : IChunkQueue
     {
         private int _calls;
 
@@ -167,61 +167,17 @@ public sealed class GroupCommitEnqueuerTests : IAsyncLifetime
             return answer(events);
         }
 
-        public Task InitializeAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
         public Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task CompleteAsync(ChunkLease lease, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<bool> RetryDeadLetterAsync(string documentId, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<RecordingSummary>> ListRecordingsAsync(RecordingQuery query, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<string>> ListRecentlyStoredRecordingsAsync(DateTimeOffset since, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
-    private sealed class FailingStore : IJobStore
+    private sealed class FailingStore : IChunkQueue
     {
         public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => throw new InvalidOperationException("disk full");
 
-        public Task InitializeAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
         public Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task CompleteAsync(ChunkLease lease, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<bool> RetryDeadLetterAsync(string documentId, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<RecordingSummary>> ListRecordingsAsync(RecordingQuery query, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<string>> ListRecentlyStoredRecordingsAsync(DateTimeOffset since, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

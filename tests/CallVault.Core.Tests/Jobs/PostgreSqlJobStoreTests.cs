@@ -1,91 +1,45 @@
-using System.Collections.Concurrent;
 using CallVault.Jobs;
-using CallVault.Jobs.PostgreSql;
-using CallVault.Testing;
 using Npgsql;
 
 namespace CallVault.Core.Tests.Jobs;
 
-/// <summary>The job-store contract on the run's PostgreSQL server, each test in a schema of its own.</summary>
-public sealed class PostgreSqlJobStoreTests : JobStoreContract
+public sealed class PostgreSqlChunkQueueTests() : ChunkQueueContract(new PostgreSqlBackend());
+
+public sealed class PostgreSqlChunkTransitionsTests() : ChunkTransitionsContract(new PostgreSqlBackend());
+
+public sealed class PostgreSqlDeadLettersTests() : DeadLettersContract(new PostgreSqlBackend());
+
+public sealed class PostgreSqlRecordingReadModelTests() : RecordingReadModelContract(new PostgreSqlBackend());
+
+public sealed class PostgreSqlJobStoreSchemaTests() : JobStoreSchemaContract(new PostgreSqlBackend());
+
+/// <summary>What only the shared PostgreSQL store does: several instances on one database.</summary>
+public sealed class PostgreSqlJobStoreTests() : JobStoreContract(new PostgreSqlBackend())
 {
-    private readonly string _schema = "test_" + Guid.NewGuid().ToString("N")[..16];
-    private readonly List<PostgreSqlJobStore> _stores = [];
-
-    private string ConnectionString => new NpgsqlConnectionStringBuilder(TestServices.PostgreSql) { SearchPath = _schema }.ToString();
-
-    protected override async Task<IJobStore> CreateStoreAsync(TimeProvider clock)
-    {
-        await using var connection = new NpgsqlConnection(TestServices.PostgreSql);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"CREATE SCHEMA IF NOT EXISTS {_schema};", connection);
-        await command.ExecuteNonQueryAsync();
-        return NewInstance(clock);
-    }
-
-    private PostgreSqlJobStore NewInstance(TimeProvider clock)
-    {
-        var store = new PostgreSqlJobStore(ConnectionString, clock);
-        _stores.Add(store);
-        return store;
-    }
-
-    public override async Task DisposeAsync()
-    {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-
-        await using var connection = new NpgsqlConnection(TestServices.PostgreSql);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE;", connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    private PostgreSqlBackend PostgreSql => (PostgreSqlBackend)Backend;
 
     /// <summary>Several instances share the database: a new instance starting up must not steal live leases.</summary>
     [Fact]
     public async Task Initialize_OfAnotherInstance_LeavesLiveLeasesAlone()
     {
-        await Store.EnqueueAsync("e1", [Chunk("d1")], default);
-        Assert.NotNull(await Store.TryLeaseAsync("instance-a", TimeSpan.FromMinutes(2), default));
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1")], default);
+        Assert.NotNull(await Store.Queue.TryLeaseAsync("instance-a", TimeSpan.FromMinutes(2), default));
 
-        var other = NewInstance(Clock);
-        await other.InitializeAsync(default);
+        var other = Backend.NewInstance(Clock);
+        await other.Schema.InitializeAsync(default);
 
-        Assert.Null(await other.TryLeaseAsync("instance-b", TimeSpan.FromMinutes(2), default));
+        Assert.Null(await other.Queue.TryLeaseAsync("instance-b", TimeSpan.FromMinutes(2), default));
         Clock.Advance(TimeSpan.FromMinutes(3));
-        Assert.Equal("d1", (await other.TryLeaseAsync("instance-b", TimeSpan.FromMinutes(2), default))!.DocumentId);
-    }
-
-    /// <summary>Three instances, each with its own connections, race for 90 chunks: SKIP LOCKED gives each to one of them.</summary>
-    [Fact]
-    public async Task SeveralInstances_NeverLeaseTheSameChunkTwice()
-    {
-        await Store.EnqueueAsync([.. Enumerable.Range(0, 90).Select(i => new EventChunks($"e{i}", [Chunk($"d{i}", index: i)]))], default);
-        var instances = new[] { Store, NewInstance(Clock), NewInstance(Clock) };
-        var leased = new ConcurrentBag<string>();
-
-        await Task.WhenAll(instances.SelectMany((store, s) => Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
-        {
-            while (await store.TryLeaseAsync($"i{s}w{w}", TimeSpan.FromMinutes(2), default) is { } lease)
-            {
-                leased.Add(lease.DocumentId);
-                await store.CompleteAsync(lease, default);
-            }
-        }))));
-
-        Assert.Equal(90, leased.Count);
-        Assert.Equal(90, leased.Distinct().Count());
+        Assert.Equal("d1", (await other.Queue.TryLeaseAsync("instance-b", TimeSpan.FromMinutes(2), default))!.DocumentId);
     }
 
     /// <summary>Instances starting together run the migrations once, under the advisory lock.</summary>
     [Fact]
     public async Task ConcurrentInitialize_MigratesOnce()
     {
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => NewInstance(Clock).InitializeAsync(default)));
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Backend.NewInstance(Clock).Schema.InitializeAsync(default)));
 
-        await using var connection = new NpgsqlConnection(ConnectionString);
+        await using var connection = new NpgsqlConnection(PostgreSql.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM schema_migrations;", connection);
         Assert.Equal((long)CallVault.Jobs.AdoNet.RelationalSchema.Migrations.Count, await command.ExecuteScalarAsync());

@@ -3,39 +3,38 @@ using CallVault.Jobs.Sqlite;
 
 namespace CallVault.Core.Tests.Jobs;
 
-/// <summary>The job-store contract on a real SQLite file.</summary>
-public sealed class SqliteJobStoreTests : JobStoreContract
+public sealed class SqliteChunkQueueTests() : ChunkQueueContract(new SqliteBackend());
+
+public sealed class SqliteChunkTransitionsTests() : ChunkTransitionsContract(new SqliteBackend());
+
+public sealed class SqliteDeadLettersTests() : DeadLettersContract(new SqliteBackend());
+
+public sealed class SqliteRecordingReadModelTests() : RecordingReadModelContract(new SqliteBackend());
+
+public sealed class SqliteJobStoreSchemaTests() : JobStoreSchemaContract(new SqliteBackend());
+
+/// <summary>What only the embedded SQLite store does: one process owns the file.</summary>
+public sealed class SqliteJobStoreTests() : JobStoreContract(new SqliteBackend())
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("callvault-sqlite-").FullName;
-
-    private string ConnectionString => $"Data Source={Path.Combine(_folder, "jobs.db")}";
-
-    protected override Task<IJobStore> CreateStoreAsync(TimeProvider clock) => Task.FromResult<IJobStore>(new SqliteJobStore(ConnectionString, clock));
-
-    public override Task DisposeAsync()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_folder, recursive: true);
-        return Task.CompletedTask;
-    }
+    private SqliteBackend Sqlite => (SqliteBackend)Backend;
 
     /// <summary>A restart of the one process that owns the file takes every lease back at once.</summary>
     [Fact]
     public async Task Initialize_AfterACrash_MakesLeasedChunksDueAtOnce()
     {
-        await Store.EnqueueAsync("e1", [Chunk("d1")], default);
-        Assert.NotNull(await Store.TryLeaseAsync("dead-process", TimeSpan.FromHours(1), default));
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1")], default);
+        Assert.NotNull(await Store.Queue.TryLeaseAsync("dead-process", TimeSpan.FromHours(1), default));
 
-        var restarted = new SqliteJobStore(ConnectionString, Clock);
-        await restarted.InitializeAsync(default);
+        var restarted = new SqliteJobStore(Sqlite.ConnectionString, Clock);
+        await restarted.Schema.InitializeAsync(default);
 
-        Assert.Equal("d1", (await restarted.TryLeaseAsync("new-process", TimeSpan.FromMinutes(1), default))!.DocumentId);
+        Assert.Equal("d1", (await restarted.Queue.TryLeaseAsync("new-process", TimeSpan.FromMinutes(1), default))!.DocumentId);
     }
 
     [Fact]
     public async Task Database_IsInWalMode()
     {
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Sqlite.ConnectionString);
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode;";
@@ -67,12 +66,12 @@ public sealed class SqliteJobStoreTests : JobStoreContract
             }
 
             var upgraded = new SqliteJobStore(connectionString, Clock);
-            await upgraded.InitializeAsync(default);
+            await upgraded.Schema.InitializeAsync(default);
 
-            var found = Assert.Single(await upgraded.ListRecordingsAsync(new RecordingQuery { Participant = "+14255550123" }, default));
+            var found = Assert.Single(await upgraded.Recordings.ListRecordingsAsync(new RecordingQuery { Participant = "+14255550123" }, default));
             Assert.Equal("old", found.Key);
             Assert.Equal(1234, found.StoredBytes);
-            Assert.Equal("old", Assert.Single(await upgraded.ListRecordingsAsync(new RecordingQuery { Participant = "acs:agent" }, default)).Key);
+            Assert.Equal("old", Assert.Single(await upgraded.Recordings.ListRecordingsAsync(new RecordingQuery { Participant = "acs:agent" }, default)).Key);
         }
         finally
         {

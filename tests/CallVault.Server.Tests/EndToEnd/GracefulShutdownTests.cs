@@ -31,8 +31,8 @@ public sealed class GracefulShutdownTests
         var kept = Partial();
         Assert.True(kept > 1_000_000);
         var store = new SqliteJobStore($"Data Source={Path.Combine(dataFolder, "callvault.db")}", TimeProvider.System);
-        var chunk = (await store.ListRecordingsAsync(new RecordingQuery(), default)).Single();
-        var details = await store.GetRecordingAsync(chunk.Key, default);
+        var chunk = (await store.Recordings.ListRecordingsAsync(new RecordingQuery(), default)).Single();
+        var details = await store.Recordings.GetRecordingAsync(chunk.Key, default);
         Assert.Equal((ChunkState.Pending, 0), (details!.Chunks[0].State, details.Chunks[0].Attempts));
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 

@@ -174,6 +174,69 @@ public sealed class PipelineTests : IAsyncLifetime
         Assert.All(after.GetProperty("chunks").EnumerateArray(), c => Assert.True(c.GetProperty("deleted").GetBoolean()));
     }
 
+    /// <summary>
+    /// An event whose delete location names another recording's object (on an allowed host): the chunk is stored, the
+    /// other object is not deleted, and the stored chunk says why it was not deleted from ACS.
+    /// </summary>
+    [Fact]
+    public async Task DeleteAfterDownload_DeleteLocationOfAnotherObject_DeletesNothingAndSaysWhy()
+    {
+        await using var server = await ServerUnderTest.StartAsync(_emulator, s => s["CallVault:DeleteAfterDownload"] = "true");
+        var target = await RecordAsync(new { durationSeconds = 1, publish = false });
+        var victim = await RecordAsync(new { durationSeconds = 1, publish = false });
+        var chunk = target.GetProperty("chunks")[0];
+        var victimChunk = victim.GetProperty("chunks")[0];
+        var now = TimeProvider.System.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var body = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(),
+            ["topic"] = "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/callvault-emulator/providers/microsoft.communication/communicationservices/emulator",
+            ["subject"] = target.GetProperty("subject").GetString(),
+            ["data"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["recordingStorageInfo"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["recordingChunks"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["documentId"] = chunk.GetProperty("documentId").GetString(),
+                        ["index"] = 0,
+                        ["endReason"] = "SessionEnded",
+                        ["contentLocation"] = chunk.GetProperty("contentLocation").GetString(),
+                        ["metadataLocation"] = chunk.GetProperty("metadataLocation").GetString(),
+                        ["deleteLocation"] = victimChunk.GetProperty("deleteLocation").GetString(),
+                    }),
+                },
+                ["recordingStartTime"] = now,
+                ["recordingDurationMs"] = target.GetProperty("durationMs").GetInt64(),
+                ["recordingContentType"] = "Audio",
+                ["recordingChannelType"] = "Mixed",
+                ["recordingFormatType"] = "Wav",
+                ["sessionEndReason"] = "CallEnded",
+            },
+            ["eventType"] = "Microsoft.Communication.RecordingFileStatusUpdated",
+            ["dataVersion"] = "1.0",
+            ["metadataVersion"] = "1",
+            ["eventTime"] = now,
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Post, server.WebhookUrl) { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("aeg-event-type", "Notification");
+        using (var client = new HttpClient())
+        using (var response = await client.SendAsync(request))
+        {
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var stored = (await server.WaitForRecordingAsync(target.GetProperty("callId").GetString()!)).GetProperty("chunks")[0];
+
+        Assert.Equal(JsonValueKind.Null, stored.GetProperty("deletedFromAcsAt").ValueKind);
+        Assert.Contains(victimChunk.GetProperty("documentId").GetString()!, stored.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        foreach (var recording in new[] { target, victim })
+        {
+            var after = await _admin.GetFromJsonAsync<JsonElement>($"recordings/{recording.GetProperty("recordingId").GetString()}");
+            Assert.False(after.GetProperty("chunks")[0].GetProperty("deleted").GetBoolean());
+        }
+    }
+
     [Fact]
     public async Task DeleteAfterDownload_Off_LeavesRecordingsInAcs()
     {

@@ -1,0 +1,61 @@
+using static CallVault.Jobs.AdoNet.ChunkRows;
+
+namespace CallVault.Jobs.AdoNet;
+
+/// <summary>The transitions role in SQL: each transition is one <see cref="ChunkWriteUnit"/>, fenced by the lease token.</summary>
+/// <param name="database">The database and its dialect.</param>
+public sealed class AdoNetChunkTransitions(RelationalDatabase database) : IChunkTransitions
+{
+    private const string EndLease = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL";
+
+    /// <inheritdoc />
+    public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(progress);
+        return new ChunkWriteUnit(lease)
+            .Set(
+                """
+                media_path = COALESCE(@mediaPath, media_path), media_length = COALESCE(@mediaLength, media_length),
+                media_sha256 = COALESCE(@mediaSha, media_sha256), media_content_type = COALESCE(@mediaType, media_content_type),
+                metadata_path = COALESCE(@metaPath, metadata_path), metadata_length = COALESCE(@metaLength, metadata_length),
+                metadata_sha256 = COALESCE(@metaSha, metadata_sha256), metadata_json = COALESCE(@metaJson, metadata_json),
+                deleted_from_acs_at = COALESCE(@deleted, deleted_from_acs_at)
+                """,
+                ("@mediaPath", progress.Media?.Path), ("@mediaLength", progress.Media?.Length), ("@mediaSha", progress.Media?.Sha256),
+                ("@mediaType", progress.Media?.ContentType), ("@metaPath", progress.Metadata?.Path), ("@metaLength", progress.Metadata?.Length),
+                ("@metaSha", progress.Metadata?.Sha256), ("@metaJson", progress.MetadataJson), ("@deleted", Millis(progress.DeletedFromAcsAt)))
+            .MergeParticipants(progress.Participants)
+            .CommitAsync(database, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task CompleteAsync(ChunkLease lease, string? note, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return new ChunkWriteUnit(lease)
+            .Set($"state = '{ChunkStates.Stored}', stored_at = @now, last_error = @note, {EndLease}", ("@now", database.Now()), ("@note", note))
+            .RecomputeStoredBytes()
+            .CommitAsync(database, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return new ChunkWriteUnit(lease)
+            .Set(
+                $"state = @state, last_error = @error, next_attempt_at = @retry, {EndLease}",
+                ("@state", retryAt is null ? ChunkStates.DeadLettered : ChunkStates.Pending), ("@error", reason), ("@retry", Millis(retryAt) ?? database.Now()))
+            .CommitAsync(database, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return new ChunkWriteUnit(lease)
+            .Set($"state = '{ChunkStates.Pending}', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = @now, {EndLease}", ("@now", database.Now()))
+            .CommitAsync(database, cancellationToken);
+    }
+}

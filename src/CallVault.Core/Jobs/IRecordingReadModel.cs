@@ -1,0 +1,20 @@
+namespace CallVault.Jobs;
+
+/// <summary>What was recorded and stored, as the API, the CLI, the manifests and the health checks read it.</summary>
+public interface IRecordingReadModel
+{
+    /// <summary>Recordings in the order and with the filters <paramref name="query"/> asks for; an unknown status finds none.</summary>
+    Task<IReadOnlyList<RecordingSummary>> ListRecordingsAsync(RecordingQuery query, CancellationToken cancellationToken);
+
+    /// <summary>One recording with its chunks, or null.</summary>
+    Task<RecordingDetails?> GetRecordingAsync(string recordingKey, CancellationToken cancellationToken);
+
+    /// <summary>Recordings that had a chunk stored at or after <paramref name="since"/>.</summary>
+    Task<IReadOnlyList<string>> ListRecentlyStoredRecordingsAsync(DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>Chunks in a state, oldest event first; at most <paramref name="take"/> (1 to 1,000).</summary>
+    Task<IReadOnlyList<ChunkJob>> ListChunksAsync(ChunkState state, int take, CancellationToken cancellationToken);
+
+    /// <summary>Counts of chunks by state and the age of the oldest pending one.</summary>
+    Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken);
+}

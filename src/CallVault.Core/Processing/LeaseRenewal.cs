@@ -1,0 +1,80 @@
+using CallVault.Jobs;
+using Microsoft.Extensions.Logging;
+
+namespace CallVault.Processing;
+
+/// <summary>
+/// Keeps one lease alive while its chunk is worked on: renews it every third of the lease duration, and after a
+/// failure that is not "lease lost" (the database briefly unreachable, a timeout) tries again soon with a short
+/// backoff, for as long as the work goes on. Only the store saying the lease is lost ends it early, and then the work
+/// is cancelled: another worker owns the chunk, and every write this one would make is refused anyway.
+/// </summary>
+internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, TimeSpan leaseDuration, TimeProvider timeProvider, ILogger logger)
+{
+    /// <summary>The longest wait between retries after a failed renewal: 5 seconds (less when the lease is short).</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>True once the store said the lease is lost.</summary>
+    public bool IsLost { get; private set; }
+
+    /// <summary>Renewals that failed for another reason, in a row.</summary>
+    public int ConsecutiveFailures { get; private set; }
+
+    /// <summary>How the renewal waits; a test replaces it to observe each wait once its timer exists.</summary>
+    internal Func<TimeSpan, CancellationToken, Task> Wait { get; init; } = (delay, cancellationToken) => Task.Delay(delay, timeProvider, cancellationToken);
+
+    /// <summary>The wait before the next renewal: a third of the lease, or the backoff after failures.</summary>
+    public TimeSpan NextDelay()
+    {
+        var interval = leaseDuration / 3;
+        if (ConsecutiveFailures == 0)
+        {
+            return interval;
+        }
+
+        var backoff = TimeSpan.FromMilliseconds(500 * Math.Pow(2, Math.Min(ConsecutiveFailures - 1, 10)));
+        return TimeSpan.FromTicks(Math.Min(backoff.Ticks, Math.Min(MaxRetryDelay.Ticks, interval.Ticks)));
+    }
+
+    /// <summary>Renews until <paramref name="work"/> is cancelled or the lease is lost (and then cancels it).</summary>
+    public async Task RunAsync(CancellationTokenSource work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        try
+        {
+            while (true)
+            {
+                await Wait(NextDelay(), work.Token).ConfigureAwait(false);
+                try
+                {
+                    await queue.RenewLeaseAsync(lease, leaseDuration, work.Token).ConfigureAwait(false);
+                    ConsecutiveFailures = 0;
+                }
+                catch (LeaseLostException)
+                {
+                    IsLost = true;
+                    Log.LeaseLost(logger, lease.DocumentId);
+                    await work.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !work.IsCancellationRequested)
+                {
+                    ConsecutiveFailures++;
+                    Log.RenewFailed(logger, lease.DocumentId, ConsecutiveFailures, NextDelay(), ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (work.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Warning, "Lost the lease on chunk {DocumentId}; another worker has it, this one stops")]
+        public static partial void LeaseLost(ILogger logger, string documentId);
+
+        [LoggerMessage(21, LogLevel.Warning, "Could not renew the lease on chunk {DocumentId} ({Failures} in a row); trying again in {RetryIn}")]
+        public static partial void RenewFailed(ILogger logger, string documentId, int failures, TimeSpan retryIn, Exception exception);
+    }
+}

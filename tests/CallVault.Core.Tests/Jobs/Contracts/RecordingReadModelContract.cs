@@ -1,0 +1,85 @@
+using CallVault.Jobs;
+
+namespace CallVault.Core.Tests.Jobs;
+
+/// <summary>What every <see cref="IRecordingReadModel"/> must do.</summary>
+public abstract class RecordingReadModelContract(JobStoreBackend backend) : JobStoreContract(backend)
+{
+    [Fact]
+    public async Task ListRecordings_StatusFilter_FindsExactlyTheRecordingsInThatStatus()
+    {
+        var now = Clock.GetUtcNow();
+        await Store.Queue.EnqueueAsync("e1", [Chunk("s0", "stored", eventTime: now.AddMinutes(-50))], default);
+        await Store.Queue.EnqueueAsync("e2", [Chunk("p0", "partial", eventTime: now.AddMinutes(-40)), Chunk("p1", "partial", 1, now.AddMinutes(-5))], default);
+        await Store.Queue.EnqueueAsync("e3", [Chunk("f0", "failed", eventTime: now.AddMinutes(-30))], default);
+        await Store.Queue.EnqueueAsync("e4", [Chunk("d0", "downloading", eventTime: now.AddMinutes(-20))], default);
+        await Store.Queue.EnqueueAsync("e5", [Chunk("q0", "pending", eventTime: now.AddMinutes(-1))], default);
+        await Store.Transitions.CompleteAsync((await Store.Queue.TryLeaseAsync("w", Lease, default))!, default);
+        await Store.Transitions.CompleteAsync((await Store.Queue.TryLeaseAsync("w", Lease, default))!, default);
+        await Store.Transitions.FailAsync((await Store.Queue.TryLeaseAsync("w", Lease, default))!, "gone", retryAt: null, default);
+        Assert.Equal("d0", (await Store.Queue.TryLeaseAsync("w", Lease, default))!.DocumentId);
+
+        foreach (var status in new[] { "stored", "partial", "failed", "downloading", "pending" })
+        {
+            var found = Assert.Single(await Store.Recordings.ListRecordingsAsync(new RecordingQuery { Status = status, Sort = RecordingSort.Largest }, default));
+            Assert.Equal((status, status), (found.Key, found.Status));
+        }
+    }
+
+    [Fact]
+    public async Task ListAndStatistics_DescribeTheQueue()
+    {
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1", "rec-1", eventTime: Clock.GetUtcNow().AddHours(-3))], default);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        await Store.Queue.EnqueueAsync("e2", [Chunk("d2", "rec-2")], default);
+
+        var recordings = await Store.Recordings.ListRecordingsAsync(new RecordingQuery(), default);
+        var byCall = await Store.Recordings.ListRecordingsAsync(new RecordingQuery { CallId = "call-rec-1" }, default);
+        var statistics = await Store.Recordings.GetStatisticsAsync(default);
+
+        Assert.Equal(["rec-2", "rec-1"], recordings.Select(r => r.Key));
+        Assert.Equal("rec-1", Assert.Single(byCall).Key);
+        Assert.Equal(2, statistics.ByState[ChunkState.Pending]);
+        Assert.Equal(Clock.GetUtcNow().AddSeconds(-1).AddHours(-3), statistics.OldestPendingEventTime);
+        Assert.Equal(Clock.GetUtcNow(), statistics.LastEventReceivedAt);
+        Assert.Null(await Store.Recordings.GetRecordingAsync("nope", default));
+    }
+
+    [Fact]
+    public async Task ListRecordings_FiltersByStartParticipantAndStatusAndSorts()
+    {
+        var early = new RecordingInfo { Key = "early", CallId = "c1", StartTime = Clock.GetUtcNow().AddHours(-10), DurationMs = 1000 };
+        var late = new RecordingInfo { Key = "late", CallId = "c2", StartTime = Clock.GetUtcNow().AddHours(-1), DurationMs = 9000 };
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1") with { Recording = early }], default);
+        await Store.Queue.EnqueueAsync("e2", [Chunk("d2") with { Recording = late }], default);
+        var lease = await Store.Queue.TryLeaseAsync("w", Lease, default);
+        await Store.Transitions.RecordProgressAsync(lease!, new ChunkProgress
+        {
+            Media = new StoredObjectInfo("x.wav", 500, "ab", "audio/wav"),
+            MetadataJson = """{"participants":[{"participantId":"4:+14255550123","channel":0},{"participantId":"8:acs:agent","channel":1}]}""",
+            Participants = ["4:+14255550123", "8:acs:agent"],
+        }, default);
+        await Store.Transitions.CompleteAsync(lease!, default);
+
+        async Task<string[]> KeysAsync(RecordingQuery query) => [.. (await Store.Recordings.ListRecordingsAsync(query, default)).Select(r => r.Key)];
+
+        Assert.Equal(["late"], await KeysAsync(new RecordingQuery { From = Clock.GetUtcNow().AddHours(-2) }));
+        Assert.Equal(["early"], await KeysAsync(new RecordingQuery { To = Clock.GetUtcNow().AddHours(-2) }));
+        foreach (var term in new[] { "4:+14255550123", "+14255550123", "14255550123", " 8:acs:agent ", "acs:agent" })
+        {
+            Assert.Equal([lease!.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Participant = term }));
+        }
+
+        Assert.Empty(await KeysAsync(new RecordingQuery { Participant = "+1425555" }));
+        Assert.Equal(["late"], await KeysAsync(new RecordingQuery { Skip = 1, Take = 1, Sort = RecordingSort.Oldest }));
+        Assert.Equal([lease!.Job.Request.Recording.Key], await KeysAsync(new RecordingQuery { Status = "stored" }));
+        Assert.Single(await KeysAsync(new RecordingQuery { Status = "pending" }));
+        Assert.Empty(await KeysAsync(new RecordingQuery { Status = "failed" }));
+        Assert.Empty(await KeysAsync(new RecordingQuery { Status = "no-such-status" }));
+        Assert.Equal(["late", "early"], await KeysAsync(new RecordingQuery { Sort = RecordingSort.Longest }));
+        Assert.Equal(lease!.Job.Request.Recording.Key, (await KeysAsync(new RecordingQuery { Sort = RecordingSort.Largest }))[0]);
+        Assert.Equal(500, (await Store.Recordings.ListRecordingsAsync(new RecordingQuery { Sort = RecordingSort.Largest }, default))[0].StoredBytes);
+        var stored = (await Store.Recordings.ListRecordingsAsync(new RecordingQuery { Status = "stored" }, default)).Single();
+        Assert.Equal(["4:+14255550123", "8:acs:agent"], stored.Participants);
+    }
+}

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Text;
+using CallVault.Acs;
+using CallVault.Acs.Recordings;
+using CallVault.Diagnostics;
+using CallVault.Jobs;
+using CallVault.Jobs.Sqlite;
+using CallVault.Processing;
+using CallVault.Storage;
+using CallVault.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CallVault.Core.Tests.Processing;
+
+/// <summary>The worker over a real SQLite store and a real HTTP object server on loopback, with time from a fake clock.</summary>
+public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(2);
+    private static readonly byte[] Key = new byte[32];
+    private readonly string _folder = Directory.CreateTempSubdirectory("callvault-worker-").FullName;
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 3, 10, 0, 0, TimeSpan.Zero));
+    private FaultyObjectServer _server = null!;
+    private ServiceProvider _services = null!;
+    private SqliteJobStore _jobs = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await FaultyObjectServer.StartAsync(Key);
+        _jobs = new SqliteJobStore($"Data Source={Path.Combine(_folder, "jobs.db")}", _clock);
+        await _jobs.Schema.InitializeAsync(default);
+        var services = new ServiceCollection();
+        services.AddAcsRecordingClient(options =>
+        {
+            options.ConnectionString = $"endpoint=https://contoso-acs.communication.azure.com/;accesskey={Convert.ToBase64String(Key)}";
+            options.AllowedHosts.Add(_server.StorageBase.GetLeftPart(UriPartial.Authority));
+            options.Download.ParallelConnections = 1;
+            options.Download.StallTimeout = TimeSpan.FromMinutes(10);
+        });
+        _services = services.BuildServiceProvider(validateScopes: true);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _server.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    /// <summary>
+    /// The lease is lost while the media is being downloaded: the download stops, and it is neither counted in the
+    /// failure metric, nor logged as a failed attempt, nor recorded on the chunk as one.
+    /// </summary>
+    [Fact]
+    public async Task LeaseLostDuringDownload_IsNotADownloadFailure()
+    {
+        _server.Objects["doc-1"] = 200_000;
+        _server.Documents["doc-1"] = Encoding.UTF8.GetBytes("""{ "chunkDocumentId": "doc-1", "recordingInfo": { "format": "wav" }, "participants": [] }""");
+        _server.Faults.Enqueue(new Fault(FaultKind.StallAfter, AfterBytes: 10_000));
+        await _jobs.Queue.EnqueueAsync("e1", [new ChunkRequest
+        {
+            DocumentId = "doc-1",
+            Recording = new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" },
+            ContentLocation = _server.ContentUri("doc-1"),
+            MetadataLocation = new Uri(_server.StorageBase, "v1/objects/doc-1/document"),
+            EventTime = _clock.GetUtcNow(),
+        }], default);
+        var queue = new LosingQueue(_jobs.Queue);
+        var logger = new ListLogger();
+        using var meters = new TestMeterFactory();
+        using var failures = new FailureCounter(meters);
+        using var signal = new JobSignal();
+        var options = new CallVaultOptions { Worker = { Concurrency = 1, LeaseDuration = LeaseDuration } };
+        var worker = new ChunkDownloadWorker(
+            new JobStoreWith(_jobs, queue),
+            new DiskRecordingStore(Path.Combine(_folder, "recordings")),
+            _services.GetRequiredService<AcsRecordingClient>(),
+            new ManifestWriter(_jobs, new DiskRecordingStore(Path.Combine(_folder, "recordings")), _clock),
+            signal,
+            new DownloadsInFlight(),
+            new CallVaultMetrics(meters, new JobStatisticsCache(), _clock),
+            new Monitor<CallVaultOptions>(options),
+            _services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>(),
+            _clock,
+            logger);
+
+        await worker.StartAsync(default);
+        try
+        {
+            // The download is under way (the renewal's timer exists by then); the next renewal learns the lease is lost.
+            await _server.StallReached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            _clock.Advance(LeaseDuration / 3);
+            await queue.LeasedAgain.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await worker.StopAsync(default);
+        }
+
+        Assert.Equal(0, failures.Total);
+        Assert.DoesNotContain(logger.Entries, e => e.Level >= LogLevel.Warning && e.EventName is "WillRetry" or "DeadLettered" or "BookkeepingFailed");
+        Assert.Contains(logger.Entries, e => e.EventName == "LeaseLost");
+        var chunk = (await _jobs.Recordings.GetRecordingAsync("rec-1", default))!.Chunks.Single();
+        Assert.Equal((ChunkState.Leased, 1, null, null), (chunk.State, chunk.Attempts, chunk.LastError, chunk.Media));
+    }
+
+    /// <summary>The store says the lease is lost at the first renewal; leasing again is seen, so the test knows the attempt ended.</summary>
+    private sealed class LosingQueue(IChunkQueue inner) : IChunkQueue
+    {
+        private int _leases;
+
+        public TaskCompletionSource LeasedAgain { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => inner.EnqueueAsync(events, cancellationToken);
+
+        public Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _leases) == 2)
+            {
+                LeasedAgain.TrySetResult();
+            }
+
+            return inner.TryLeaseAsync(owner, leaseDuration, cancellationToken);
+        }
+
+        public Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+            throw new LeaseLostException("another worker has it");
+    }
+
+    private sealed class JobStoreWith(IJobStore inner, IChunkQueue queue) : IJobStore
+    {
+        public IChunkQueue Queue => queue;
+
+        public IChunkTransitions Transitions => inner.Transitions;
+
+        public IDeadLetters DeadLetters => inner.DeadLetters;
+
+        public IRecordingReadModel Recordings => inner.Recordings;
+
+        public IJobStoreSchema Schema => inner.Schema;
+
+        public CallVault.Events.IRejectedEventStore RejectedEvents => inner.RejectedEvents;
+    }
+
+    private sealed class Monitor<T>(T value) : IOptionsMonitor<T>
+    {
+        public T CurrentValue => value;
+
+        public T Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<T, string?> listener) => null;
+    }
+
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        private readonly ConcurrentBag<Meter> _meters = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (var meter in _meters)
+            {
+                meter.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Sums <c>callvault.downloads.failed</c> from this test's meters only.</summary>
+    private sealed class FailureCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _total;
+
+        public FailureCounter(TestMeterFactory meters)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == meters && instrument.Name == "callvault.downloads.failed")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
+            _listener.Start();
+        }
+
+        public long Total => Interlocked.Read(ref _total);
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    private sealed class ListLogger : ILogger<ChunkDownloadWorker>
+    {
+        public ConcurrentQueue<(LogLevel Level, string? EventName)> Entries { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Enqueue((logLevel, eventId.Name));
+    }
+}

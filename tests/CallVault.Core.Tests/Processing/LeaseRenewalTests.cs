@@ -1,0 +1,138 @@
+using System.Threading.Channels;
+using CallVault.Jobs;
+using CallVault.Jobs.Sqlite;
+using CallVault.Processing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CallVault.Core.Tests.Processing;
+
+/// <summary>Lease renewal over a real SQLite store, with time from a fake clock the test advances wait by wait.</summary>
+public sealed class LeaseRenewalTests : IAsyncLifetime
+{
+    private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(2);
+    private readonly string _folder = Directory.CreateTempSubdirectory("callvault-renewal-").FullName;
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 3, 10, 0, 0, TimeSpan.Zero));
+    private readonly Channel<TimeSpan> _waits = Channel.CreateUnbounded<TimeSpan>();
+    private SqliteJobStore _jobs = null!;
+
+    public async Task InitializeAsync()
+    {
+        _jobs = new SqliteJobStore($"Data Source={Path.Combine(_folder, "jobs.db")}", _clock);
+        await _jobs.Schema.InitializeAsync(default);
+        await _jobs.Queue.EnqueueAsync("e1", [new ChunkRequest
+        {
+            DocumentId = "d1",
+            Recording = new RecordingInfo { Key = "rec-1" },
+            EventTime = _clock.GetUtcNow(),
+        }], default);
+    }
+
+    public Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A renewal that reports each wait once its timer exists, so that advancing the clock never races it.</summary>
+    private LeaseRenewal Renewal(IChunkQueue queue, ChunkLease lease, Task? waitFor = null) => new(queue, lease, LeaseDuration, _clock, NullLogger.Instance)
+    {
+        Wait = (delay, cancellationToken) =>
+        {
+            var wait = waitFor?.WaitAsync(cancellationToken) ?? Task.Delay(delay, _clock, cancellationToken);
+            _waits.Writer.TryWrite(delay);
+            return wait;
+        },
+    };
+
+    /// <summary>The next wait the renewal started; fails the test if none starts (the renewal stopped).</summary>
+    private async Task<TimeSpan> NextWaitAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            return await _waits.Reader.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new Xunit.Sdk.XunitException("The renewal stopped: it started no further wait.");
+        }
+    }
+
+    /// <summary>Three renewals fail with a transient error: renewal goes on, and past the first lease's end nobody else can take the chunk.</summary>
+    [Fact]
+    public async Task RunAsync_TransientRenewFailures_KeepsRenewingAndTheLeaseNeverExpires()
+    {
+        var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
+        var flaky = new FlakyQueue(_jobs.Queue, failures: 3);
+        var renewal = Renewal(flaky, lease);
+        using var work = new CancellationTokenSource();
+
+        var running = renewal.RunAsync(work);
+        var waits = new List<TimeSpan>();
+        while (flaky.Succeeded < 3)
+        {
+            var wait = await NextWaitAsync();
+            waits.Add(wait);
+            _clock.Advance(wait);
+        }
+
+        // A third of the lease, then a short backoff while renewals fail, then a third of the lease again.
+        var third = LeaseDuration / 3;
+        Assert.Equal([third, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), third, third], waits);
+        Assert.True(waits.Aggregate(TimeSpan.Zero, (a, b) => a + b) > LeaseDuration);
+        Assert.Equal(3, flaky.Failed);
+        Assert.Null(await _jobs.Queue.TryLeaseAsync("other", LeaseDuration, default));
+        Assert.False(renewal.IsLost);
+        Assert.False(work.IsCancellationRequested);
+
+        await work.CancelAsync();
+        await running;
+    }
+
+    /// <summary>The store says the lease is lost: renewal stops and cancels the work, and says so.</summary>
+    [Fact]
+    public async Task RunAsync_LeaseTakenByAnother_CancelsTheWork()
+    {
+        var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var renewal = Renewal(_jobs.Queue, lease, resume.Task);
+        using var work = new CancellationTokenSource();
+        var running = renewal.RunAsync(work);
+
+        // The renewal stalls past the lease's end (say, the machine was suspended) and another worker takes the chunk.
+        await NextWaitAsync();
+        _clock.Advance(LeaseDuration + TimeSpan.FromSeconds(1));
+        Assert.NotNull(await _jobs.Queue.TryLeaseAsync("other", LeaseDuration, default));
+        resume.SetResult();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(renewal.IsLost);
+        Assert.True(work.IsCancellationRequested);
+    }
+
+    /// <summary>A queue whose renewals fail with a transient error a few times before they reach the store.</summary>
+    private sealed class FlakyQueue(IChunkQueue inner, int failures) : IChunkQueue
+    {
+        public int Failed { get; private set; }
+
+        public int Succeeded { get; private set; }
+
+        public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => inner.EnqueueAsync(events, cancellationToken);
+
+        public Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) => inner.TryLeaseAsync(owner, leaseDuration, cancellationToken);
+
+        public async Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            if (Failed < failures)
+            {
+                Failed++;
+                throw new TimeoutException("The database did not answer in time.");
+            }
+
+            await inner.RenewLeaseAsync(lease, leaseDuration, cancellationToken);
+            Succeeded++;
+        }
+    }
+}
