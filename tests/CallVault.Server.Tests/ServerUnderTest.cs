@@ -106,6 +106,20 @@ public sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether a service answers its liveness probe; false while it is not listening yet.</summary>
+    public static async Task<bool> IsLiveAsync(HttpClient client, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await client.GetAsync("health/live", cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Stops the service gracefully and keeps its data folder (a later server may reuse it).</summary>
     public async Task StopAsync()
     {

@@ -73,6 +73,30 @@ public sealed class WebhookRecorder : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Waits until the asynchronous <paramref name="condition"/> holds, polling; false after the timeout. The condition
+    /// is awaited, never blocked on, and its token is cancelled at the deadline, so a request that hangs cannot hold
+    /// the wait past <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<bool> WaitUntilAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            while (!await condition(deadline.Token))
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

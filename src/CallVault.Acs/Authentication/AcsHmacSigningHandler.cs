@@ -13,8 +13,9 @@ namespace CallVault.Acs.Authentication;
 /// <remarks>
 /// <para>A request to the ACS endpoint is signed with its own authority and path-and-query. A request to any other
 /// allowed host (the media storage host of a <c>contentLocation</c>) is signed as if it went to the ACS endpoint: the
-/// endpoint's authority, the request's path without its query, and an <c>x-ms-host</c> header naming the endpoint
-/// (spec §2.5).</para>
+/// endpoint's authority, the request's path without its query, and an <c>x-ms-host</c> header naming the endpoint.
+/// Both official SDKs (.NET and JavaScript) sign recording downloads and deletes this way, and ACS answers 401 to a
+/// request signed with the storage host instead.</para>
 /// <para>The key and allow-list are re-read from options on every request; the clock comes from
 /// <see cref="TimeProvider"/>.</para>
 /// </remarks>

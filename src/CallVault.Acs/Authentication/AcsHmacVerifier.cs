@@ -63,10 +63,12 @@ public sealed record AcsSignatureCheck(AcsSignatureFailure Failure, string Detai
 }
 
 /// <summary>
-/// Verifies ACS HMAC-SHA256 signatures as the service does (spec §7), accepting every variant the official SDKs send:
-/// the signed host from <c>x-ms-host</c> before <c>Host</c>; the path alone or with its query (the .NET download signer
-/// drops the query); the JS SDKs' re-serialised query, lone <c>?</c> and doubled <c>:port</c> (spec §2.3); and,
-/// when allowed, the 2021-preview <c>date;host;x-ms-content-sha256</c> form. Signatures are compared in constant time.
+/// Verifies ACS HMAC-SHA256 signatures the way the ACS download API does, accepting every variant the official SDKs
+/// send: the signed host from <c>x-ms-host</c> before <c>Host</c>; the path alone or with its query (the .NET download
+/// signer drops the query); the JavaScript SDK's query as <c>URLSearchParams</c> re-serialises it, the lone <c>?</c>
+/// an older JavaScript version signed when there was no query, and the <c>host:port:port</c> that
+/// <c>@azure/communication-common</c> 2.0 to 2.3 signed on a non-default port; and, when allowed, the 2021-preview
+/// <c>date;host;x-ms-content-sha256</c> form. Signatures are compared in constant time.
 /// </summary>
 public static partial class AcsHmacVerifier
 {
@@ -148,7 +150,8 @@ public static partial class AcsHmacVerifier
     {
         yield return host;
 
-        // JS communication-common appends the port to a host that already has it (spec §2.3).
+        // @azure/communication-common 2.0 to 2.3 signed `${url.host}:${url.port}`, and url.host already holds a
+        // non-default port; 2.4 signs url.host alone.
         var colon = host.LastIndexOf(':');
         if (colon > 0 && host.IndexOf(']', StringComparison.Ordinal) < colon)
         {

@@ -284,7 +284,8 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
                 state.ObserveTotal(first);
                 return true;
             case HttpStatusCode.RequestedRangeNotSatisfiable when first == 0:
-                // Spec §3.2: an empty or tiny object refuses a probe range; ask again for the whole object.
+                // An empty or tiny object refuses a probe range with 416; the .NET SDK then asks again without a
+                // Range header, and so do we.
                 return await FetchToDestinationAsync(state, lastByte: null, cancellationToken).ConfigureAwait(false);
             default:
                 await ThrowForUnexpectedAsync(response, state, cancellationToken).ConfigureAwait(false);

@@ -13,7 +13,8 @@ namespace CallVault.Acs.Hosts;
 /// </remarks>
 public sealed class AcsHostAllowList
 {
-    /// <summary>Host suffixes the official SDK sends credentials to (spec §2.7).</summary>
+    /// <summary>Host suffixes the official SDKs' <c>RecordingUrlValidator</c> sends credentials to (https only): the
+    /// hosts ACS gives recording URLs on.</summary>
     public static readonly IReadOnlyList<string> DefaultHostSuffixes =
         [".asm.skype.com", ".asyncgw.teams.microsoft.com", ".ams.gov.teams.microsoft.us"];
 

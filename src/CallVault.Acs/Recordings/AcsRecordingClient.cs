@@ -67,7 +67,8 @@ public sealed class AcsRecordingClient
         return downloader.DownloadAsync(request, request.Options ?? options.Download, destination, progress, cancellationToken);
     }
 
-    /// <summary>Fetches and parses a chunk's metadata document (spec §4).</summary>
+    /// <summary>Fetches and parses a chunk's metadata document: the JSON at the event's <c>metadataLocation</c> that
+    /// describes one chunk (call id, index, start, duration, format, participants and their channels).</summary>
     /// <returns>The raw bytes, as they should be stored, and the parsed document.</returns>
     public async Task<(byte[] Json, RecordingMetadata Metadata)> GetMetadataAsync(Uri metadataLocation, CancellationToken cancellationToken = default)
     {

@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace CallVault.Acs.Recordings;
 
 /// <summary>
-/// A chunk's metadata document (<c>acsmetadata</c>, spec §4), parsed leniently: unknown fields are ignored, numbers
-/// may arrive as strings, <c>videoConfiguration</c> may be missing, and the early doc sample's swapped
+/// A chunk's metadata document (<c>acsmetadata</c>, fetched from the event's <c>metadataLocation</c>), parsed
+/// leniently: unknown fields are ignored, numbers may arrive as strings (the oldest samples send <c>sampleRate</c> as
+/// <c>"16000"</c>), <c>videoConfiguration</c> is missing for audio, and the early doc sample's swapped
 /// <c>contentType</c>/<c>channelType</c> are put back in place.
 /// </summary>
 public sealed record RecordingMetadata

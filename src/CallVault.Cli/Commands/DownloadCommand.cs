@@ -23,7 +23,9 @@ internal static class DownloadCommand
 
     private static readonly JsonSerializerOptions JsonOutput = new() { WriteIndented = true };
 
-    public static Command Create()
+    /// <summary>Builds the command.</summary>
+    /// <param name="environment">The current folder and environment variables to use; the process's when null.</param>
+    public static Command Create(CommandEnvironment? environment = null)
     {
         var source = new Argument<string>("source")
         {
@@ -33,7 +35,7 @@ internal static class DownloadCommand
         {
             Description = $"The ACS connection string (endpoint=...;accesskey=...). Defaults to the {ConnectionStringVariable} environment variable.",
         };
-        var output = new Option<FileInfo?>("--out", "-o")
+        var output = new Option<string?>("--out", "-o")
         {
             Description = "Where to save the object. Defaults to the document id with an extension from the content type, in the current folder.",
         };
@@ -76,20 +78,25 @@ internal static class DownloadCommand
         {
             source, connectionString, output, metadata, parallel, partSize, allowHosts, force, json,
         };
-        command.SetAction((parseResult, cancellationToken) => RunAsync(
-            new DownloadArguments(
-                parseResult.GetRequiredValue(source),
-                parseResult.GetValue(connectionString) ?? Environment.GetEnvironmentVariable(ConnectionStringVariable),
-                parseResult.GetValue(output),
-                parseResult.GetValue(metadata),
-                parseResult.GetValue(parallel),
-                parseResult.GetValue(partSize),
-                parseResult.GetValue(allowHosts) ?? [],
-                parseResult.GetValue(force),
-                parseResult.GetValue(json)),
-            parseResult.InvocationConfiguration.Output,
-            parseResult.InvocationConfiguration.Error,
-            cancellationToken));
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var process = environment ?? CommandEnvironment.OfProcess();
+            return RunAsync(
+                new DownloadArguments(
+                    parseResult.GetRequiredValue(source),
+                    parseResult.GetValue(connectionString) ?? process.GetVariable(ConnectionStringVariable),
+                    parseResult.GetValue(output) is { Length: > 0 } path ? Path.GetFullPath(path, process.CurrentDirectory) : null,
+                    process.CurrentDirectory,
+                    parseResult.GetValue(metadata),
+                    parseResult.GetValue(parallel),
+                    parseResult.GetValue(partSize),
+                    parseResult.GetValue(allowHosts) ?? [],
+                    parseResult.GetValue(force),
+                    parseResult.GetValue(json)),
+                parseResult.InvocationConfiguration.Output,
+                parseResult.InvocationConfiguration.Error,
+                cancellationToken);
+        });
         return command;
     }
 
@@ -122,8 +129,8 @@ internal static class DownloadCommand
             }
         }
 
-        var finalPath = arguments.Output?.FullName;
-        var partialPath = (finalPath ?? Path.GetFullPath(documentId + (arguments.Metadata ? ".metadata" : ".media"))) + ".partial";
+        var finalPath = arguments.OutputPath;
+        var partialPath = (finalPath ?? Path.GetFullPath(documentId + (arguments.Metadata ? ".metadata" : ".media"), arguments.CurrentDirectory)) + ".partial";
         if (finalPath is not null && File.Exists(finalPath) && !arguments.Force)
         {
             await stderr.WriteLineAsync($"error: '{finalPath}' exists. Use --force to overwrite it.");
@@ -148,7 +155,7 @@ internal static class DownloadCommand
         try
         {
             var result = await DownloadToPartialAsync(client, location, partialPath, stdout, cancellationToken);
-            finalPath ??= Path.GetFullPath(documentId + (arguments.Metadata ? ".json" : ExtensionFor(result.ContentType)));
+            finalPath ??= Path.GetFullPath(documentId + (arguments.Metadata ? ".json" : ExtensionFor(result.ContentType)), arguments.CurrentDirectory);
             if (File.Exists(finalPath) && !arguments.Force)
             {
                 await stderr.WriteLineAsync($"error: '{finalPath}' exists; the download is kept in '{partialPath}'. Use --force to overwrite.");
@@ -177,8 +184,9 @@ internal static class DownloadCommand
     }
 
     /// <summary>
-    /// Interprets the source argument: an absolute http(s) URL is used as given (spec: never build URLs when the event
-    /// gives them); anything else must be a document id and goes to the 2021-preview routes of the endpoint.
+    /// Interprets the source argument: an absolute http(s) URL is used as given (the URL shape differs between content
+    /// kinds and may change, so a URL is never rebuilt from a document id when the event gives one); anything else
+    /// must be a document id and goes to the 2021-preview routes of the endpoint.
     /// </summary>
     internal static bool TryResolveSource(string source, Uri endpoint, bool metadata, out Uri location, out string documentId, out string? error)
     {
@@ -310,10 +318,21 @@ internal static class DownloadCommand
 }
 
 /// <summary>The parsed command line of <c>callvault download</c>.</summary>
+/// <param name="Source">A contentLocation or metadataLocation URL, or a 2021-preview document id.</param>
+/// <param name="ConnectionString">The ACS connection string, from the option or the environment; null when neither.</param>
+/// <param name="OutputPath">The absolute path of <c>--out</c>, or null for a name made from the document id.</param>
+/// <param name="CurrentDirectory">The absolute folder the default output name is placed in.</param>
+/// <param name="Metadata">Whether the metadata document is fetched instead of the media.</param>
+/// <param name="Parallel">Connections for one object, 1 to 16.</param>
+/// <param name="PartSizeMiB">Size of one ranged part in MiB, 1 to 256.</param>
+/// <param name="AllowHosts">Extra hosts that may receive signed requests.</param>
+/// <param name="Force">Whether an existing output file is overwritten.</param>
+/// <param name="Json">Whether the result is printed as JSON.</param>
 internal sealed record DownloadArguments(
     string Source,
     string? ConnectionString,
-    FileInfo? Output,
+    string? OutputPath,
+    string CurrentDirectory,
     bool Metadata,
     int Parallel,
     int PartSizeMiB,

@@ -11,7 +11,7 @@ using CallVault.Emulator.Recordings;
 namespace CallVault.Emulator.EventGrid;
 
 /// <summary>
-/// Event Grid's push delivery to webhooks, as the spec describes it (<c>event-grid-webhook.md</c>): the validation
+/// Event Grid's push delivery to webhooks, as Event Grid documents it: the validation
 /// handshakes, the <c>aeg-*</c> headers, which statuses succeed, are retried or are dead-lettered at once, the retry
 /// schedule with jitter, maximum attempts and time-to-live, and batching. Delays are multiplied by the time factor.
 /// </summary>

@@ -4,13 +4,15 @@ using CallVault.Emulator.Recordings;
 
 namespace CallVault.Emulator.EventGrid;
 
-/// <summary>Builds <c>Microsoft.Communication.RecordingFileStatusUpdated</c> events in the GA or 2021-preview shape (spec §1).</summary>
+/// <summary>Builds <c>Microsoft.Communication.RecordingFileStatusUpdated</c> events in the GA shape (locations on the
+/// storage host) or the 2021-preview shape (document ids only).</summary>
 internal static class RecordingEventFactory
 {
     public const string EventType = "Microsoft.Communication.RecordingFileStatusUpdated";
     public const string Topic = "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/callvault-emulator/providers/microsoft.communication/communicationservices/emulator";
 
-    /// <summary>One event per recording, or one per chunk, in the order the spec asks for.</summary>
+    /// <summary>One event per recording listing every chunk (what ACS documents), or one per chunk, in the order and
+    /// with the duplicates the recording's delivery settings ask for.</summary>
     public static IReadOnlyList<RecordingEvent> Create(EmulatedRecording recording, EmulatorContext emulator)
     {
         var delivery = recording.Spec.Delivery ?? new DeliverySpec();

@@ -66,7 +66,7 @@ public sealed class EmulatedChunk
     /// <summary>The media bytes.</summary>
     public required IMediaSource Media { get; init; }
 
-    /// <summary>The metadata document (spec §4).</summary>
+    /// <summary>The chunk's metadata document (<c>acsmetadata</c> JSON), served at its <c>metadataLocation</c>.</summary>
     public required byte[] Metadata { get; init; }
 
     /// <summary>Lower-case hex SHA-256 of the media.</summary>

@@ -4,7 +4,7 @@ using CallVault.Acs.Authentication;
 namespace CallVault.Emulator.Storage;
 
 /// <summary>
-/// Checks the HMAC signature of a download or delete request as ACS does (spec §7). On the media storage host the
+/// Checks the HMAC signature of a download or delete request as ACS does. On the media storage host the
 /// signed host must be the ACS endpoint's, sent as <c>x-ms-host</c>: signing the storage host is the classic mistake
 /// that real ACS answers with 401, and so does the emulator.
 /// </summary>

@@ -3,7 +3,9 @@ using CallVault.Emulator.Media;
 
 namespace CallVault.Emulator.Storage;
 
-/// <summary>The recording download API: GA routes on the storage host, 2021-preview routes on the endpoint (spec §7).</summary>
+/// <summary>The recording download API: GA routes on the storage host (<c>/v1/objects/{documentId}/content/{kind}</c>,
+/// <c>…/content/acsmetadata</c> and <c>DELETE /v1/objects/{documentId}</c>), 2021-preview routes on the endpoint
+/// (<c>/recording/download/{documentId}[/metadata]?api-version=2021-04-15-preview1</c>).</summary>
 internal static class DownloadEndpoints
 {
     private const string PreviewApiVersion = "2021-04-15-preview1";

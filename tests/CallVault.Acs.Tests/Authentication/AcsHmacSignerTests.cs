@@ -10,7 +10,8 @@ public sealed class AcsHmacSignerTests
     private const string SpecDate = "Tue, 03 Mar 2026 10:15:30 GMT";
     private const string AudioPath = "/v1/objects/0-weu-d4-5f1c0b7e9a2d4c3b8e6f1a2b3c4d5e6f/content/audio";
 
-    /// <summary>The worked examples of spec §2.5, signed exactly as the .NET SDK signs storage-host requests.</summary>
+    /// <summary>Signatures computed independently (Python hmac/hashlib) for requests signed the way the .NET SDK signs
+    /// storage-host requests: key <see cref="SpecKey"/>, date <see cref="SpecDate"/>, empty body.</summary>
     [Theory]
     [InlineData("GET", AudioPath, "contoso-acs.communication.azure.com", "kq/29pAowra05IR38NWrm/Z1chBMe0Hx6uf0ER6AsxM=")]
     [InlineData("GET", AudioPath, "localhost:5271", "OoF1+lonW54MVDwUeqGB1xIgVJ6FE4hDU8bOMeb2SDI=")]

@@ -24,7 +24,8 @@ public sealed class AcsHmacSigningHandlerTests
         return (new HttpClient(signer), stub);
     }
 
-    /// <summary>A contentLocation on the storage host is signed with the ACS authority and carries x-ms-host (spec §2.5).</summary>
+    /// <summary>A contentLocation on the storage host is signed with the ACS authority and carries x-ms-host, as both
+    /// official SDKs sign it.</summary>
     [Fact]
     public async Task SendAsync_StorageHostUrl_SignsWithEndpointAuthorityAndSendsXMsHost()
     {

@@ -50,7 +50,7 @@ public sealed class AcsHmacVerifierTests
         Assert.True(check.IsValid, check.Detail);
     }
 
-    /// <summary>JS communication-common signs host:port:port on a non-default port (spec §2.3).</summary>
+    /// <summary>@azure/communication-common 2.0 to 2.3 signed host:port:port on a non-default port.</summary>
     [Fact]
     public void Verify_JsDoubledPortQuirk_IsValid()
     {
@@ -59,7 +59,7 @@ public sealed class AcsHmacVerifierTests
         Assert.True(check.IsValid, check.Detail);
     }
 
-    /// <summary>An older JS SDK signed a lone '?' when there was no query (spec §2.3).</summary>
+    /// <summary>An older JS SDK tested the URLSearchParams object, always truthy, and signed a lone '?' when there was no query.</summary>
     [Fact]
     public void Verify_JsLoneQuestionMarkQuirk_IsValid()
     {

@@ -25,8 +25,6 @@ public sealed class DoctorCommandTests : IAsyncLifetime
         {
             ArgumentList = { RepositoryPaths.BuiltAssembly("CallVault.Cli"), "doctor" },
             WorkingDirectory = _folder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
             Environment =
             {
                 ["CallVault__Acs__ConnectionString"] = connectionString,
@@ -34,11 +32,8 @@ public sealed class DoctorCommandTests : IAsyncLifetime
                 ["CallVault__Webhook__Secrets__0"] = "a-webhook-secret-long-enough",
             },
         };
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, output);
+        var result = await ChildProcess.RunAsync(start, input: null, TimeSpan.FromMinutes(2));
+        return (result.ExitCode, result.Output);
     }
 
     [Fact]

@@ -30,11 +30,16 @@ public sealed class DownloadCommandTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    private Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) =>
+        RunInAsync(new CommandEnvironment(_folder, _ => null), args);
+
+    /// <summary>Runs the command with its own current folder and environment, so no process-wide state changes
+    /// under the test classes running in parallel.</summary>
+    private static async Task<(int ExitCode, string Output, string Error)> RunInAsync(CommandEnvironment environment, params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var root = new System.CommandLine.RootCommand { DownloadCommand.Create() };
+        var root = new System.CommandLine.RootCommand { DownloadCommand.Create(environment) };
         var exitCode = await CommandRunner.RunAsync(root, args, output, error);
         return (exitCode, output.ToString(), error.ToString());
     }
@@ -91,22 +96,37 @@ public sealed class DownloadCommandTests : IAsyncLifetime
         Assert.Equal(prefix.Length, served.First);
     }
 
+    /// <summary>Without -o the file goes to the command's current folder, named after the document.</summary>
     [Fact]
     public async Task Download_DefaultOutput_NamesFileAfterDocumentAndContentType()
     {
-        var previous = Environment.CurrentDirectory;
-        Environment.CurrentDirectory = _folder;
-        try
-        {
-            var (exitCode, _, error) = await RunAsync("download", ContentUrl, "-c", ConnectionString, "--allow-host", AllowHost);
+        var (exitCode, _, error) = await RunAsync("download", ContentUrl, "-c", ConnectionString, "--allow-host", AllowHost);
 
-            Assert.True(exitCode == 0, error);
-            Assert.True(File.Exists(Path.Combine(_folder, "0-weu-d4-5f1c0b7e9a2d4c3b8e6f1a2b3c4d5e6f.wav")));
-        }
-        finally
-        {
-            Environment.CurrentDirectory = previous;
-        }
+        Assert.True(exitCode == 0, error);
+        Assert.True(File.Exists(Path.Combine(_folder, "0-weu-d4-5f1c0b7e9a2d4c3b8e6f1a2b3c4d5e6f.wav")));
+        Assert.False(File.Exists(Path.Combine(Environment.CurrentDirectory, "0-weu-d4-5f1c0b7e9a2d4c3b8e6f1a2b3c4d5e6f.wav")));
+    }
+
+    /// <summary>A relative -o is relative to the command's current folder too.</summary>
+    [Fact]
+    public async Task Download_RelativeOutput_IsResolvedInTheCurrentFolder()
+    {
+        var (exitCode, output, error) = await RunAsync("download", ContentUrl, "-c", ConnectionString, "--allow-host", AllowHost, "-o", "relative.wav");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(FaultyObjectServer.Sha256Of(Size), SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(_folder, "relative.wav"))));
+        Assert.Contains(Path.Combine(_folder, "relative.wav"), output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Download_ConnectionStringFromEnvironment_IsUsedWithoutOption()
+    {
+        var environment = new CommandEnvironment(_folder, name => name == DownloadCommand.ConnectionStringVariable ? ConnectionString : null);
+
+        var (exitCode, _, error) = await RunInAsync(environment, "download", ContentUrl, "--allow-host", AllowHost, "-o", "from-environment.wav");
+
+        Assert.True(exitCode == 0, error);
+        Assert.True(File.Exists(Path.Combine(_folder, "from-environment.wav")));
     }
 
     /// <summary>A bare document id goes to the 2021-preview route on the ACS endpoint itself.</summary>
@@ -127,9 +147,7 @@ public sealed class DownloadCommandTests : IAsyncLifetime
     [Fact]
     public async Task Download_NoConnectionString_IsUsageError()
     {
-        Environment.SetEnvironmentVariable(DownloadCommand.ConnectionStringVariable, null);
-
-        var (exitCode, _, error) = await RunAsync("download", ContentUrl);
+        var (exitCode, _, error) = await RunInAsync(new CommandEnvironment(_folder, _ => null), "download", ContentUrl);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("ACS_CONNECTION_STRING", error, StringComparison.Ordinal);
@@ -210,17 +228,12 @@ public sealed class DownloadCommandTests : IAsyncLifetime
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { RepositoryPaths.BuiltAssembly("CallVault.Cli"), "download", ContentUrl, "--allow-host", AllowHost, "-o", target, "--json" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
             Environment = { [DownloadCommand.ConnectionStringVariable] = ConnectionString },
         };
 
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var (exitCode, output, error) = await ChildProcess.RunAsync(start, input: null, TimeSpan.FromMinutes(2));
 
-        Assert.True(process.ExitCode == 0, error);
+        Assert.True(exitCode == 0, error);
         Assert.Contains(Convert.ToHexStringLower(FaultyObjectServer.Sha256Of(Size)), output, StringComparison.Ordinal);
         Assert.DoesNotContain(Key, output + error, StringComparison.Ordinal);
     }

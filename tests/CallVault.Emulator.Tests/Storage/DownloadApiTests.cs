@@ -11,7 +11,8 @@ using CallVault.Acs.Recordings;
 
 namespace CallVault.Emulator.Tests.Storage;
 
-/// <summary>The download API (spec §7), driven by requests signed with CallVault.Acs and by hand-made ones.</summary>
+/// <summary>The emulator's download API (GA routes on the storage host, 2021-preview routes on the endpoint), driven by
+/// requests signed with CallVault.Acs and by hand-made ones.</summary>
 public sealed class DownloadApiTests : EmulatorTestBase
 {
     private static async Task<(AcsDownloadResult Result, byte[] Bytes)> DownloadAsync(AcsRecordingClient client, Uri location, AcsDownloadOptions? options = null)

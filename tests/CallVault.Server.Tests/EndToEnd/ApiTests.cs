@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using CallVault.Emulator;
 using CallVault.Testing;
+using Microsoft.Extensions.Options;
 
 namespace CallVault.Server.Tests.EndToEnd;
 
@@ -130,7 +131,7 @@ public sealed class ApiTests : IAsyncLifetime
         string text = string.Empty;
         Assert.True(
             await WebhookRecorder.WaitUntilAsync(
-                () => (text = _server.Client.GetStringAsync("metrics").Result).Contains("state=\"Stored\"", StringComparison.Ordinal),
+                async ct => (text = await _server.Client.GetStringAsync("metrics", ct)).Contains("state=\"Stored\"", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(20)),
             text);
 
@@ -180,9 +181,9 @@ public sealed class ApiKeyTests
     [Fact]
     public async Task ShortKeys_AreRefusedAtStartup()
     {
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => ServerUnderTest.StartAsync(emulator: null, s => s["CallVault:Api:Keys:0"] = "short"));
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => ServerUnderTest.StartAsync(emulator: null, s => s["CallVault:Api:Keys:0"] = "short"));
 
-        Assert.Contains("CallVault:Api:Keys", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains(error.Failures, failure => failure.Contains("CallVault:Api:Keys", StringComparison.Ordinal));
     }
 }
 

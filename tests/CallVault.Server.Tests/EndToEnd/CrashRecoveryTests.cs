@@ -79,7 +79,7 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         _process.BeginErrorReadLine();
         using var client = new HttpClient { BaseAddress = BaseAddress };
         Assert.True(
-            await WebhookRecorder.WaitUntilAsync(() => client.GetAsync("health/live").ContinueWith(t => t.IsCompletedSuccessfully && t.Result.IsSuccessStatusCode).Result, TimeSpan.FromSeconds(60)),
+            await WebhookRecorder.WaitUntilAsync(ct => ServerUnderTest.IsLiveAsync(client, ct), TimeSpan.FromSeconds(60)),
             "The service did not start.");
     }
 
@@ -133,7 +133,7 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         var callId = recording.GetProperty("callId").GetString();
         Assert.True(
             await WebhookRecorder.WaitUntilAsync(
-                () => client.GetFromJsonAsync<JsonElement[]>($"api/recordings?callId={callId}").Result is [var r] && r.GetProperty("status").GetString() == "stored",
+                async ct => await client.GetFromJsonAsync<JsonElement[]>($"api/recordings?callId={callId}", ct) is [var r] && r.GetProperty("status").GetString() == "stored",
                 TimeSpan.FromSeconds(90)),
             "The recording was not stored after the restart.");
 

@@ -49,7 +49,7 @@ public sealed class DemoModeTests
 
             Assert.True(
                 await WebhookRecorder.WaitUntilAsync(
-                    () => client.GetFromJsonAsync<JsonElement[]>("api/recordings").Result!.Count(r => r.GetProperty("status").GetString() == "stored") >= 2,
+                    async ct => (await client.GetFromJsonAsync<JsonElement[]>("api/recordings", ct))!.Count(r => r.GetProperty("status").GetString() == "stored") >= 2,
                     TimeSpan.FromSeconds(60)),
                 "Demo mode did not store two sample calls.");
             var ready = await client.GetFromJsonAsync<JsonElement>("health/ready");

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CallVault.Emulator;
+using CallVault.Testing;
 
 namespace CallVault.Server.Tests.EndToEnd;
 
@@ -39,6 +40,13 @@ public sealed class PipelineTests : IAsyncLifetime
         using var response = await _admin.PostAsJsonAsync("recordings", spec);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Whether <c>GET /api/jobs</c> shows no chunk waiting for or in a download.</summary>
+    private static bool NothingQueued(JsonElement jobs)
+    {
+        var byState = jobs.GetProperty("byState");
+        return new[] { "Pending", "Leased" }.All(state => !byState.TryGetProperty(state, out var count) || count.GetInt64() == 0);
     }
 
     /// <summary>Every chunk the emulator recorded is on disk, byte-identical, listed in the manifest.</summary>
@@ -115,7 +123,11 @@ public sealed class PipelineTests : IAsyncLifetime
         var stored = await server.WaitForRecordingAsync(recording.GetProperty("callId").GetString()!);
         (await _admin.PostAsync($"recordings/{recording.GetProperty("recordingId").GetString()}/publish?newEventIds=true", null)).EnsureSuccessStatusCode();
         Assert.True(await _emulator.Context.EventGrid.WaitForIdleAsync(TimeSpan.FromSeconds(20)));
-        await Task.Delay(500);
+        // The webhook answers after its commit, so every delivery is in the job store by now. A chunk queued again by
+        // one of them stays Pending or Leased until its second download ends; once none is, the bytes sent are final.
+        Assert.True(
+            await WebhookRecorder.WaitUntilAsync(async ct => NothingQueued(await server.Client.GetFromJsonAsync<JsonElement>("api/jobs", ct)), TimeSpan.FromSeconds(20)),
+            "Chunks stayed queued after every delivery was answered.");
 
         await AssertStoredIdenticalAsync(server, recording, stored);
         var metadataBytes = _emulator.Context.Recordings.Find(recording.GetProperty("recordingId").GetString()!)!.Chunks.Sum(c => (long)c.Metadata.Length);

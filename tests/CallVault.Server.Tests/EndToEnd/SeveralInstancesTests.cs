@@ -87,7 +87,7 @@ public sealed class SeveralInstancesTests : IAsyncLifetime
         _processes.Add(process);
         using var client = new HttpClient { BaseAddress = baseAddress };
         Assert.True(
-            await WebhookRecorder.WaitUntilAsync(() => client.GetAsync("health/live").ContinueWith(t => t.IsCompletedSuccessfully && t.Result.IsSuccessStatusCode).Result, TimeSpan.FromSeconds(60)),
+            await WebhookRecorder.WaitUntilAsync(ct => ServerUnderTest.IsLiveAsync(client, ct), TimeSpan.FromSeconds(60)),
             "An instance did not start.");
         (await _admin.PostAsJsonAsync("subscriptions", new { name = $"instance-{_processes.Count}", endpoint = new Uri(baseAddress, $"api/events?code={_secret}").AbsoluteUri })).EnsureSuccessStatusCode();
         return (process, baseAddress);
@@ -120,13 +120,13 @@ public sealed class SeveralInstancesTests : IAsyncLifetime
         }
 
         var chunks = recordings.SelectMany(r => r.GetProperty("chunks").EnumerateArray()).ToList();
-        Assert.True(await WebhookRecorder.WaitUntilAsync(() => StoredChunksAsync().Result >= chunks.Count / 4, TimeSpan.FromSeconds(120)), "Downloads did not get under way.");
+        Assert.True(await WebhookRecorder.WaitUntilAsync(async _ => await StoredChunksAsync() >= chunks.Count / 4, TimeSpan.FromSeconds(120)), "Downloads did not get under way.");
         instances[1].Process.Kill();
         await instances[1].Process.WaitForExitAsync();
         var storedAtKill = await StoredChunksAsync();
         Assert.True(storedAtKill < chunks.Count, "the run was over before the kill; nothing was tested");
 
-        Assert.True(await WebhookRecorder.WaitUntilAsync(() => StoredChunksAsync().Result == chunks.Count, TimeSpan.FromSeconds(180)), $"Only {await StoredChunksAsync()} of {chunks.Count} chunks were stored.");
+        Assert.True(await WebhookRecorder.WaitUntilAsync(async _ => await StoredChunksAsync() == chunks.Count, TimeSpan.FromSeconds(180)), $"Only {await StoredChunksAsync()} of {chunks.Count} chunks were stored.");
 
         // Every chunk is in the container once, byte-identical, at the path the job store recorded.
         await using var connection = new NpgsqlConnection(_backends.DatabaseConnectionString);

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using CallVault.Testing;
+using Microsoft.Extensions.Options;
 
 namespace CallVault.Server.Tests.EndToEnd;
 
@@ -268,14 +269,15 @@ public sealed class UnconfiguredServerTests
     [Fact]
     public async Task InvalidOptions_StopTheServiceAtStartupWithEveryReason()
     {
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => ServerUnderTest.StartAsync(emulator: null, s =>
+        // Two option types fail (CallVaultOptions and AcsClientOptions), so the host reports one validation error each.
+        var error = await Assert.ThrowsAsync<AggregateException>(() => ServerUnderTest.StartAsync(emulator: null, s =>
         {
             s["CallVault:Worker:Concurrency"] = "0";
             s["CallVault:Acs:ConnectionString"] = "endpoint=nope;accesskey=x";
             s["CallVault:Webhook:Secrets:0"] = "short";
         }));
 
-        var message = error.ToString();
+        var message = string.Join('\n', error.InnerExceptions.SelectMany(inner => Assert.IsType<OptionsValidationException>(inner).Failures));
         Assert.Contains("Concurrency", message, StringComparison.Ordinal);
         Assert.Contains("16 characters", message, StringComparison.Ordinal);
         Assert.Contains("endpoint", message, StringComparison.Ordinal);
