@@ -40,6 +40,11 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
     public async Task RunAsync(CancellationTokenSource work)
     {
         ArgumentNullException.ThrowIfNull(work);
+
+        // The lease is ours until this time unless a renewal moves it on. Past it, another worker may lease the chunk
+        // and start the same download: going on would fetch the object twice and race the other writer for the
+        // same partial upload, so a lease that could not be renewed in time counts as lost.
+        var heldUntil = timeProvider.GetUtcNow() + leaseDuration;
         try
         {
             while (true)
@@ -47,7 +52,9 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
                 await Wait(NextDelay(), work.Token).ConfigureAwait(false);
                 try
                 {
+                    var renewedAt = timeProvider.GetUtcNow();
                     await queue.RenewLeaseAsync(lease, leaseDuration, work.Token).ConfigureAwait(false);
+                    heldUntil = renewedAt + leaseDuration;
                     ConsecutiveFailures = 0;
                 }
                 catch (LeaseLostException)
@@ -60,6 +67,14 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
                 catch (Exception ex) when (ex is not OperationCanceledException || !work.IsCancellationRequested)
                 {
                     ConsecutiveFailures++;
+                    if (timeProvider.GetUtcNow() >= heldUntil)
+                    {
+                        IsLost = true;
+                        Log.LeaseExpired(logger, lease.DocumentId, ConsecutiveFailures, ex);
+                        await work.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+
                     Log.RenewFailed(logger, lease.DocumentId, ConsecutiveFailures, NextDelay(), ex);
                 }
             }
@@ -76,5 +91,8 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
 
         [LoggerMessage(21, LogLevel.Warning, "Could not renew the lease on chunk {DocumentId} ({Failures} in a row); trying again in {RetryIn}")]
         public static partial void RenewFailed(ILogger logger, string documentId, int failures, TimeSpan retryIn, Exception exception);
+
+        [LoggerMessage(22, LogLevel.Warning, "The lease on chunk {DocumentId} ran out after {Failures} failed renewal(s); this worker stops so that another can take the chunk without a second download")]
+        public static partial void LeaseExpired(ILogger logger, string documentId, int failures, Exception exception);
     }
 }

@@ -112,6 +112,40 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
         Assert.True(work.IsCancellationRequested);
     }
 
+    /// <summary>
+    /// Renewals keep failing until the lease has run out: past that another worker may take the chunk, so this one
+    /// stops (the work is cancelled and the lease counts as lost) instead of downloading the object a second time.
+    /// </summary>
+    [Fact]
+    public async Task RunAsync_RenewalsFailUntilTheLeaseRunsOut_CancelsTheWork()
+    {
+        var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
+        var renewal = Renewal(new FlakyQueue(_jobs.Queue, failures: int.MaxValue), lease);
+        using var work = new CancellationTokenSource();
+
+        var running = renewal.RunAsync(work);
+        var waited = TimeSpan.Zero;
+        while (waited <= LeaseDuration * 3)
+        {
+            // After each failed renewal the loop either starts its next wait or stops: whichever comes first.
+            var nextWait = _waits.Reader.WaitToReadAsync().AsTask();
+            if (await Task.WhenAny(nextWait, running).WaitAsync(TimeSpan.FromSeconds(30)) == running)
+            {
+                break;
+            }
+
+            Assert.True(_waits.Reader.TryRead(out var wait));
+            waited += wait;
+            _clock.Advance(wait);
+        }
+
+        await running.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(renewal.IsLost);
+        Assert.True(work.IsCancellationRequested);
+        Assert.True(waited >= LeaseDuration, $"Stopped after {waited}, before the lease of {LeaseDuration} ran out.");
+        Assert.True(waited < LeaseDuration + LeaseRenewal.MaxRetryDelay + (LeaseDuration / 3), $"Went on for {waited} after the lease ran out.");
+    }
+
     /// <summary>A queue whose renewals fail with a transient error a few times before they reach the store.</summary>
     private sealed class FlakyQueue(IChunkQueue inner, int failures) : IChunkQueue
     {
