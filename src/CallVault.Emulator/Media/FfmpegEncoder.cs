@@ -26,7 +26,7 @@ internal sealed class FfmpegEncoder(string ffmpegPath, string workFolder)
             }
         }
 
-        var start = new ProcessStartInfo(ffmpegPath) { RedirectStandardError = true, RedirectStandardOutput = true };
+        var start = new ProcessStartInfo(ffmpegPath) { RedirectStandardError = true, RedirectStandardOutput = false, RedirectStandardInput = true };
         foreach (var argument in video
             ? new[] { "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=1920x1080:rate=8", "-i", input, "-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", output }
             : ["-y", "-loglevel", "error", "-i", input, "-codec:a", "libmp3lame", "-b:a", "48k", output])
@@ -36,7 +36,10 @@ internal sealed class FfmpegEncoder(string ffmpegPath, string workFolder)
 
         try
         {
+            // ffmpeg writes its output file, not stdout: stdout is left alone so that it can never fill a pipe nobody reads,
+            // and stdin is closed so that it never waits for a keypress.
             using var process = Process.Start(start)!;
+            process.StandardInput.Close();
             var errors = process.StandardError.ReadToEnd();
             process.WaitForExit();
             if (process.ExitCode != 0)
