@@ -38,9 +38,34 @@ public enum FaultKind
 
     /// <summary>Answer 206 with a Content-Range that starts one byte late.</summary>
     WrongContentRange,
+
+    /// <summary>
+    /// Answer a range with 206 and <c>Content-Range: bytes a-b/*</c> (size not said). With <see cref="Fault.AfterBytes"/>
+    /// above 0 the range sent is only that many bytes long, as a server may answer less than was asked.
+    /// </summary>
+    UnknownTotal,
+
+    /// <summary>
+    /// Send the body chunked, without Content-Length (200 without a range, 206 with one). With
+    /// <see cref="Fault.AfterBytes"/> above 0 the body ends cleanly, with the terminating chunk, after that many bytes:
+    /// a short body the client can only tell from the whole by the size it was told or can ask for.
+    /// </summary>
+    Chunked,
+
+    /// <summary>Ignore the Range header and send the whole object with 200, chunked, so that its size is never said.</summary>
+    ChunkedIgnoreRange,
 }
 
-public sealed record Fault(FaultKind Kind, long AfterBytes = 0, int Status = 0, int RetryAfterSeconds = 0);
+/// <summary>One misbehaviour for one content request.</summary>
+public sealed record Fault(FaultKind Kind, long AfterBytes = 0, int Status = 0, int RetryAfterSeconds = 0)
+{
+    /// <summary>
+    /// For <see cref="FaultKind.ResetAfter"/>: awaited, with the response's first byte offset, after the bytes are sent
+    /// and before the reset. A reset discards what is still in the client's receive buffer, so a test that needs the
+    /// client to have received bytes before the reset waits here until the client shows that it did.
+    /// </summary>
+    public Func<long, CancellationToken, Task>? HoldBeforeReset { get; init; }
+}
 
 /// <summary>One content request as the server saw it.</summary>
 public sealed record ServedRequest(string Path, long First, long? Last, bool HadIfRange, int Status, long BytesSent, bool HadValidSignature);
@@ -240,7 +265,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
                 return;
         }
 
-        var (first, last, status) = ParseRange(context.Request, etag, size, fault?.Kind == FaultKind.IgnoreRange);
+        var (first, last, status) = ParseRange(context.Request, etag, size, fault?.Kind is FaultKind.IgnoreRange or FaultKind.ChunkedIgnoreRange);
         if (status == 416)
         {
             Record(context, first, last, 416, 0, signed);
@@ -249,15 +274,30 @@ public sealed class FaultyObjectServer : IAsyncDisposable
             return;
         }
 
+        if (status == 206 && fault is { Kind: FaultKind.UnknownTotal, AfterBytes: > 0 })
+        {
+            last = Math.Min(last, first + fault.AfterBytes - 1);
+        }
+
         response.StatusCode = status;
-        response.ContentLength = last - first + 1;
+        if (fault?.Kind is not (FaultKind.Chunked or FaultKind.ChunkedIgnoreRange))
+        {
+            response.ContentLength = last - first + 1;
+        }
+
         if (status == 206)
         {
             var shownFirst = fault?.Kind == FaultKind.WrongContentRange ? first + 1 : first;
-            response.Headers.ContentRange = $"bytes {shownFirst}-{last}/{size}";
+            var shownSize = fault?.Kind == FaultKind.UnknownTotal ? "*" : size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers.ContentRange = $"bytes {shownFirst}-{last}/{shownSize}";
         }
 
-        var limit = fault?.Kind is FaultKind.ResetAfter or FaultKind.StallAfter ? fault.AfterBytes : long.MaxValue;
+        var limit = fault switch
+        {
+            { Kind: FaultKind.ResetAfter or FaultKind.StallAfter } => fault.AfterBytes,
+            { Kind: FaultKind.Chunked, AfterBytes: > 0 } => fault.AfterBytes,
+            _ => long.MaxValue,
+        };
         var sent = 0L;
         var block = new byte[BlockSize];
         try
@@ -282,13 +322,18 @@ public sealed class FaultyObjectServer : IAsyncDisposable
                 Interlocked.Add(ref _bytesSent, count);
             }
 
-            if (sent < last - first + 1)
+            if (sent < last - first + 1 && fault!.Kind != FaultKind.Chunked)
             {
                 await response.Body.FlushAsync(context.RequestAborted);
-                if (fault!.Kind == FaultKind.StallAfter)
+                if (fault.Kind == FaultKind.StallAfter)
                 {
                     StallReached.TrySetResult();
                     await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+
+                if (fault.HoldBeforeReset is { } hold)
+                {
+                    await hold(first, context.RequestAborted);
                 }
 
                 context.Abort();

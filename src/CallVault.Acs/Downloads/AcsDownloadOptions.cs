@@ -36,7 +36,7 @@ public sealed class AcsDownloadOptions
 
     /// <summary>
     /// Whether a 0-byte body is an error to retry. ACS has been seen to answer an idle resource's first download with an
-    /// empty 200 (spec §6); a real recording is never empty. Default <see langword="true"/>.
+    /// empty 200, and a second try a minute later worked; a real recording is never empty. Default <see langword="true"/>.
     /// </summary>
     public bool RejectEmptyContent { get; set; } = true;
 

@@ -67,7 +67,7 @@ public sealed class AcsRecordingClient
         return downloader.DownloadAsync(request, request.Options ?? options.Download, destination, progress, cancellationToken);
     }
 
-    /// <summary>Fetches and parses a chunk's metadata document (spec §4).</summary>
+    /// <summary>Fetches and parses a chunk's metadata document (<c>acsmetadata</c>, a JSON object describing one chunk).</summary>
     /// <returns>The raw bytes, as they should be stored, and the parsed document.</returns>
     public async Task<(byte[] Json, RecordingMetadata Metadata)> GetMetadataAsync(Uri metadataLocation, CancellationToken cancellationToken = default)
     {
