@@ -83,6 +83,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
     private readonly byte[] _key;
     private long _bytesSent;
     private int _contentRequestsReceived;
+    private int _documentRequestsReceived;
 
     private FaultyObjectServer(WebApplication app, byte[] key)
     {
@@ -103,6 +104,12 @@ public sealed class FaultyObjectServer : IAsyncDisposable
     public ConcurrentDictionary<string, byte[]> Documents { get; } = new();
 
     public ConcurrentBag<string> Deleted { get; } = new();
+
+    /// <summary>Whether metadata documents are sent chunked, without Content-Length, as a JSON endpoint may send them.</summary>
+    public bool ServeDocumentsChunked { get; set; }
+
+    /// <summary>Metadata document requests that arrived.</summary>
+    public int DocumentRequestsReceived => Volatile.Read(ref _documentRequestsReceived);
 
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
@@ -187,6 +194,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
 
     private async Task ServeDocumentAsync(string id, HttpContext context)
     {
+        Interlocked.Increment(ref _documentRequestsReceived);
         if (!IsSigned(context) || !Documents.TryGetValue(id, out var document))
         {
             context.Response.StatusCode = IsSigned(context) ? 404 : 401;
@@ -194,7 +202,11 @@ public sealed class FaultyObjectServer : IAsyncDisposable
         }
 
         context.Response.ContentType = "application/json";
-        context.Response.ContentLength = document.Length;
+        if (!ServeDocumentsChunked)
+        {
+            context.Response.ContentLength = document.Length;
+        }
+
         await context.Response.Body.WriteAsync(document);
     }
 

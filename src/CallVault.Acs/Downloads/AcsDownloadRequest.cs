@@ -22,6 +22,15 @@ public sealed record AcsDownloadRequest(Uri Location)
     /// </summary>
     public IncrementalHash? Sha256 { get; init; }
 
+    /// <summary>
+    /// Whether a body may be taken as the whole object when it ends cleanly although the service never said the
+    /// object's size (a chunked <c>200</c> from a server that ignores ranges). Only for documents whose format proves
+    /// their own end, as a JSON document does when it parses. Default <see langword="false"/>: the size is asked for
+    /// with a range, and a download whose size cannot be learned fails with
+    /// <see cref="AcsContentProblem.UnknownLength"/> rather than being reported complete.
+    /// </summary>
+    public bool AllowUnknownLength { get; init; }
+
     /// <summary>Overrides <see cref="AcsClientOptions.Download"/> for this request; null uses the configured options.</summary>
     public AcsDownloadOptions? Options { get; init; }
 }

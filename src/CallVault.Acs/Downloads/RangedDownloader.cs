@@ -117,6 +117,12 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         {
             var before = state.Offset;
             await FetchToDestinationAsync(state, lastByte: null, cancellationToken).ConfigureAwait(false);
+            if (state.Total is null && state.Request.AllowUnknownLength)
+            {
+                // The caller proves the end from the content itself (a JSON document that parses).
+                state.ObserveTotal(state.Offset);
+            }
+
             if (!state.IsComplete && state.Offset == before)
             {
                 throw new AcsContentException(

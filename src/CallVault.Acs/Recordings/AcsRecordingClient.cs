@@ -74,7 +74,10 @@ public sealed class AcsRecordingClient
         ArgumentNullException.ThrowIfNull(metadataLocation);
         using var buffer = new BoundedMemoryStream(MaxMetadataBytes);
         var options = new AcsDownloadOptions { ParallelConnections = 1, StallTimeout = _options.CurrentValue.Download.StallTimeout };
-        await DownloadToAsync(new AcsDownloadRequest(metadataLocation) { Options = options }, buffer, progress: null, cancellationToken).ConfigureAwait(false);
+
+        // A JSON document proves its own end when it parses, so a chunked answer of unknown size is accepted whole.
+        var request = new AcsDownloadRequest(metadataLocation) { Options = options, AllowUnknownLength = true };
+        await DownloadToAsync(request, buffer, progress: null, cancellationToken).ConfigureAwait(false);
         var json = buffer.ToArray();
         return (json, RecordingMetadata.Parse(json));
     }

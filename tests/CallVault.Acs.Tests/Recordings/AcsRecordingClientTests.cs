@@ -491,6 +491,21 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.Equal("4:+1555", Assert.Single(metadata.Participants).ParticipantId);
     }
 
+    /// <summary>A metadata document sent chunked (size never said) is accepted on its own end: the JSON proves it by parsing.</summary>
+    [Fact]
+    public async Task GetMetadataAsync_ChunkedDocument_IsAcceptedWithOneRequest()
+    {
+        var json = Encoding.UTF8.GetBytes("""{"chunkDocumentId":"doc-1","chunkIndex":0}""");
+        _server.Documents["doc-1"] = json;
+        _server.ServeDocumentsChunked = true;
+
+        var (raw, metadata) = await CreateClient().GetMetadataAsync(new Uri(_server.StorageBase, "v1/objects/doc-1/document"));
+
+        Assert.Equal(json, raw);
+        Assert.Equal(0, metadata.ChunkIndex);
+        Assert.Equal(1, _server.DocumentRequestsReceived);
+    }
+
     [Fact]
     public void GetPreviewLocations_BuildThe2021Routes()
     {
