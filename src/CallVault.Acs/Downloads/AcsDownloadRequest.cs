@@ -18,7 +18,8 @@ public sealed record AcsDownloadRequest(Uri Location)
     /// <summary>
     /// A SHA-256 hash that has already been fed the first <see cref="ResumeOffset"/> bytes; the download appends to it so
     /// the result's hash covers the whole object. When null, the result's hash covers only the bytes this call wrote.
-    /// Owned by the caller.
+    /// Owned by the caller. After a failed download it holds the bytes stored, except after a failure of the
+    /// destination itself, when it may also hold the bytes whose write failed: build a new one to resume.
     /// </summary>
     public IncrementalHash? Sha256 { get; init; }
 
