@@ -68,7 +68,11 @@ public sealed record Fault(FaultKind Kind, long AfterBytes = 0, int Status = 0, 
 }
 
 /// <summary>One content request as the server saw it.</summary>
-public sealed record ServedRequest(string Path, long First, long? Last, bool HadIfRange, int Status, long BytesSent, bool HadValidSignature);
+public sealed record ServedRequest(string Path, long First, long? Last, bool HadIfRange, int Status, long BytesSent, bool HadValidSignature)
+{
+    /// <summary>The request's place in arrival order, from 1.</summary>
+    public int Sequence { get; init; }
+}
 
 /// <summary>
 /// A Kestrel server on loopback that serves self-checking objects (byte <c>i</c> is <see cref="ByteAt"/>) like the ACS
@@ -84,6 +88,8 @@ public sealed class FaultyObjectServer : IAsyncDisposable
     private long _bytesSent;
     private int _contentRequestsReceived;
     private int _documentRequestsReceived;
+    private readonly Lock _servedLock = new();
+    private TaskCompletionSource _servedChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private FaultyObjectServer(WebApplication app, byte[] key)
     {
@@ -115,6 +121,30 @@ public sealed class FaultyObjectServer : IAsyncDisposable
 
     /// <summary>Content requests that arrived, counted on arrival (<see cref="Served"/> is filled when they end).</summary>
     public int ContentRequestsReceived => Volatile.Read(ref _contentRequestsReceived);
+
+    /// <summary>
+    /// Every content request that has arrived, in arrival order, once each has been recorded. A request is recorded
+    /// when its handler ends, which can be just after the client has read the last byte, so a test that has finished
+    /// its download reads <see cref="Served"/> through this instead of directly. Fails after 30 seconds.
+    /// </summary>
+    public async Task<IReadOnlyList<ServedRequest>> WaitForServedAsync()
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_servedLock)
+            {
+                changed = _servedChanged.Task;
+            }
+
+            if (Served.Count >= ContentRequestsReceived)
+            {
+                return [.. Served.OrderBy(s => s.Sequence)];
+            }
+
+            await changed.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
 
     /// <summary>Completes when a <see cref="FaultKind.StallAfter"/> response has sent its bytes and gone silent.</summary>
     public TaskCompletionSource StallReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -228,13 +258,13 @@ public sealed class FaultyObjectServer : IAsyncDisposable
 
     private async Task ServeContentAsync(string id, HttpContext context)
     {
-        Interlocked.Increment(ref _contentRequestsReceived);
+        var sequence = Interlocked.Increment(ref _contentRequestsReceived);
         var signed = IsSigned(context);
         var response = context.Response;
         Faults.TryDequeue(out var fault);
         if (!signed && !IsOtherOrigin(context))
         {
-            Record(context, 0, null, 401, 0, signed);
+            Record(context, sequence, 0, null, 401, 0, signed);
             response.StatusCode = 401;
             await response.WriteAsJsonAsync(new { title = "Unauthorized", status = 401, message = "Unauthorized", traceId = "00-test-trace" });
             return;
@@ -242,7 +272,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
 
         if (!Objects.TryGetValue(id, out var size))
         {
-            Record(context, 0, null, 404, 0, signed);
+            Record(context, sequence, 0, null, 404, 0, signed);
             response.StatusCode = 404;
             return;
         }
@@ -255,7 +285,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
         switch (fault?.Kind)
         {
             case FaultKind.Status:
-                Record(context, 0, null, fault.Status, 0, signed);
+                Record(context, sequence, 0, null, fault.Status, 0, signed);
                 response.StatusCode = fault.Status;
                 if (fault.RetryAfterSeconds > 0)
                 {
@@ -265,13 +295,13 @@ public sealed class FaultyObjectServer : IAsyncDisposable
                 await response.WriteAsJsonAsync(new { error = new { code = "Busy", message = $"Injected {fault.Status}" } });
                 return;
             case FaultKind.Html:
-                Record(context, 0, null, fault.Status, 0, signed);
+                Record(context, sequence, 0, null, fault.Status, 0, signed);
                 response.StatusCode = fault.Status;
                 response.ContentType = "text/html";
                 await response.WriteAsync("<html><head><title>Bad Request - Invalid URL</title></head><body><h2>Bad Request</h2></body></html>");
                 return;
             case FaultKind.EmptyOk:
-                Record(context, 0, null, 200, 0, signed);
+                Record(context, sequence, 0, null, 200, 0, signed);
                 response.StatusCode = 200;
                 response.ContentLength = 0;
                 return;
@@ -280,7 +310,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
         var (first, last, status) = ParseRange(context.Request, etag, size, fault?.Kind is FaultKind.IgnoreRange or FaultKind.ChunkedIgnoreRange);
         if (status == 416)
         {
-            Record(context, first, last, 416, 0, signed);
+            Record(context, sequence, first, last, 416, 0, signed);
             response.StatusCode = 416;
             response.Headers.ContentRange = $"bytes */{size}";
             return;
@@ -360,12 +390,22 @@ public sealed class FaultyObjectServer : IAsyncDisposable
         }
         finally
         {
-            Record(context, first, last, status, sent, signed);
+            Record(context, sequence, first, last, status, sent, signed);
         }
     }
 
-    private void Record(HttpContext context, long first, long? last, int status, long sent, bool signed) =>
-        Served.Enqueue(new ServedRequest(context.Request.Path, first, last, context.Request.Headers.IfRange.Count > 0, status, sent, signed));
+    private void Record(HttpContext context, int sequence, long first, long? last, int status, long sent, bool signed)
+    {
+        Served.Enqueue(new ServedRequest(context.Request.Path, first, last, context.Request.Headers.IfRange.Count > 0, status, sent, signed) { Sequence = sequence });
+        TaskCompletionSource changed;
+        lock (_servedLock)
+        {
+            changed = _servedChanged;
+            _servedChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        changed.TrySetResult();
+    }
 
     private static (long First, long Last, int Status) ParseRange(HttpRequest request, string etag, long size, bool ignoreRange)
     {

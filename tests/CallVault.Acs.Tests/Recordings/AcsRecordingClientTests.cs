@@ -102,7 +102,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var (result, bytes) = await DownloadAsync(CreateClient());
 
         AssertIdentical(result, bytes);
-        var served = Assert.Single(_server.Served);
+        var served = Assert.Single(await _server.WaitForServedAsync());
         Assert.Equal((200, true), (served.Status, served.HadValidSignature));
         Assert.Equal(1, result.Requests);
         Assert.Equal("audio/wav", result.ContentType);
@@ -124,7 +124,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
 
         AssertIdentical(result, destination.ToArray());
         Assert.Equal(Size, result.BytesReceived);
-        var served = _server.Served.ToList();
+        var served = await _server.WaitForServedAsync();
         Assert.Equal(4, served.Count);
         Assert.Equal(0, served[0].First);
         for (var i = 1; i < served.Count; i++)
@@ -191,7 +191,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.False(error.IsTransient);
         Assert.Equal("Bad Request - Invalid URL", error.ServiceMessage);
         Assert.Contains("<h2>Bad Request</h2>", error.ResponseBody, StringComparison.Ordinal);
-        Assert.Single(_server.Served);
+        Assert.Single(await _server.WaitForServedAsync());
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.Contains("clock", error.Message, StringComparison.Ordinal);
         Assert.Contains("endpoint", error.Message, StringComparison.Ordinal);
         Assert.Contains("00-test-trace", error.RequestId, StringComparison.Ordinal);
-        Assert.Single(_server.Served);
+        Assert.Single(await _server.WaitForServedAsync());
     }
 
     [Fact]
@@ -250,7 +250,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(1), "the trickle was faster than the stall timeout, so this proves nothing");
         Assert.Equal(600 * 1024, result.Length);
         Assert.Equal(1, result.Requests);
-        Assert.Equal(2, _server.Served.Count);
+        Assert.Equal(2, (await _server.WaitForServedAsync()).Count);
         Assert.Equal(FaultyObjectServer.Sha256Of(600 * 1024), SHA256.HashData(destination.ToArray()));
     }
 
@@ -274,7 +274,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var result = await CreateClient().DownloadToAsync(request, destination);
 
         AssertIdentical(result, destination.ToArray());
-        var served = Assert.Single(_server.Served);
+        var served = Assert.Single(await _server.WaitForServedAsync());
         Assert.Equal((already, true, 206), (served.First, served.HadIfRange, served.Status));
         Assert.Equal(Size - already, result.BytesReceived);
     }
@@ -290,7 +290,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var result = await CreateClient().DownloadToAsync(request, destination);
 
         Assert.Equal(Size, result.Length);
-        Assert.Equal(416, Assert.Single(_server.Served).Status);
+        Assert.Equal(416, Assert.Single(await _server.WaitForServedAsync()).Status);
     }
 
     /// <summary>After a reset, the server answers the resumption with the whole object (it changed): start again cleanly.</summary>
@@ -325,7 +325,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var result = await client.DownloadToAsync(new AcsDownloadRequest(_server.ContentUri("doc-1")), destination);
 
         AssertIdentical(result, destination.ToArray());
-        Assert.Equal(5, _server.Served.Count);
+        Assert.Equal(5, (await _server.WaitForServedAsync()).Count);
     }
 
     /// <summary>A connection that drops before delivering anything new backs off and counts against the budget.</summary>
@@ -342,7 +342,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
 
         // The reset may reach the client before or after it has read the response headers.
         Assert.True(error is IOException or HttpRequestException, $"expected the connection reset, got {error}");
-        Assert.Equal(2, _server.Served.Count);
+        Assert.Equal(2, (await _server.WaitForServedAsync()).Count);
     }
 
     /// <summary>
@@ -391,7 +391,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
 
         AssertIdentical(result, bytes);
         Assert.Equal(Size, result.BytesReceived);
-        var ranged = _server.Served.Where(s => s.Status == 206).ToList();
+        var ranged = (await _server.WaitForServedAsync()).Where(s => s.Status == 206).ToList();
         Assert.True(ranged.Count >= 21, $"expected at least 21 ranged parts, saw {ranged.Count}");
         Assert.All(ranged.Skip(1), s => Assert.True(s.HadIfRange));
     }
@@ -404,7 +404,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var (result, bytes) = await DownloadAsync(CreateClient(), options);
 
         AssertIdentical(result, bytes);
-        Assert.Equal(206, Assert.Single(_server.Served).Status);
+        Assert.Equal(206, Assert.Single(await _server.WaitForServedAsync()).Status);
     }
 
     [Fact]
@@ -448,7 +448,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         using var sameOrigin = new MemoryStream();
         await client.DownloadToAsync(new AcsDownloadRequest(new Uri(_server.StorageBase, "redirect-same/doc-1")), sameOrigin);
 
-        var served = _server.Served.ToList();
+        var served = await _server.WaitForServedAsync();
         Assert.Equal(2, served.Count);
         Assert.False(served[0].HadValidSignature);
         Assert.True(served[1].HadValidSignature);
@@ -464,7 +464,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
 
         await Assert.ThrowsAsync<AcsHostNotAllowedException>(() => client.DownloadToAsync(new AcsDownloadRequest(other), new MemoryStream()));
 
-        Assert.Empty(_server.Served);
+        Assert.Empty(await _server.WaitForServedAsync());
     }
 
     [Fact]
@@ -579,7 +579,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
             destination);
 
         AssertIdentical(result, destination.ToArray());
-        var first = _server.Served.First();
+        var first = (await _server.WaitForServedAsync())[0];
         Assert.Equal((already, 206, 100_000L), (first.First, first.Status, first.BytesSent));
     }
 
@@ -600,7 +600,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var (result, bytes) = await DownloadAsync(CreateClient(), options);
 
         AssertIdentical(result, bytes);
-        var last = _server.Served.Last();
+        var last = (await _server.WaitForServedAsync())[^1];
         Assert.Equal((Size, 416), (last.First, last.Status));
     }
 
@@ -613,7 +613,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var (result, bytes) = await DownloadAsync(CreateClient());
 
         AssertIdentical(result, bytes);
-        var served = _server.Served.ToList();
+        var served = await _server.WaitForServedAsync();
         Assert.Equal(2, served.Count);
         Assert.Equal((200, 1_000_000L), (served[0].Status, served[0].BytesSent));
         Assert.Equal((1_000_000L, 206), (served[1].First, served[1].Status));
@@ -629,7 +629,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
 
         AssertIdentical(result, bytes);
         Assert.Equal(2, result.Requests);
-        var last = _server.Served.Last();
+        var last = (await _server.WaitForServedAsync())[^1];
         Assert.Equal((Size, 416, true), (last.First, last.Status, last.HadIfRange));
     }
 
