@@ -38,12 +38,41 @@ public enum FaultKind
 
     /// <summary>Answer 206 with a Content-Range that starts one byte late.</summary>
     WrongContentRange,
+
+    /// <summary>
+    /// Answer a range with 206 and <c>Content-Range: bytes a-b/*</c> (size not said). With <see cref="Fault.AfterBytes"/>
+    /// above 0 the range sent is only that many bytes long, as a server may answer less than was asked.
+    /// </summary>
+    UnknownTotal,
+
+    /// <summary>
+    /// Send the body chunked, without Content-Length (200 without a range, 206 with one). With
+    /// <see cref="Fault.AfterBytes"/> above 0 the body ends cleanly, with the terminating chunk, after that many bytes:
+    /// a short body the client can only tell from the whole by the size it was told or can ask for.
+    /// </summary>
+    Chunked,
+
+    /// <summary>Ignore the Range header and send the whole object with 200, chunked, so that its size is never said.</summary>
+    ChunkedIgnoreRange,
 }
 
-public sealed record Fault(FaultKind Kind, long AfterBytes = 0, int Status = 0, int RetryAfterSeconds = 0);
+/// <summary>One misbehaviour for one content request.</summary>
+public sealed record Fault(FaultKind Kind, long AfterBytes = 0, int Status = 0, int RetryAfterSeconds = 0)
+{
+    /// <summary>
+    /// For <see cref="FaultKind.ResetAfter"/>: awaited, with the response's first byte offset, after the bytes are sent
+    /// and before the reset. A reset discards what is still in the client's receive buffer, so a test that needs the
+    /// client to have received bytes before the reset waits here until the client shows that it did.
+    /// </summary>
+    public Func<long, CancellationToken, Task>? HoldBeforeReset { get; init; }
+}
 
 /// <summary>One content request as the server saw it.</summary>
-public sealed record ServedRequest(string Path, long First, long? Last, bool HadIfRange, int Status, long BytesSent, bool HadValidSignature);
+public sealed record ServedRequest(string Path, long First, long? Last, bool HadIfRange, int Status, long BytesSent, bool HadValidSignature)
+{
+    /// <summary>The request's place in arrival order, from 1.</summary>
+    public int Sequence { get; init; }
+}
 
 /// <summary>
 /// A Kestrel server on loopback that serves self-checking objects (byte <c>i</c> is <see cref="ByteAt"/>) like the ACS
@@ -58,6 +87,9 @@ public sealed class FaultyObjectServer : IAsyncDisposable
     private readonly byte[] _key;
     private long _bytesSent;
     private int _contentRequestsReceived;
+    private int _documentRequestsReceived;
+    private readonly Lock _servedLock = new();
+    private TaskCompletionSource _servedChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private FaultyObjectServer(WebApplication app, byte[] key)
     {
@@ -79,10 +111,40 @@ public sealed class FaultyObjectServer : IAsyncDisposable
 
     public ConcurrentBag<string> Deleted { get; } = new();
 
+    /// <summary>Whether metadata documents are sent chunked, without Content-Length, as a JSON endpoint may send them.</summary>
+    public bool ServeDocumentsChunked { get; set; }
+
+    /// <summary>Metadata document requests that arrived.</summary>
+    public int DocumentRequestsReceived => Volatile.Read(ref _documentRequestsReceived);
+
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
     /// <summary>Content requests that arrived, counted on arrival (<see cref="Served"/> is filled when they end).</summary>
     public int ContentRequestsReceived => Volatile.Read(ref _contentRequestsReceived);
+
+    /// <summary>
+    /// Every content request that has arrived, in arrival order, once each has been recorded. A request is recorded
+    /// when its handler ends, which can be just after the client has read the last byte, so a test that has finished
+    /// its download reads <see cref="Served"/> through this instead of directly. Fails after 30 seconds.
+    /// </summary>
+    public async Task<IReadOnlyList<ServedRequest>> WaitForServedAsync()
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_servedLock)
+            {
+                changed = _servedChanged.Task;
+            }
+
+            if (Served.Count >= ContentRequestsReceived)
+            {
+                return [.. Served.OrderBy(s => s.Sequence)];
+            }
+
+            await changed.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
 
     /// <summary>Completes when a <see cref="FaultKind.StallAfter"/> response has sent its bytes and gone silent.</summary>
     public TaskCompletionSource StallReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -162,6 +224,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
 
     private async Task ServeDocumentAsync(string id, HttpContext context)
     {
+        Interlocked.Increment(ref _documentRequestsReceived);
         if (!IsSigned(context) || !Documents.TryGetValue(id, out var document))
         {
             context.Response.StatusCode = IsSigned(context) ? 404 : 401;
@@ -169,7 +232,11 @@ public sealed class FaultyObjectServer : IAsyncDisposable
         }
 
         context.Response.ContentType = "application/json";
-        context.Response.ContentLength = document.Length;
+        if (!ServeDocumentsChunked)
+        {
+            context.Response.ContentLength = document.Length;
+        }
+
         await context.Response.Body.WriteAsync(document);
     }
 
@@ -191,13 +258,13 @@ public sealed class FaultyObjectServer : IAsyncDisposable
 
     private async Task ServeContentAsync(string id, HttpContext context)
     {
-        Interlocked.Increment(ref _contentRequestsReceived);
+        var sequence = Interlocked.Increment(ref _contentRequestsReceived);
         var signed = IsSigned(context);
         var response = context.Response;
         Faults.TryDequeue(out var fault);
         if (!signed && !IsOtherOrigin(context))
         {
-            Record(context, 0, null, 401, 0, signed);
+            Record(context, sequence, 0, null, 401, 0, signed);
             response.StatusCode = 401;
             await response.WriteAsJsonAsync(new { title = "Unauthorized", status = 401, message = "Unauthorized", traceId = "00-test-trace" });
             return;
@@ -205,7 +272,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
 
         if (!Objects.TryGetValue(id, out var size))
         {
-            Record(context, 0, null, 404, 0, signed);
+            Record(context, sequence, 0, null, 404, 0, signed);
             response.StatusCode = 404;
             return;
         }
@@ -218,7 +285,7 @@ public sealed class FaultyObjectServer : IAsyncDisposable
         switch (fault?.Kind)
         {
             case FaultKind.Status:
-                Record(context, 0, null, fault.Status, 0, signed);
+                Record(context, sequence, 0, null, fault.Status, 0, signed);
                 response.StatusCode = fault.Status;
                 if (fault.RetryAfterSeconds > 0)
                 {
@@ -228,36 +295,51 @@ public sealed class FaultyObjectServer : IAsyncDisposable
                 await response.WriteAsJsonAsync(new { error = new { code = "Busy", message = $"Injected {fault.Status}" } });
                 return;
             case FaultKind.Html:
-                Record(context, 0, null, fault.Status, 0, signed);
+                Record(context, sequence, 0, null, fault.Status, 0, signed);
                 response.StatusCode = fault.Status;
                 response.ContentType = "text/html";
                 await response.WriteAsync("<html><head><title>Bad Request - Invalid URL</title></head><body><h2>Bad Request</h2></body></html>");
                 return;
             case FaultKind.EmptyOk:
-                Record(context, 0, null, 200, 0, signed);
+                Record(context, sequence, 0, null, 200, 0, signed);
                 response.StatusCode = 200;
                 response.ContentLength = 0;
                 return;
         }
 
-        var (first, last, status) = ParseRange(context.Request, etag, size, fault?.Kind == FaultKind.IgnoreRange);
+        var (first, last, status) = ParseRange(context.Request, etag, size, fault?.Kind is FaultKind.IgnoreRange or FaultKind.ChunkedIgnoreRange);
         if (status == 416)
         {
-            Record(context, first, last, 416, 0, signed);
+            Record(context, sequence, first, last, 416, 0, signed);
             response.StatusCode = 416;
             response.Headers.ContentRange = $"bytes */{size}";
             return;
         }
 
+        if (status == 206 && fault is { Kind: FaultKind.UnknownTotal, AfterBytes: > 0 })
+        {
+            last = Math.Min(last, first + fault.AfterBytes - 1);
+        }
+
         response.StatusCode = status;
-        response.ContentLength = last - first + 1;
+        if (fault?.Kind is not (FaultKind.Chunked or FaultKind.ChunkedIgnoreRange))
+        {
+            response.ContentLength = last - first + 1;
+        }
+
         if (status == 206)
         {
             var shownFirst = fault?.Kind == FaultKind.WrongContentRange ? first + 1 : first;
-            response.Headers.ContentRange = $"bytes {shownFirst}-{last}/{size}";
+            var shownSize = fault?.Kind == FaultKind.UnknownTotal ? "*" : size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers.ContentRange = $"bytes {shownFirst}-{last}/{shownSize}";
         }
 
-        var limit = fault?.Kind is FaultKind.ResetAfter or FaultKind.StallAfter ? fault.AfterBytes : long.MaxValue;
+        var limit = fault switch
+        {
+            { Kind: FaultKind.ResetAfter or FaultKind.StallAfter } => fault.AfterBytes,
+            { Kind: FaultKind.Chunked, AfterBytes: > 0 } => fault.AfterBytes,
+            _ => long.MaxValue,
+        };
         var sent = 0L;
         var block = new byte[BlockSize];
         try
@@ -282,13 +364,18 @@ public sealed class FaultyObjectServer : IAsyncDisposable
                 Interlocked.Add(ref _bytesSent, count);
             }
 
-            if (sent < last - first + 1)
+            if (sent < last - first + 1 && fault!.Kind != FaultKind.Chunked)
             {
                 await response.Body.FlushAsync(context.RequestAborted);
-                if (fault!.Kind == FaultKind.StallAfter)
+                if (fault.Kind == FaultKind.StallAfter)
                 {
                     StallReached.TrySetResult();
                     await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+
+                if (fault.HoldBeforeReset is { } hold)
+                {
+                    await hold(first, context.RequestAborted);
                 }
 
                 context.Abort();
@@ -303,12 +390,22 @@ public sealed class FaultyObjectServer : IAsyncDisposable
         }
         finally
         {
-            Record(context, first, last, status, sent, signed);
+            Record(context, sequence, first, last, status, sent, signed);
         }
     }
 
-    private void Record(HttpContext context, long first, long? last, int status, long sent, bool signed) =>
-        Served.Enqueue(new ServedRequest(context.Request.Path, first, last, context.Request.Headers.IfRange.Count > 0, status, sent, signed));
+    private void Record(HttpContext context, int sequence, long first, long? last, int status, long sent, bool signed)
+    {
+        Served.Enqueue(new ServedRequest(context.Request.Path, first, last, context.Request.Headers.IfRange.Count > 0, status, sent, signed) { Sequence = sequence });
+        TaskCompletionSource changed;
+        lock (_servedLock)
+        {
+            changed = _servedChanged;
+            _servedChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        changed.TrySetResult();
+    }
 
     private static (long First, long Last, int Status) ParseRange(HttpRequest request, string etag, long size, bool ignoreRange)
     {

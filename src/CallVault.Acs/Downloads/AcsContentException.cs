@@ -14,6 +14,13 @@ public enum AcsContentProblem
 
     /// <summary>A 206 response did not describe the range that was asked for.</summary>
     InvalidContentRange,
+
+    /// <summary>
+    /// The service never said the object's size (a chunked <c>200</c> without Content-Length, ranges ignored or
+    /// answered with <c>bytes a-b/*</c>), so the end of the bytes received cannot be told from a truncation. Not
+    /// transient for this download; the download is not reported complete.
+    /// </summary>
+    UnknownLength,
 }
 
 /// <summary>A response body cannot be trusted as the object's bytes.</summary>

@@ -14,6 +14,9 @@ namespace CallVault.Acs.Downloads;
 /// Fetches one object into a stream: a single GET resumed with <c>Range</c> after each failure, or ranged parts over
 /// several connections written in order. Every byte that reaches the destination is a byte of the object at its
 /// offset, so the destination always holds a prefix of the object and a later attempt can resume from its length.
+/// A download is complete only when the service has said the object's size and that many bytes are stored; a body
+/// that merely ends is not proof of the end. A failed write to the destination is not retried here: it is the
+/// caller's failure (a full disk, a failed fsync), and the caller resumes from what the destination persisted.
 /// </summary>
 internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline retry, bool resumeAtOnceAfterProgress, TimeProvider timeProvider, ILogger logger)
 {
@@ -39,33 +42,14 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         try
         {
             var state = new DownloadState(request, options, destination, hash, progress);
-            while (true)
+            try
             {
-                try
-                {
-                    if (options.ParallelConnections > 1)
-                    {
-                        await DownloadInPartsAsync(state, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await retry.ExecuteAsync(
-                            static (s, ct) => s.Downloader.ResumingAfterProgressAsync(
-                                static (s, ct) => s.Downloader.FetchToDestinationAsync(s.State, lastByte: null, ct),
-                                s,
-                                static s => s.State.Offset,
-                                ct),
-                            (Downloader: this, State: state),
-                            cancellationToken).ConfigureAwait(false);
-                    }
-
-                    break;
-                }
-                catch (AcsContentException ex) when (ex.Problem == AcsContentProblem.Changed && state.Restarts < MaxRestarts && state.CanRestart)
-                {
-                    Log.RestartingChangedObject(logger, request.Location.GetLeftPart(UriPartial.Path));
-                    state.Restart();
-                }
+                await DownloadWithRestartsAsync(state, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DestinationWriteException ex)
+            {
+                // The caller's own stream failed: it gets its own exception, not one that looks like a network failure.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException!);
             }
 
             var result = new AcsDownloadResult
@@ -90,9 +74,70 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         }
     }
 
+    private async Task DownloadWithRestartsAsync(DownloadState state, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                if (state.Options.ParallelConnections > 1)
+                {
+                    await DownloadInPartsAsync(state, cancellationToken).ConfigureAwait(false);
+                }
+
+                // The single-stream download, and in parallel mode whatever the parts could not cover: nothing when the
+                // parts reached the announced size, the rest over one connection when no answer said the size.
+                await retry.ExecuteAsync(
+                    static (s, ct) => s.Downloader.ResumingAfterProgressAsync(
+                        static (s, ct) => s.Downloader.FetchRestAsync(s.State, ct),
+                        s,
+                        static s => s.State.Offset,
+                        ct),
+                    (Downloader: this, State: state),
+                    cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (AcsContentException ex) when (ex.Problem == AcsContentProblem.Changed && state.Restarts < MaxRestarts && state.CanRestart)
+            {
+                Log.RestartingChangedObject(logger, state.Request.Location.GetLeftPart(UriPartial.Path));
+                state.Restart();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Streams from the current offset until the object's size is known and reached. A body that ends without the
+    /// size having been said (a chunked 200, a 206 with <c>bytes a-b/*</c>) is followed by a range from where it
+    /// ended: more bytes continue the object, a 416 that states the size confirms the end. A request that brings
+    /// neither bytes nor the size ends the download with <see cref="AcsContentProblem.UnknownLength"/>.
+    /// </summary>
+    private async ValueTask<bool> FetchRestAsync(DownloadState state, CancellationToken cancellationToken)
+    {
+        while (!state.IsComplete)
+        {
+            var before = state.Offset;
+            await FetchToDestinationAsync(state, lastByte: null, cancellationToken).ConfigureAwait(false);
+            if (state.Total is null && state.Request.AllowUnknownLength)
+            {
+                // The caller proves the end from the content itself (a JSON document that parses).
+                state.ObserveTotal(state.Offset);
+            }
+
+            if (!state.IsComplete && state.Offset == before)
+            {
+                throw new AcsContentException(
+                    AcsContentProblem.UnknownLength,
+                    $"The service did not say the object's size and sent nothing after byte {state.Offset}; the download cannot be told apart from a truncated one, so it is not reported complete.");
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// Parallel mode: the first part (which also tells the size) streams straight into the destination; the rest are
-    /// fetched into pooled buffers, at most <c>ParallelConnections</c> at a time, and written strictly in order.
+    /// fetched into pooled buffers, at most <c>ParallelConnections</c> at a time, and written strictly in order. When
+    /// the first answer does not say the size, nothing can be split and the caller fetches the rest as one stream.
     /// </summary>
     private async Task DownloadInPartsAsync(DownloadState state, CancellationToken cancellationToken)
     {
@@ -255,7 +300,7 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
     private async ValueTask<bool> FetchToDestinationAsync(DownloadState state, long? lastByte, CancellationToken cancellationToken)
     {
         var first = state.Offset;
-        if (state.Total is { } known && first >= known && (known > 0 || !state.Options.RejectEmptyContent))
+        if (state.IsComplete)
         {
             return true;
         }
@@ -264,20 +309,24 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         var askRange = first > 0 || lastByte is not null;
         using var response = await SendAsync(state, first, lastByte, guard, cancellationToken, askRange).ConfigureAwait(false);
         var rangeHonoured = true;
+
+        // Where this body must end: the end of the range a 206 describes, or the whole object's length of a 200.
+        long? end;
         switch (response.StatusCode)
         {
             case HttpStatusCode.OK:
                 RejectIfEmpty(response, state);
                 if (first > 0)
                 {
-                    throw new AcsContentException(AcsContentProblem.Changed, $"Asked for the bytes from {first} on, the server sent the whole object.");
+                    return AcceptWholeObjectAfterEnd(response, state, first);
                 }
 
                 state.ObserveTotal(response.Content.Headers.ContentLength);
                 rangeHonoured = !askRange;
+                end = state.Total;
                 break;
             case HttpStatusCode.PartialContent:
-                CheckContentRange(response, state, first);
+                end = CheckContentRange(response, state, first);
                 break;
             case HttpStatusCode.RequestedRangeNotSatisfiable when first > 0 && response.Content.Headers.ContentRange?.Length == first:
                 // Everything was already stored by an earlier attempt.
@@ -289,11 +338,10 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
                 return await FetchToDestinationAsync(state, lastByte: null, cancellationToken).ConfigureAwait(false);
             default:
                 await ThrowForUnexpectedAsync(response, state, cancellationToken).ConfigureAwait(false);
-                break;
+                throw new System.Diagnostics.UnreachableException();
         }
 
         state.ObserveResponse(response);
-        var end = lastByte is { } last && rangeHonoured ? last + 1 : state.Total;
         if (state.Total is { } total && end > total)
         {
             end = total;
@@ -302,7 +350,8 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         var body = await response.Content.ReadAsStreamAsync(guard.Token).ConfigureAwait(false);
         await using (body.ConfigureAwait(false))
         {
-            await CopyPipelinedAsync(body, state, guard, cancellationToken).ConfigureAwait(false);
+            // Bytes past the end a response announced are not the object's bytes at that offset: never stored.
+            await CopyPipelinedAsync(body, state, end - first, guard, cancellationToken).ConfigureAwait(false);
         }
 
         if (end is { } expectedEnd && state.Offset < expectedEnd)
@@ -321,12 +370,37 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
     }
 
     /// <summary>
+    /// A 200 to a range that starts after byte 0. When every byte up to <paramref name="first"/> is stored and the
+    /// whole object's length is exactly that, the object is complete (a server that ignores ranges confirming the
+    /// end); when no length is said, the end cannot be known; anything else means the object changed.
+    /// </summary>
+    private static bool AcceptWholeObjectAfterEnd(HttpResponseMessage response, DownloadState state, long first)
+    {
+        var length = response.Content.Headers.ContentLength;
+        if (state.Total is null && length is null)
+        {
+            throw new AcsContentException(
+                AcsContentProblem.UnknownLength,
+                $"The service ignores ranges and does not say the object's size; {first} bytes were received and the download cannot be told apart from a truncated one, so it is not reported complete.");
+        }
+
+        if (length != first)
+        {
+            throw new AcsContentException(AcsContentProblem.Changed, $"Asked for the bytes from {first} on, the server sent the whole object ({length} bytes).");
+        }
+
+        state.ObserveTotal(length);
+        state.ObserveResponse(response);
+        return false;
+    }
+
+    /// <summary>
     /// Copies a body into the destination with the network reads on one task and the writes (with hashing) on
     /// another, joined by a channel of at most <see cref="PipelineDepth"/> buffers, so that receiving, hashing and
     /// writing overlap while memory stays bounded. When the read side fails, what was already read is still written
     /// before the failure is reported, so the next attempt resumes after it.
     /// </summary>
-    private static async Task CopyPipelinedAsync(Stream body, DownloadState state, StallGuard guard, CancellationToken cancellationToken)
+    private static async Task CopyPipelinedAsync(Stream body, DownloadState state, long? maxBytes, StallGuard guard, CancellationToken cancellationToken)
     {
         var size = state.Options.ReadBufferBytes;
         var channel = Channel.CreateBounded<(byte[] Buffer, int Count)>(
@@ -339,7 +413,7 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         using var abort = stopReading.Token.Register(static b => ((Stream)b!).Dispose(), body);
         using var abortOnStall = guard.Token.Register(static b => ((Stream)b!).Dispose(), body);
         var readFailure = await Task.Factory.StartNew(
-            () => ReadIntoChannel(body, state, guard, channel.Writer, size, stopReading.Token, cancellationToken),
+            () => ReadIntoChannel(body, state, guard, channel.Writer, size, maxBytes ?? long.MaxValue, stopReading.Token, cancellationToken),
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default).ConfigureAwait(false);
@@ -352,21 +426,23 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         }
     }
 
-    private static Exception? ReadIntoChannel(Stream body, DownloadState state, StallGuard guard, ChannelWriter<(byte[] Buffer, int Count)> writer, int size, CancellationToken stopReading, CancellationToken cancellationToken)
+    private static Exception? ReadIntoChannel(Stream body, DownloadState state, StallGuard guard, ChannelWriter<(byte[] Buffer, int Count)> writer, int size, long maxBytes, CancellationToken stopReading, CancellationToken cancellationToken)
     {
         try
         {
-            while (true)
+            var remaining = maxBytes;
+            while (remaining > 0)
             {
                 var buffer = ArrayPool<byte>.Shared.Rent(size);
+                var wanted = (int)Math.Min(size, remaining);
                 var filled = 0;
                 try
                 {
                     int read;
-                    while (filled < size)
+                    while (filled < wanted)
                     {
                         guard.Restart();
-                        read = body.Read(buffer, filled, size - filled);
+                        read = body.Read(buffer, filled, wanted - filled);
                         if (read == 0)
                         {
                             break;
@@ -404,11 +480,14 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
                 }
 
                 Enqueue(writer, buffer, filled, stopReading);
-                if (filled < size)
+                remaining -= filled;
+                if (filled < wanted)
                 {
                     return null;
                 }
             }
+
+            return null;
         }
         catch (Exception ex)
         {
@@ -506,10 +585,11 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         }
     }
 
-    private static void CheckContentRange(HttpResponseMessage response, DownloadState state, long first)
+    /// <summary>Checks that a 206 describes a range from <paramref name="first"/> and returns the offset just after its last byte.</summary>
+    private static long CheckContentRange(HttpResponseMessage response, DownloadState state, long first)
     {
         var range = response.Content.Headers.ContentRange;
-        if (range is not { HasRange: true, From: { } from } || from != first)
+        if (range is not { HasRange: true, From: { } from, To: { } to } || from != first || to < from || to >= range.Length)
         {
             throw new AcsContentException(
                 AcsContentProblem.InvalidContentRange,
@@ -518,6 +598,7 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
 
         state.ObserveTotal(range.Length);
         state.ObserveResponse(response);
+        return to + 1;
     }
 
     private static async ValueTask<int> ReadAsync(Stream body, Memory<byte> buffer, StallGuard guard, CancellationToken cancellationToken)
@@ -579,6 +660,9 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
 
         public bool CanRestart => _objectStartPosition >= 0;
 
+        /// <summary>Whether the service has said the object's size and that many bytes are stored.</summary>
+        public bool IsComplete => Total is { } total && Offset >= total && (total > 0 || !Options.RejectEmptyContent);
+
         public void CountRequest() => Interlocked.Increment(ref _requests);
 
         public void AddReceived(int count) => Interlocked.Add(ref _bytesReceived, count);
@@ -628,12 +712,25 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
             }
         }
 
+        /// <summary>
+        /// Writes and hashes the next bytes of the object. A failure of the destination is thrown as a
+        /// <see cref="DestinationWriteException"/>, which no retry handles: the hash may already hold the bytes whose
+        /// write failed, and the destination may hold part of them, so this download cannot go on.
+        /// </summary>
         public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         {
-            // An asynchronous file write runs on the thread pool, so hashing the same bytes meanwhile overlaps the two.
-            var write = destination.WriteAsync(bytes, cancellationToken);
-            hash.AppendData(bytes.Span);
-            await write.ConfigureAwait(false);
+            try
+            {
+                // An asynchronous file write runs on the thread pool, so hashing the same bytes meanwhile overlaps the two.
+                var write = destination.WriteAsync(bytes, cancellationToken);
+                hash.AppendData(bytes.Span);
+                await write.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                throw new DestinationWriteException(ex);
+            }
+
             Offset += bytes.Length;
             if (progress is not null && (Offset - _lastReported >= ProgressStepBytes || Offset == Total))
             {
@@ -656,4 +753,10 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
             Restarts++;
         }
     }
+
+    /// <summary>
+    /// Carries a failure of the caller's destination stream through the retry pipeline, which retries only the
+    /// failures it knows to be transient; <see cref="DownloadAsync"/> unwraps it so the caller sees its own exception.
+    /// </summary>
+    private sealed class DestinationWriteException(Exception inner) : Exception(inner.Message, inner);
 }

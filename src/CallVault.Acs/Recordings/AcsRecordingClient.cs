@@ -50,10 +50,15 @@ public sealed class AcsRecordingClient
 
     /// <summary>
     /// Streams one object into <paramref name="destination"/>, resuming after failures, verifying its size and hashing
-    /// it as it goes. Memory stays bounded whatever the object's size.
+    /// it as it goes. Memory stays bounded whatever the object's size. It returns only once the service has said the
+    /// object's size and that many bytes are stored; when the size is not said, it asks with a range after the bytes
+    /// received. A failure of <paramref name="destination"/> itself (a full disk, a failed fsync) is not retried: it is
+    /// thrown as it came, the destination may hold part of the failed write and <see cref="AcsDownloadRequest.Sha256"/>
+    /// may hold bytes that were not stored, so resume from what the destination persisted with a hash of those bytes.
     /// </summary>
     /// <exception cref="AcsRequestException">ACS answered with an error that retries did not cure.</exception>
-    /// <exception cref="AcsContentException">The body could not be trusted, even after retries.</exception>
+    /// <exception cref="AcsContentException">The body could not be trusted, even after retries, or its size could not
+    /// be learned (<see cref="AcsContentProblem.UnknownLength"/>).</exception>
     /// <exception cref="Hosts.AcsHostNotAllowedException">The URL's host may not receive credentials.</exception>
     public Task<AcsDownloadResult> DownloadToAsync(
         AcsDownloadRequest request,
@@ -75,7 +80,10 @@ public sealed class AcsRecordingClient
         ArgumentNullException.ThrowIfNull(metadataLocation);
         using var buffer = new BoundedMemoryStream(MaxMetadataBytes);
         var options = new AcsDownloadOptions { ParallelConnections = 1, StallTimeout = _options.CurrentValue.Download.StallTimeout };
-        await DownloadToAsync(new AcsDownloadRequest(metadataLocation) { Options = options }, buffer, progress: null, cancellationToken).ConfigureAwait(false);
+
+        // A JSON document proves its own end when it parses, so a chunked answer of unknown size is accepted whole.
+        var request = new AcsDownloadRequest(metadataLocation) { Options = options, AllowUnknownLength = true };
+        await DownloadToAsync(request, buffer, progress: null, cancellationToken).ConfigureAwait(false);
         var json = buffer.ToArray();
         return (json, RecordingMetadata.Parse(json));
     }

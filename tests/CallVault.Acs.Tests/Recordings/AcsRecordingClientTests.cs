@@ -65,6 +65,28 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         return (result, destination.ToArray());
     }
 
+    /// <summary>
+    /// A reset the client has demonstrably survived with progress: the server sends <paramref name="afterBytes"/> bytes
+    /// and resets only once <paramref name="destination"/> holds 512 KiB of them. Without the wait the reset can discard
+    /// what is still in the client's receive buffer, and the client may have seen far fewer bytes than were sent.
+    /// </summary>
+    private static Fault ResetAfterStored(ObservedDestination destination, long afterBytes) =>
+        new(FaultKind.ResetAfter, AfterBytes: afterBytes)
+        {
+            HoldBeforeReset = (first, ct) => destination.WhenLengthReachesAsync(first + (512 * 1024), ct),
+        };
+
+    private static byte[] ObjectBytes(long first, long count)
+    {
+        var bytes = new byte[count];
+        for (var i = 0; i < count; i++)
+        {
+            bytes[i] = FaultyObjectServer.ByteAt(first + i);
+        }
+
+        return bytes;
+    }
+
     private static void AssertIdentical(AcsDownloadResult result, byte[] bytes)
     {
         Assert.Equal(Size, result.Length);
@@ -80,7 +102,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var (result, bytes) = await DownloadAsync(CreateClient());
 
         AssertIdentical(result, bytes);
-        var served = Assert.Single(_server.Served);
+        var served = Assert.Single(await _server.WaitForServedAsync());
         Assert.Equal((200, true), (served.Status, served.HadValidSignature));
         Assert.Equal(1, result.Requests);
         Assert.Equal("audio/wav", result.ContentType);
@@ -92,16 +114,17 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
     public async Task DownloadToAsync_ConnectionResets_ResumeWithoutRefetchingBytes()
     {
         long[] resetAfter = [1_000_000, 777_777, 2_000_000];
+        using var destination = new ObservedDestination();
         foreach (var bytesBeforeReset in resetAfter)
         {
-            _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: bytesBeforeReset));
+            _server.Faults.Enqueue(ResetAfterStored(destination, bytesBeforeReset));
         }
 
-        var (result, bytes) = await DownloadAsync(CreateClient());
+        var result = await CreateClient().DownloadToAsync(new AcsDownloadRequest(_server.ContentUri("doc-1")), destination);
 
-        AssertIdentical(result, bytes);
+        AssertIdentical(result, destination.ToArray());
         Assert.Equal(Size, result.BytesReceived);
-        var served = _server.Served.ToList();
+        var served = await _server.WaitForServedAsync();
         Assert.Equal(4, served.Count);
         Assert.Equal(0, served[0].First);
         for (var i = 1; i < served.Count; i++)
@@ -145,7 +168,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.Equal(2, result.Requests);
     }
 
-    /// <summary>An idle resource's first answer can be an empty 200 (spec §6): it is refused and fetched again.</summary>
+    /// <summary>An idle resource's first answer can be an empty 200 (ACS has been seen to answer so): it is refused and fetched again.</summary>
     [Fact]
     public async Task DownloadToAsync_EmptyOk_IsRetried()
     {
@@ -168,7 +191,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.False(error.IsTransient);
         Assert.Equal("Bad Request - Invalid URL", error.ServiceMessage);
         Assert.Contains("<h2>Bad Request</h2>", error.ResponseBody, StringComparison.Ordinal);
-        Assert.Single(_server.Served);
+        Assert.Single(await _server.WaitForServedAsync());
     }
 
     [Fact]
@@ -183,7 +206,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.Contains("clock", error.Message, StringComparison.Ordinal);
         Assert.Contains("endpoint", error.Message, StringComparison.Ordinal);
         Assert.Contains("00-test-trace", error.RequestId, StringComparison.Ordinal);
-        Assert.Single(_server.Served);
+        Assert.Single(await _server.WaitForServedAsync());
     }
 
     [Fact]
@@ -227,7 +250,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(1), "the trickle was faster than the stall timeout, so this proves nothing");
         Assert.Equal(600 * 1024, result.Length);
         Assert.Equal(1, result.Requests);
-        Assert.Equal(2, _server.Served.Count);
+        Assert.Equal(2, (await _server.WaitForServedAsync()).Count);
         Assert.Equal(FaultyObjectServer.Sha256Of(600 * 1024), SHA256.HashData(destination.ToArray()));
     }
 
@@ -251,7 +274,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var result = await CreateClient().DownloadToAsync(request, destination);
 
         AssertIdentical(result, destination.ToArray());
-        var served = Assert.Single(_server.Served);
+        var served = Assert.Single(await _server.WaitForServedAsync());
         Assert.Equal((already, true, 206), (served.First, served.HadIfRange, served.Status));
         Assert.Equal(Size - already, result.BytesReceived);
     }
@@ -267,36 +290,42 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var result = await CreateClient().DownloadToAsync(request, destination);
 
         Assert.Equal(Size, result.Length);
-        Assert.Equal(416, Assert.Single(_server.Served).Status);
+        Assert.Equal(416, Assert.Single(await _server.WaitForServedAsync()).Status);
     }
 
     /// <summary>After a reset, the server answers the resumption with the whole object (it changed): start again cleanly.</summary>
     [Fact]
     public async Task DownloadToAsync_WholeObjectInsteadOfRange_RestartsFromZero()
     {
-        _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: 1_000_000));
+        using var destination = new ObservedDestination();
+        _server.Faults.Enqueue(ResetAfterStored(destination, 1_000_000));
         _server.Faults.Enqueue(new Fault(FaultKind.IgnoreRange));
 
-        var (result, bytes) = await DownloadAsync(CreateClient());
+        var result = await CreateClient().DownloadToAsync(new AcsDownloadRequest(_server.ContentUri("doc-1")), destination);
 
-        AssertIdentical(result, bytes);
+        AssertIdentical(result, destination.ToArray());
         Assert.Equal(1, result.Restarts);
     }
 
-    /// <summary>A connection that delivered new data and dropped is resumed at once: four such resets fit in a budget of one retry.</summary>
+    /// <summary>
+    /// A connection that delivered new data and dropped is resumed at once: four such resets fit in a budget of one
+    /// retry. Each reset waits until the client has stored 512 KiB of the connection's bytes, so the test does not
+    /// depend on how much of the server's output a reset discards.
+    /// </summary>
     [Fact]
     public async Task DownloadToAsync_ResetsAfterProgress_DoNotUseUpTheRetryBudget()
     {
         var client = CreateClient(o => o.Retry.MaxRetryAttempts = 1);
+        using var destination = new ObservedDestination();
         for (var i = 0; i < 4; i++)
         {
-            _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: 1_000_000));
+            _server.Faults.Enqueue(ResetAfterStored(destination, 1_000_000));
         }
 
-        var (result, bytes) = await DownloadAsync(client);
+        var result = await client.DownloadToAsync(new AcsDownloadRequest(_server.ContentUri("doc-1")), destination);
 
-        AssertIdentical(result, bytes);
-        Assert.Equal(5, _server.Served.Count);
+        AssertIdentical(result, destination.ToArray());
+        Assert.Equal(5, (await _server.WaitForServedAsync()).Count);
     }
 
     /// <summary>A connection that drops before delivering anything new backs off and counts against the budget.</summary>
@@ -309,19 +338,42 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
             _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: 1_000));
         }
 
-        await Assert.ThrowsAnyAsync<Exception>(() => DownloadAsync(client));
+        var error = await Record.ExceptionAsync(() => DownloadAsync(client));
 
-        Assert.Equal(2, _server.Served.Count);
+        // The reset may reach the client before or after it has read the response headers.
+        Assert.True(error is IOException or HttpRequestException, $"expected the connection reset, got {error}");
+        Assert.Equal(2, (await _server.WaitForServedAsync()).Count);
+    }
+
+    /// <summary>
+    /// The progress rule has a bound: a server that resets every connection after one byte makes no progress that
+    /// counts, so the download gives up after the retry budget instead of resuming for ever.
+    /// </summary>
+    [Fact]
+    public async Task DownloadToAsync_ResetsForeverAfterOneByte_GiveUpAfterTheRetryBudget()
+    {
+        var client = CreateClient(o => o.Retry.MaxRetryAttempts = 3);
+        for (var i = 0; i < 50; i++)
+        {
+            _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: 1));
+        }
+
+        var error = await Record.ExceptionAsync(() => DownloadAsync(client));
+
+        Assert.True(error is IOException or HttpRequestException, $"expected the connection reset, got {error}");
+        Assert.Equal(4, _server.ContentRequestsReceived);
     }
 
     [Fact]
     public async Task DownloadToAsync_ContentRangeOffByOneAfterRetry_IsInvalid()
     {
         var client = CreateClient(o => o.Retry.MaxRetryAttempts = 1);
-        _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: 100_000));
+        using var destination = new ObservedDestination();
+        _server.Faults.Enqueue(ResetAfterStored(destination, 1_000_000));
         _server.Faults.Enqueue(new Fault(FaultKind.WrongContentRange));
 
-        var error = await Assert.ThrowsAsync<AcsContentException>(() => DownloadAsync(client));
+        var error = await Assert.ThrowsAsync<AcsContentException>(
+            () => client.DownloadToAsync(new AcsDownloadRequest(_server.ContentUri("doc-1")), destination));
 
         Assert.Equal(AcsContentProblem.InvalidContentRange, error.Problem);
     }
@@ -339,7 +391,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
 
         AssertIdentical(result, bytes);
         Assert.Equal(Size, result.BytesReceived);
-        var ranged = _server.Served.Where(s => s.Status == 206).ToList();
+        var ranged = (await _server.WaitForServedAsync()).Where(s => s.Status == 206).ToList();
         Assert.True(ranged.Count >= 21, $"expected at least 21 ranged parts, saw {ranged.Count}");
         Assert.All(ranged.Skip(1), s => Assert.True(s.HadIfRange));
     }
@@ -352,7 +404,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         var (result, bytes) = await DownloadAsync(CreateClient(), options);
 
         AssertIdentical(result, bytes);
-        Assert.Equal(206, Assert.Single(_server.Served).Status);
+        Assert.Equal(206, Assert.Single(await _server.WaitForServedAsync()).Status);
     }
 
     [Fact]
@@ -396,7 +448,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         using var sameOrigin = new MemoryStream();
         await client.DownloadToAsync(new AcsDownloadRequest(new Uri(_server.StorageBase, "redirect-same/doc-1")), sameOrigin);
 
-        var served = _server.Served.ToList();
+        var served = await _server.WaitForServedAsync();
         Assert.Equal(2, served.Count);
         Assert.False(served[0].HadValidSignature);
         Assert.True(served[1].HadValidSignature);
@@ -412,7 +464,7 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
 
         await Assert.ThrowsAsync<AcsHostNotAllowedException>(() => client.DownloadToAsync(new AcsDownloadRequest(other), new MemoryStream()));
 
-        Assert.Empty(_server.Served);
+        Assert.Empty(await _server.WaitForServedAsync());
     }
 
     [Fact]
@@ -439,6 +491,21 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
         Assert.Equal("4:+1555", Assert.Single(metadata.Participants).ParticipantId);
     }
 
+    /// <summary>A metadata document sent chunked (size never said) is accepted on its own end: the JSON proves it by parsing.</summary>
+    [Fact]
+    public async Task GetMetadataAsync_ChunkedDocument_IsAcceptedWithOneRequest()
+    {
+        var json = Encoding.UTF8.GetBytes("""{"chunkDocumentId":"doc-1","chunkIndex":0}""");
+        _server.Documents["doc-1"] = json;
+        _server.ServeDocumentsChunked = true;
+
+        var (raw, metadata) = await CreateClient().GetMetadataAsync(new Uri(_server.StorageBase, "v1/objects/doc-1/document"));
+
+        Assert.Equal(json, raw);
+        Assert.Equal(0, metadata.ChunkIndex);
+        Assert.Equal(1, _server.DocumentRequestsReceived);
+    }
+
     [Fact]
     public void GetPreviewLocations_BuildThe2021Routes()
     {
@@ -451,6 +518,136 @@ public sealed class AcsRecordingClientTests : IAsyncLifetime
             "https://contoso.communication.azure.com/recording/download/doc-1/metadata?api-version=2021-04-15-preview1",
             AcsRecordingClient.GetPreviewMetadataLocation(endpoint, "doc-1").AbsoluteUri);
         Assert.Throws<ArgumentException>(() => AcsRecordingClient.GetPreviewContentLocation(endpoint, "../admin"));
+    }
+
+    /// <summary>
+    /// A write to the destination fails once (a full disk): the download stops with the destination's own error and
+    /// asks for nothing more, instead of retrying as if the network had failed with a hash that already holds the
+    /// failed bytes. Resuming from what the destination holds, with a hash of those bytes, as the worker and the CLI
+    /// do, then ends with the right SHA-256. Single stream and parallel parts, failing on the first or a later write.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 3)]
+    [InlineData(4, 1)]
+    [InlineData(4, 3)]
+    public async Task DownloadToAsync_DestinationWriteFails_SurfacesTheErrorAndAResumeHashesRight(int connections, int failingWrite)
+    {
+        var client = CreateClient();
+        var options = new AcsDownloadOptions { ParallelConnections = connections, PartSizeBytes = 256 * 1024, StallTimeout = TimeSpan.FromSeconds(5) };
+        using var destination = new ObservedDestination { FailingWrite = failingWrite };
+
+        var error = await Record.ExceptionAsync(
+            () => client.DownloadToAsync(new AcsDownloadRequest(_server.ContentUri("doc-1")) { Options = options }, destination));
+
+        Assert.Same(destination.Failure, error);
+        if (connections == 1)
+        {
+            Assert.Equal(1, _server.ContentRequestsReceived);
+        }
+
+        var stored = destination.ToArray();
+        Assert.Equal(ObjectBytes(0, stored.Length), stored);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(stored);
+        var resumed = await client.DownloadToAsync(
+            new AcsDownloadRequest(_server.ContentUri("doc-1")) { Options = options, ResumeOffset = stored.Length, Sha256 = hash },
+            destination);
+
+        AssertIdentical(resumed, destination.ToArray());
+    }
+
+    /// <summary>
+    /// A resumption answered with a shorter range and no size (<c>206</c>, <c>Content-Range: bytes a-b/*</c>) is not
+    /// the end of the object: the rest is asked for until the size is known and reached. Single stream and parallel.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public async Task DownloadToAsync_ShortRangeWithUnknownTotal_FetchesTheRest(int connections)
+    {
+        const int already = 3_000_000;
+        using var destination = new MemoryStream();
+        destination.Write(ObjectBytes(0, already));
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(destination.ToArray());
+        _server.Faults.Enqueue(new Fault(FaultKind.UnknownTotal, AfterBytes: 100_000));
+        var options = new AcsDownloadOptions { ParallelConnections = connections, PartSizeBytes = 256 * 1024, StallTimeout = TimeSpan.FromSeconds(5) };
+
+        var result = await CreateClient().DownloadToAsync(
+            new AcsDownloadRequest(_server.ContentUri("doc-1")) { Options = options, ResumeOffset = already, Sha256 = hash },
+            destination);
+
+        AssertIdentical(result, destination.ToArray());
+        var first = (await _server.WaitForServedAsync())[0];
+        Assert.Equal((already, 206, 100_000L), (first.First, first.Status, first.BytesSent));
+    }
+
+    /// <summary>
+    /// Parallel mode when no answer says the size: the first part cannot be split into the rest, so the rest comes
+    /// over one connection and one more range after the end (answered 416 with the size) confirms the end.
+    /// </summary>
+    [Fact]
+    public async Task DownloadToAsync_ParallelWithUnknownTotal_LearnsTheSizeBeforeCompleting()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            _server.Faults.Enqueue(new Fault(FaultKind.UnknownTotal));
+        }
+
+        var options = new AcsDownloadOptions { ParallelConnections = 4, PartSizeBytes = 256 * 1024, StallTimeout = TimeSpan.FromSeconds(5) };
+
+        var (result, bytes) = await DownloadAsync(CreateClient(), options);
+
+        AssertIdentical(result, bytes);
+        var last = (await _server.WaitForServedAsync())[^1];
+        Assert.Equal((Size, 416), (last.First, last.Status));
+    }
+
+    /// <summary>A chunked 200 (no Content-Length) that ends cleanly but short is continued with a range, not stored as complete.</summary>
+    [Fact]
+    public async Task DownloadToAsync_ChunkedOkCutShort_FetchesTheRest()
+    {
+        _server.Faults.Enqueue(new Fault(FaultKind.Chunked, AfterBytes: 1_000_000));
+
+        var (result, bytes) = await DownloadAsync(CreateClient());
+
+        AssertIdentical(result, bytes);
+        var served = await _server.WaitForServedAsync();
+        Assert.Equal(2, served.Count);
+        Assert.Equal((200, 1_000_000L), (served[0].Status, served[0].BytesSent));
+        Assert.Equal((1_000_000L, 206), (served[1].First, served[1].Status));
+    }
+
+    /// <summary>A whole chunked 200 is confirmed by one range after its end, which the server answers 416 with the size.</summary>
+    [Fact]
+    public async Task DownloadToAsync_ChunkedOkWhole_ConfirmsTheSizeWithOneRangeAfterTheEnd()
+    {
+        _server.Faults.Enqueue(new Fault(FaultKind.Chunked));
+
+        var (result, bytes) = await DownloadAsync(CreateClient());
+
+        AssertIdentical(result, bytes);
+        Assert.Equal(2, result.Requests);
+        var last = (await _server.WaitForServedAsync())[^1];
+        Assert.Equal((Size, 416, true), (last.First, last.Status, last.HadIfRange));
+    }
+
+    /// <summary>A server that never says the size (chunked, ranges ignored) gets a clear error, not a download called complete.</summary>
+    [Fact]
+    public async Task DownloadToAsync_SizeNeverSaid_FailsWithUnknownLength()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            _server.Faults.Enqueue(new Fault(FaultKind.ChunkedIgnoreRange));
+        }
+
+        var error = await Assert.ThrowsAsync<AcsContentException>(() => DownloadAsync(CreateClient()));
+
+        Assert.Equal(AcsContentProblem.UnknownLength, error.Problem);
+        Assert.False(error.IsTransient);
+        Assert.Contains("size", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, _server.ContentRequestsReceived);
     }
 
     private sealed class SynchronousProgress(Action<AcsDownloadProgress> report) : IProgress<AcsDownloadProgress>
