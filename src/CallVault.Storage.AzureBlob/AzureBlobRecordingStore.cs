@@ -205,6 +205,7 @@ public sealed class AzureBlobRecordingStore : IRecordingStore
         {
             using var content = new MemoryStream(_buffer, 0, _filled, writable: false);
             await _blob.StageBlockAsync(BlockId(_blocks), content, cancellationToken: cancellationToken).ConfigureAwait(false);
+            CallVault.Diagnostics.CrashPoint.Hit("blob.after-stage");
             _blocks++;
             _filled = 0;
         }

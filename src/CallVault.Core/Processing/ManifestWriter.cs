@@ -35,6 +35,7 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
             for (var round = 0; details is not null && round < MaxRounds; round++)
             {
                 var manifest = RecordingManifest.From(details, timeProvider.GetUtcNow());
+                CallVault.Diagnostics.CrashPoint.Hit("manifest.write");
                 await store.WriteAsync(RecordingLayout.ManifestPath(folder), JsonSerializer.SerializeToUtf8Bytes(manifest, Json), cancellationToken).ConfigureAwait(false);
                 var after = WithCompleted(await jobs.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false), completing);
                 if (after is null || StoredChunks(after).SetEquals(StoredChunks(details)))

@@ -155,6 +155,7 @@ public sealed partial class DiskRecordingStore : IRecordingStore
             await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             stream.Flush(flushToDisk: true);
             await stream.DisposeAsync().ConfigureAwait(false);
+            CallVault.Diagnostics.CrashPoint.Hit("disk.before-rename");
             File.Move(partialPath, finalPath, overwrite: true);
             SyncDirectory(Path.GetDirectoryName(finalPath)!);
         }
