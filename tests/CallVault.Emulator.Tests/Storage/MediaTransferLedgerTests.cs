@@ -124,6 +124,51 @@ public sealed class MediaTransferLedgerTests : EmulatorTestBase
         Assert.Equal(ResponseEnd.Aborted, Assert.Single(Emulator.Context.ObjectRequests, r => r.DocumentId == id && !r.Metadata).End);
     }
 
+    [Fact]
+    public async Task Report_SecondFullDownloadIsUnexplained_ResetIsExplained()
+    {
+        var twice = Chunk(await RecordAsync(new { media = "synthetic", sizeBytes = 400_000 }));
+        var reset = Chunk(await RecordAsync(new { media = "synthetic", sizeBytes = 400_000 }));
+        var twiceId = twice.GetProperty("documentId").GetString()!;
+        var resetId = reset.GetProperty("documentId").GetString()!;
+        (await Admin.PostAsJsonAsync("faults", new { documentId = resetId, fault = new { type = "Reset", afterBytes = 150_000 } })).EnsureSuccessStatusCode();
+        var client = CreateClient();
+        await DownloadAsync(client, Location(twice, "contentLocation"));
+        await DownloadAsync(client, Location(twice, "contentLocation"));
+        await DownloadAsync(client, Location(reset, "contentLocation"));
+
+        var report = await ByteExcessReport.MeasureAsync(Emulator.Context, [twiceId, resetId], crashes: null, TimeSpan.FromSeconds(30));
+
+        Assert.False(report.IsWithin(0.01));
+        Assert.Equal(twiceId, report.Worst!.DocumentId);
+        Assert.Equal(400_000, report.Worst.Unexplained);
+        Assert.Equal(1.0, report.Worst.UnexplainedFraction);
+        var explained = report.Documents.Single(d => d.DocumentId == resetId);
+        Assert.Equal(150_000, explained.ExplainedByFaults);
+        Assert.Equal(0, explained.Unexplained);
+        Assert.Contains("unexplained 400,000 (50.000%)", report.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Report_BytesSentBeforeACrash_AreExplainedForTheChunkTheKilledProcessHeld()
+    {
+        var chunk = Chunk(await RecordAsync(new { media = "synthetic", sizeBytes = 300_000 }));
+        var id = chunk.GetProperty("documentId").GetString()!;
+        var client = CreateClient();
+        await DownloadAsync(client, Location(chunk, "contentLocation"));
+        await SettledAsync(id);
+        var crashedAt = Emulator.Context.TimeProvider.GetUtcNow();
+        await DownloadAsync(client, Location(chunk, "contentLocation"), resumeOffset: 100_000);
+
+        var held = await ByteExcessReport.MeasureAsync(Emulator.Context, [id], new Dictionary<string, DateTimeOffset> { [id] = crashedAt }, TimeSpan.FromSeconds(30));
+        var notHeld = await ByteExcessReport.MeasureAsync(Emulator.Context, [id], crashes: null, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(300_000, held.Documents[0].ExplainedByCrash);
+        Assert.True(held.IsWithin(0.01));
+        Assert.Equal(200_000, notHeld.Documents[0].Unexplained);
+        Assert.False(notHeld.IsWithin(0.01));
+    }
+
     /// <summary>A destination that cancels the download once it has received <c>limit</c> bytes.</summary>
     private sealed class CancelAfterStream(long limit, CancellationTokenSource cancel) : MemoryStream
     {

@@ -5,7 +5,10 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CallVault.Emulator;
+using CallVault.Emulator.Storage;
 using CallVault.Testing;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
 
 namespace CallVault.Server.Tests.EndToEnd;
 
@@ -13,7 +16,7 @@ namespace CallVault.Server.Tests.EndToEnd;
 /// The service as a real process, killed with SIGKILL in the middle of a download and started again: every chunk ends
 /// up stored once, byte-identical, and the interrupted chunk resumes from its partial file instead of starting over.
 /// </summary>
-public sealed class CrashRecoveryTests : IAsyncLifetime
+public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const long ChunkBytes = 10 * 1024 * 1024;
     private readonly string _dataFolder = Directory.CreateTempSubdirectory("callvault-crash-").FullName;
@@ -85,6 +88,24 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         ? Directory.EnumerateFiles(Path.Combine(_dataFolder, "recordings"), "*.partial", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length)
         : 0;
 
+    /// <summary>The chunks leased when the service died; read before the restart, which releases them.</summary>
+    private List<string> LeasedChunks()
+    {
+        var builder = new SqliteConnectionStringBuilder { DataSource = Path.Combine(_dataFolder, "callvault.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        using var connection = new SqliteConnection(builder.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT document_id FROM chunks WHERE state = 'Leased';";
+        using var reader = command.ExecuteReader();
+        var leased = new List<string>();
+        while (reader.Read())
+        {
+            leased.Add(reader.GetString(0));
+        }
+
+        return leased;
+    }
+
     [Fact]
     public async Task KilledMidDownload_RestartResumesAndStoresEveryChunkOnce()
     {
@@ -104,6 +125,8 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         await _process.WaitForExitAsync();
         var persistedAtKill = PartialBytes();
         var sentAtKill = _emulator.Context.BytesSent;
+        var killedAt = _emulator.Context.TimeProvider.GetUtcNow();
+        var interrupted = LeasedChunks();
         _process.Dispose();
         _process = null;
 
@@ -136,6 +159,9 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         // was in flight at the kill (bytes sent but not yet on disk), never the persisted part again.
         var metadataBytes = _emulator.Context.Recordings.Find(recording.GetProperty("recordingId").GetString()!)!.Chunks.Sum(c => (long)c.Metadata.Length);
         var sentAfterKill = _emulator.Context.BytesSent - sentAtKill;
+        var report = await ByteExcessReport.MeasureAsync(_emulator.Context, expected.Select(c => c.GetProperty("documentId").GetString()!), interrupted.ToDictionary(id => id, _ => killedAt), TimeSpan.FromSeconds(30));
+        output.WriteLine($"bytes sent: {report}");
+        Assert.True(report.IsWithin(0.01), $"A chunk was downloaded more than once: {report}");
         Assert.True(persistedAtKill >= 4 * 1024 * 1024);
         Assert.True(
             sentAfterKill <= (2 * ChunkBytes) + metadataBytes - persistedAtKill,
