@@ -82,6 +82,29 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>The document ids of every chunk published so far.</summary>
+    public IReadOnlyCollection<string> PublishedDocumentIds => _published.Keys;
+
+    /// <summary>
+    /// The chunks leased in the service's database: after a kill and before the restart (which releases them), the
+    /// chunks the killed process was working on.
+    /// </summary>
+    public async Task<List<string>> LeasedChunksAsync()
+    {
+        await using var connection = new SqliteConnection(DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT document_id FROM chunks WHERE state = 'Leased';";
+        var leased = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            leased.Add(reader.GetString(0));
+        }
+
+        return leased;
+    }
+
     /// <summary>Waits until every published chunk is stored; false after <paramref name="timeout"/>.</summary>
     public async Task<bool> WaitUntilAllStoredAsync(TimeSpan timeout)
     {
