@@ -189,7 +189,9 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
         var files = Directory.Exists(root) ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToList() : [];
         var partials = files.Count(f => f.EndsWith(".partial", StringComparison.Ordinal));
         var mediaFiles = files.Count(f => !f.EndsWith(".json", StringComparison.Ordinal) && !f.EndsWith(".partial", StringComparison.Ordinal));
-        var strayMedia = files.Count(f => !f.EndsWith(".json", StringComparison.Ordinal) && !f.EndsWith(".partial", StringComparison.Ordinal) && !storedPaths.Contains(Path.GetFullPath(f)));
+        var stray = files.Where(f => !f.EndsWith(".json", StringComparison.Ordinal) && !f.EndsWith(".partial", StringComparison.Ordinal) && !storedPaths.Contains(Path.GetFullPath(f))).ToList();
+        var strayMedia = stray.Count;
+        problems.AddRange(stray.Select(f => $"stray file {Path.GetRelativePath(root, f)}"));
         return new StoreCheck(_published.Count, rows.Count(r => r.Value.State == "Stored"), mediaFiles, partials, strayMedia, extraRows, problems);
     }
 
