@@ -145,6 +145,15 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
     /// </summary>
     public async Task<StoreCheck> CheckStoredAsync()
     {
+        // The last manifest rewrite goes through a temporary file after the chunk is recorded as stored: give such
+        // writes a moment to finish, so that only files a crash left behind count as stray.
+        var root = Path.Combine(DataFolder, "recordings");
+        var settling = System.Diagnostics.Stopwatch.StartNew();
+        while (Directory.Exists(root) && Directory.EnumerateFiles(root, "*.tmp", SearchOption.AllDirectories).Any() && settling.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
         var rows = new Dictionary<string, (string State, string? Path, string? Sha256)>(StringComparer.Ordinal);
         await using (var connection = new SqliteConnection(DatabaseConnectionString))
         {
@@ -159,7 +168,6 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
         }
 
         var problems = new List<string>();
-        var root = Path.Combine(DataFolder, "recordings");
         var storedPaths = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (documentId, (sha256, _)) in _published)
         {
