@@ -168,8 +168,8 @@ soak=$(dotnet "$bench_dll" soak "$soak_minutes" 2 "$work/soak.md" | tee "$work/s
 cat "$work/soak.log"
 section "Soak: $soak_minutes minutes of deliveries with faults and two SIGKILL restarts"
 cat "$work/soak.md" >>"$sections"
-verdict "soak, $soak_minutes min, faults on, SIGKILL twice" "every chunk stored once; memory and handles flat" \
-  "$(field "$soak" chunks) chunks; stored once: $(field "$soak" stored_once); RSS growth $(field "$soak" rss_growth); handles $(field "$soak" handle_growth)" \
+verdict "soak, $soak_minutes min, faults on, SIGKILL twice" "every chunk stored once and sent once (unexplained byte excess ≤ 1 %); memory and handles flat" \
+  "$(field "$soak" chunks) chunks; stored once: $(field "$soak" stored_once); sent once: $(field "$soak" sent_once) (byte excess $(field "$soak" bytes_excess), unexplained $(field "$soak" bytes_unexplained)); RSS growth $(field "$soak" rss_growth); handles $(field "$soak" handle_growth)" \
   "$([ "$(field "$soak" passed)" = True ] && echo "met" || echo "**not met**")"
 
 echo "== Micro-benchmarks (BenchmarkDotNet, $micro_job job)"

@@ -82,6 +82,29 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>The document ids of every chunk published so far.</summary>
+    public IReadOnlyCollection<string> PublishedDocumentIds => _published.Keys;
+
+    /// <summary>
+    /// The chunks leased in the service's database: after a kill and before the restart (which releases them), the
+    /// chunks the killed process was working on.
+    /// </summary>
+    public async Task<List<string>> LeasedChunksAsync()
+    {
+        await using var connection = new SqliteConnection(DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT document_id FROM chunks WHERE state = 'Leased';";
+        var leased = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            leased.Add(reader.GetString(0));
+        }
+
+        return leased;
+    }
+
     /// <summary>Waits until every published chunk is stored; false after <paramref name="timeout"/>.</summary>
     public async Task<bool> WaitUntilAllStoredAsync(TimeSpan timeout)
     {
@@ -122,6 +145,15 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
     /// </summary>
     public async Task<StoreCheck> CheckStoredAsync()
     {
+        // The last manifest rewrite goes through a temporary file after the chunk is recorded as stored: give such
+        // writes a moment to finish, so that only files a crash left behind count as stray.
+        var root = Path.Combine(DataFolder, "recordings");
+        var settling = System.Diagnostics.Stopwatch.StartNew();
+        while (Directory.Exists(root) && Directory.EnumerateFiles(root, "*.tmp", SearchOption.AllDirectories).Any() && settling.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
         var rows = new Dictionary<string, (string State, string? Path, string? Sha256)>(StringComparer.Ordinal);
         await using (var connection = new SqliteConnection(DatabaseConnectionString))
         {
@@ -136,7 +168,6 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
         }
 
         var problems = new List<string>();
-        var root = Path.Combine(DataFolder, "recordings");
         var storedPaths = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (documentId, (sha256, _)) in _published)
         {
@@ -166,7 +197,9 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
         var files = Directory.Exists(root) ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToList() : [];
         var partials = files.Count(f => f.EndsWith(".partial", StringComparison.Ordinal));
         var mediaFiles = files.Count(f => !f.EndsWith(".json", StringComparison.Ordinal) && !f.EndsWith(".partial", StringComparison.Ordinal));
-        var strayMedia = files.Count(f => !f.EndsWith(".json", StringComparison.Ordinal) && !f.EndsWith(".partial", StringComparison.Ordinal) && !storedPaths.Contains(Path.GetFullPath(f)));
+        var stray = files.Where(f => !f.EndsWith(".json", StringComparison.Ordinal) && !f.EndsWith(".partial", StringComparison.Ordinal) && !storedPaths.Contains(Path.GetFullPath(f))).ToList();
+        var strayMedia = stray.Count;
+        problems.AddRange(stray.Select(f => $"stray file {Path.GetRelativePath(root, f)}"));
         return new StoreCheck(_published.Count, rows.Count(r => r.Value.State == "Stored"), mediaFiles, partials, strayMedia, extraRows, problems);
     }
 

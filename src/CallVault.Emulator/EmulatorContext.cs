@@ -1,6 +1,7 @@
 using CallVault.Emulator.EventGrid;
 using CallVault.Emulator.Faults;
 using CallVault.Emulator.Recordings;
+using CallVault.Emulator.Storage;
 
 namespace CallVault.Emulator;
 
@@ -47,6 +48,9 @@ public sealed class EmulatorContext
     /// <summary>Every media and metadata request served, with when it started and ended.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<ObjectRequest> ObjectRequests { get; } = new();
 
+    /// <summary>Per document, the media bytes the download API sent, and how its responses ended.</summary>
+    public MediaTransferLedger MediaTransfers { get; } = new();
+
     /// <summary>Body bytes sent by the download API since start.</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
@@ -67,5 +71,6 @@ public sealed class EmulatorContext
 /// <param name="Metadata">Whether it was the metadata document.</param>
 /// <param name="Started">When the request arrived.</param>
 /// <param name="Ended">When the response ended (completed, failed or aborted).</param>
-/// <param name="BytesSent">Body bytes sent.</param>
-public sealed record ObjectRequest(string DocumentId, bool Metadata, DateTimeOffset Started, DateTimeOffset Ended, long BytesSent);
+/// <param name="BytesSent">Body bytes written for this request.</param>
+/// <param name="End">Whether the body was written in full, cut by an injected fault, or abandoned by the client.</param>
+public sealed record ObjectRequest(string DocumentId, bool Metadata, DateTimeOffset Started, DateTimeOffset Ended, long BytesSent, ResponseEnd End);

@@ -346,6 +346,7 @@ public sealed class AzureBlobRecordingStore : IRecordingStore
             var id = _legacyIds ? LegacyBlockId(_blocks.Count) : BlockId(_blocks.Count, bytes.Span);
             using var content = new MemoryStream(_buffer, 0, _filled, writable: false);
             await _blob.StageBlockAsync(id, content, cancellationToken: cancellationToken).ConfigureAwait(false);
+            CallVault.Diagnostics.CrashPoint.Hit("blob.after-stage");
             _blocks.Add(new StagedBlock(id, _filled, hash));
             _filled = 0;
         }

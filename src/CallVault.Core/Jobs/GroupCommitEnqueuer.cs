@@ -184,7 +184,9 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
     {
         try
         {
+            CallVault.Diagnostics.CrashPoint.Hit("webhook.before-commit");
             var result = await _store.EnqueueAsync([.. batch.SelectMany(p => p.Events)], CancellationToken.None).ConfigureAwait(false);
+            CallVault.Diagnostics.CrashPoint.Hit("webhook.commit");
             var offset = 0;
             foreach (var pending in batch)
             {

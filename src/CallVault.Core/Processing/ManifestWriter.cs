@@ -58,6 +58,7 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
             for (var round = 0; details is not null && round < MaxRounds; round++)
             {
                 var manifest = RecordingManifest.From(details, timeProvider.GetUtcNow());
+                CallVault.Diagnostics.CrashPoint.Hit("manifest.write");
                 await store.ReplaceAsync(RecordingLayout.ManifestPath(folder), JsonSerializer.SerializeToUtf8Bytes(manifest, Json), cancellationToken).ConfigureAwait(false);
                 var after = WithCompleted(await jobs.Recordings.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false), completing);
                 if (after is null || StoredChunks(after).SetEquals(StoredChunks(details)))

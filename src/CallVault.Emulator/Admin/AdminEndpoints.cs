@@ -2,6 +2,7 @@ using CallVault.Acs.Recordings;
 using CallVault.Emulator.EventGrid;
 using CallVault.Emulator.Faults;
 using CallVault.Emulator.Recordings;
+using CallVault.Emulator.Storage;
 
 namespace CallVault.Emulator.Admin;
 
@@ -65,6 +66,10 @@ internal static class AdminEndpoints
                 ? Results.Ok(new { message = "Webhook successfully validated; the subscription is active." })
                 : Results.BadRequest(new { message = "Unknown subscription, wrong code, or the validation URL expired." }));
 
+        admin.MapGet("/bytes-sent", () => Results.Ok(emulator.MediaTransfers.Snapshot().ToDictionary(pair => pair.Key, pair => TransferView(pair.Value), StringComparer.Ordinal)));
+        admin.MapGet("/bytes-sent/{documentId}", (string documentId) =>
+            emulator.MediaTransfers.Find(documentId) is { } transfer ? Results.Ok(TransferView(transfer)) : Results.NotFound());
+
         admin.MapGet("/deliveries", () => Results.Ok(emulator.EventGrid.Attempts));
         admin.MapGet("/dead-letters", () => Results.Ok(emulator.EventGrid.DeadLetters));
 
@@ -111,6 +116,17 @@ internal static class AdminEndpoints
         validationUrl = s.State == SubscriptionState.AwaitingManualAction ? s.ValidationUrl.AbsoluteUri : null,
     };
 
+    private static object TransferView(MediaTransfer transfer) => new
+    {
+        mediaBytesSent = transfer.MediaBytesSent,
+        size = transfer.Size,
+        requests = transfer.Requests,
+        requestsInFlight = transfer.RequestsInFlight,
+        bytesInResponsesCutByFaults = transfer.BytesInResponsesCutByFaults,
+        bytesInAbortedResponses = transfer.BytesInAbortedResponses,
+        excessBytes = transfer.ExcessBytes,
+    };
+
     private static object View(EmulatedRecording recording, EmulatorContext emulator, IReadOnlyList<string> eventIds) => new
     {
         recordingId = recording.RecordingId,
@@ -138,6 +154,7 @@ internal static class AdminEndpoints
             sizeBytes = c.Media.Length,
             sha256 = c.Sha256,
             deleted = emulator.Recordings.IsDeleted(c.DocumentId),
+            mediaBytesSent = emulator.MediaTransfers.Find(c.DocumentId)?.MediaBytesSent ?? 0,
         }),
     };
 }

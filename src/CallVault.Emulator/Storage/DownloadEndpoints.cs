@@ -29,17 +29,17 @@ internal static class DownloadEndpoints
 
             var fault = emulator.Faults.Take(documentId, isMetadata ? FaultTarget.Metadata : FaultTarget.Content);
             var started = emulator.TimeProvider.GetUtcNow();
-            var sentBefore = emulator.BytesSent;
+            var meter = isMetadata ? new ResponseMeter() : emulator.MediaTransfers.Begin(documentId, chunk.Media.Length);
             try
             {
                 await (isMetadata
-                ? responder.WriteAsync(context, new MemoryMedia(chunk.Metadata, "application/json"), $"\"m{chunk.Sha256[..31]}\"", fault)
-                : responder.WriteAsync(context, chunk.Media, chunk.ETag, fault));
+                ? responder.WriteAsync(context, new MemoryMedia(chunk.Metadata, "application/json"), $"\"m{chunk.Sha256[..31]}\"", fault, meter)
+                : responder.WriteAsync(context, chunk.Media, chunk.ETag, fault, meter));
             }
             finally
             {
-                // Bytes are counted globally; under concurrency this is an upper bound for this request, good enough for a log.
-                emulator.ObjectRequests.Enqueue(new ObjectRequest(documentId, isMetadata, started, emulator.TimeProvider.GetUtcNow(), emulator.BytesSent - sentBefore));
+                meter.Finish();
+                emulator.ObjectRequests.Enqueue(new ObjectRequest(documentId, isMetadata, started, emulator.TimeProvider.GetUtcNow(), meter.BytesSent, meter.End));
             }
 
             return Results.Empty;
@@ -90,10 +90,20 @@ internal static class DownloadEndpoints
             }
 
             var fault = emulator.Faults.Take(documentId, metadata ? FaultTarget.Metadata : FaultTarget.Content);
+            var started = emulator.TimeProvider.GetUtcNow();
+            var meter = metadata ? new ResponseMeter() : emulator.MediaTransfers.Begin(documentId, chunk.Media.Length);
+            try
+            {
+                await (metadata
+                    ? responder.WriteAsync(context, new MemoryMedia(chunk.Metadata, "application/json"), $"\"m{chunk.Sha256[..31]}\"", fault, meter)
+                    : responder.WriteAsync(context, chunk.Media, chunk.ETag, fault, meter));
+            }
+            finally
+            {
+                meter.Finish();
+                emulator.ObjectRequests.Enqueue(new ObjectRequest(documentId, metadata, started, emulator.TimeProvider.GetUtcNow(), meter.BytesSent, meter.End));
+            }
 
-            await (metadata
-                ? responder.WriteAsync(context, new MemoryMedia(chunk.Metadata, "application/json"), $"\"m{chunk.Sha256[..31]}\"", fault)
-                : responder.WriteAsync(context, chunk.Media, chunk.ETag, fault));
             return Results.Empty;
         }
     }

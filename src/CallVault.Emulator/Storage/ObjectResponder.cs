@@ -16,7 +16,8 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
 {
     private const int BlockSize = 64 * 1024;
 
-    public async Task WriteAsync(HttpContext context, IMediaSource media, string etag, FaultSpec? fault)
+    /// <summary>Answers the request; <paramref name="meter"/> counts the body bytes written and says how the response ended.</summary>
+    public async Task WriteAsync(HttpContext context, IMediaSource media, string etag, FaultSpec? fault, ResponseMeter meter)
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
@@ -36,16 +37,19 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
                 }
 
                 await response.WriteAsJsonAsync(new { error = new { code = "ServiceUnavailable", message = $"Injected fault: status {response.StatusCode}." } }, aborted);
+                meter.End = ResponseEnd.Complete;
                 return;
             case FaultType.Html:
                 response.StatusCode = fault.Status == 0 ? 400 : fault.Status;
                 response.ContentType = "text/html; charset=utf-8";
                 await response.WriteAsync("<!DOCTYPE html><html><head><title>Bad Request</title></head><body><h1>Bad Request</h1><p>Injected fault.</p></body></html>", aborted);
+                meter.End = ResponseEnd.Complete;
                 return;
             case FaultType.EmptyOk:
                 response.StatusCode = 200;
                 response.ContentType = media.ContentType;
                 response.ContentLength = 0;
+                meter.End = ResponseEnd.Complete;
                 return;
         }
 
@@ -58,6 +62,7 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
         {
             response.StatusCode = 416;
             response.Headers.ContentRange = $"bytes */{length}";
+            meter.End = ResponseEnd.Complete;
             return;
         }
 
@@ -70,8 +75,10 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
 
         var limit = fault?.Type is FaultType.Reset or FaultType.Stall ? fault.AfterBytes : long.MaxValue;
         var rate = fault?.Type == FaultType.Trickle ? fault.BytesPerSecond : link.BandwidthBytesPerSecond;
-        await SendBodyAsync(context, media, first, last, limit, rate, aborted);
-        if (fault?.Type is FaultType.Reset or FaultType.Stall && limit < last - first + 1)
+        var planned = last - first + 1;
+        var sent = await SendBodyAsync(context, media, first, last, limit, rate, meter, aborted);
+        meter.End = sent == planned ? ResponseEnd.Complete : sent == limit ? ResponseEnd.CutByFault : ResponseEnd.Aborted;
+        if (fault?.Type is FaultType.Reset or FaultType.Stall && limit < planned)
         {
             await response.Body.FlushAsync(aborted);
             if (fault.Type == FaultType.Stall)
@@ -128,14 +135,16 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
         return first >= length || first > last ? (first, last, 416) : (first, last, 206);
     }
 
-    private async Task SendBodyAsync(HttpContext context, IMediaSource media, long first, long last, long limit, long bytesPerSecond, CancellationToken aborted)
+    /// <returns>The body bytes written.</returns>
+    private async Task<long> SendBodyAsync(HttpContext context, IMediaSource media, long first, long last, long limit, long bytesPerSecond, ResponseMeter meter, CancellationToken aborted)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
         var started = emulator.TimeProvider.GetTimestamp();
         var sent = 0L;
         try
         {
-            for (var offset = first; offset <= last && sent < limit; offset += BlockSize)
+            // Stop at once when the client is gone: a write to an aborted connection may complete without sending anything.
+            for (var offset = first; offset <= last && sent < limit && !aborted.IsCancellationRequested; offset += BlockSize)
             {
                 var count = (int)Math.Min(Math.Min(BlockSize, last - offset + 1), limit - sent);
                 if (bytesPerSecond > 0)
@@ -151,8 +160,14 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
 
                 media.Read(offset, buffer.AsSpan(0, count));
                 await context.Response.Body.WriteAsync(buffer.AsMemory(0, count), aborted);
+                if (aborted.IsCancellationRequested)
+                {
+                    break;
+                }
+
                 sent += count;
                 emulator.CountBytesSent(count);
+                meter.Add(count);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -164,5 +179,7 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
             ArrayPool<byte>.Shared.Return(buffer);
             Debug.Assert(sent <= last - first + 1, "never sends more than the range");
         }
+
+        return sent;
     }
 }

@@ -5,8 +5,10 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CallVault.Emulator;
+using CallVault.Emulator.Storage;
 using CallVault.Testing;
 using Npgsql;
+using Xunit.Abstractions;
 
 namespace CallVault.Server.Tests.EndToEnd;
 
@@ -14,9 +16,10 @@ namespace CallVault.Server.Tests.EndToEnd;
 /// Three service processes share one PostgreSQL database and one Blob container. Every recording event reaches all three
 /// (one subscription each: deliveries spread over the instances, every event duplicated), one instance is killed with
 /// SIGKILL mid-run, and at the end every chunk is stored exactly once, byte-identical, and no chunk was ever being
-/// downloaded by two instances at the same time.
+/// downloaded by two instances at the same time. Measured by bytes too: the emulator sent each chunk's media once,
+/// give or take what the killed instance had received and not yet made durable.
 /// </summary>
-public sealed class SeveralInstancesTests : IAsyncLifetime
+public sealed class SeveralInstancesTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Recordings = 200;
     private readonly string _secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -101,6 +104,23 @@ public sealed class SeveralInstancesTests : IAsyncLifetime
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    private async Task<List<string>> LeasedByAsync(int processId)
+    {
+        // A worker's lease owner is "{machine}/{process id}/{random}#{worker}".
+        await using var connection = new NpgsqlConnection(_backends.DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT document_id FROM chunks WHERE state = 'Leased' AND lease_owner LIKE @owner;", connection);
+        command.Parameters.AddWithValue("owner", $"%/{processId}/%");
+        var leased = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            leased.Add(reader.GetString(0));
+        }
+
+        return leased;
+    }
+
     [Fact]
     public async Task ThreeInstancesOneKilled_EveryChunkStoredOnceAndNeverDownloadedTwiceAtOnce()
     {
@@ -123,6 +143,11 @@ public sealed class SeveralInstancesTests : IAsyncLifetime
         Assert.True(await WebhookRecorder.WaitUntilAsync(async _ => await StoredChunksAsync() >= chunks.Count / 4, TimeSpan.FromSeconds(120)), "Downloads did not get under way.");
         instances[1].Process.Kill();
         await instances[1].Process.WaitForExitAsync();
+        var killedAt = _emulator.Context.TimeProvider.GetUtcNow();
+
+        // The chunks the killed instance held: what it had received of them and not made durable is fetched again. Its
+        // leases stay in the database until they expire (seconds from now), so they are read at once.
+        var interrupted = await LeasedByAsync(instances[1].Process.Id);
         var storedAtKill = await StoredChunksAsync();
         Assert.True(storedAtKill < chunks.Count, "the run was over before the kill; nothing was tested");
 
@@ -176,5 +201,15 @@ public sealed class SeveralInstancesTests : IAsyncLifetime
             .ToList();
         Assert.Empty(overlaps);
         Assert.Equal(3, _emulator.Context.EventGrid.Subscriptions.Count);
+
+        // Exactly once, by bytes: no chunk was sent more than once beyond what the kill explains.
+        var report = await ByteExcessReport.MeasureAsync(
+            _emulator.Context,
+            chunks.Select(c => c.GetProperty("documentId").GetString()!),
+            interrupted.ToDictionary(id => id, _ => killedAt),
+            TimeSpan.FromSeconds(30));
+        output.WriteLine($"{interrupted.Count} chunks held by the killed instance; bytes sent: {report}");
+        Assert.Empty(report.NeverSent);
+        Assert.True(report.IsWithin(0.01), $"A chunk was downloaded more than once: {report}");
     }
 }
