@@ -49,11 +49,22 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
         {
             while (true)
             {
-                await Wait(NextDelay(), work.Token).ConfigureAwait(false);
+                // Never sleep past the end of the lease, and never let one renewal (a database that hangs until its
+                // command timeout) run past it either: the worker must stop before another may start.
+                var left = heldUntil - timeProvider.GetUtcNow();
+                await Wait(left < NextDelay() ? TimeSpan.FromTicks(Math.Max(0, left.Ticks)) : NextDelay(), work.Token).ConfigureAwait(false);
                 try
                 {
                     var renewedAt = timeProvider.GetUtcNow();
-                    await queue.RenewLeaseAsync(lease, leaseDuration, work.Token).ConfigureAwait(false);
+                    var budget = heldUntil - renewedAt;
+                    if (budget <= TimeSpan.Zero)
+                    {
+                        throw new TimeoutException("The lease ran out before it could be renewed.");
+                    }
+
+                    using var deadline = new CancellationTokenSource(budget, timeProvider);
+                    using var renewal = CancellationTokenSource.CreateLinkedTokenSource(work.Token, deadline.Token);
+                    await queue.RenewLeaseAsync(lease, leaseDuration, renewal.Token).ConfigureAwait(false);
                     heldUntil = renewedAt + leaseDuration;
                     ConsecutiveFailures = 0;
                 }

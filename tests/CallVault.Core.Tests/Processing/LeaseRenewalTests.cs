@@ -146,6 +146,49 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
         Assert.True(waited < LeaseDuration + LeaseRenewal.MaxRetryDelay + (LeaseDuration / 3), $"Went on for {waited} after the lease ran out.");
     }
 
+    /// <summary>
+    /// A renewal that hangs (a database waiting out its command timeout) is cut off when the lease runs out: the work
+    /// stops then, not whenever the database answers, so it never overlaps another worker's lease for long.
+    /// </summary>
+    [Fact]
+    public async Task RunAsync_RenewalHangsPastTheLeaseEnd_StopsTheWorkAtTheLeaseEnd()
+    {
+        var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
+        var hanging = new HangingQueue(_jobs.Queue);
+        var renewal = Renewal(hanging, lease);
+        using var work = new CancellationTokenSource();
+        var running = renewal.RunAsync(work);
+
+        _clock.Advance(await NextWaitAsync());
+        await hanging.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(running.IsCompleted);
+
+        // Up to the lease's end (two thirds of it after the first renewal started) the renewal may still answer.
+        _clock.Advance((LeaseDuration * 2 / 3) - TimeSpan.FromSeconds(1));
+        Assert.False(work.IsCancellationRequested);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(renewal.IsLost);
+        Assert.True(work.IsCancellationRequested);
+    }
+
+    /// <summary>A queue whose renewals never answer until they are cancelled.</summary>
+    private sealed class HangingQueue(IChunkQueue inner) : IChunkQueue
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => inner.EnqueueAsync(events, cancellationToken);
+
+        public Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) => inner.TryLeaseAsync(owner, leaseDuration, cancellationToken);
+
+        public async Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            Entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+
     /// <summary>A queue whose renewals fail with a transient error a few times before they reach the store.</summary>
     private sealed class FlakyQueue(IChunkQueue inner, int failures) : IChunkQueue
     {
