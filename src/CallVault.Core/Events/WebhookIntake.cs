@@ -146,7 +146,16 @@ public sealed partial class WebhookIntake(
             return null;
         }
 
-        if (!incoming.Type.Equals(SystemEventNames.AcsRecordingFileStatusUpdated, StringComparison.OrdinalIgnoreCase) || !IsAllowedTopic(incoming.Topic))
+        var isRecordingEvent = incoming.Type.Equals(SystemEventNames.AcsRecordingFileStatusUpdated, StringComparison.OrdinalIgnoreCase);
+        if (isRecordingEvent && !IsAllowedTopic(incoming.Topic))
+        {
+            // Not downloaded, but never dropped without a trace: a resource missing from AllowedTopics (a second ACS
+            // resource, a mistyped id) would otherwise lose its recordings silently once ACS's retention ran out.
+            collected.Reject(logger, index, incoming.Id, incoming.Type, "The topic is not one of the ACS resources in Webhook:AllowedTopics, so its recording was not downloaded; add the resource there if it is yours.", raw);
+            return null;
+        }
+
+        if (!isRecordingEvent || !IsAllowedTopic(incoming.Topic))
         {
             var label = IsAllowedTopic(incoming.Topic) ? incoming.Type : "(foreign topic)";
             collected.Ignored[label] = collected.Ignored.GetValueOrDefault(label) + 1;
@@ -326,6 +335,16 @@ public sealed partial class WebhookIntake(
             if ((content is null) != (metadata is null))
             {
                 rejected ??= "Refused: the event gives only one of contentLocation and metadataLocation.";
+            }
+
+            // A chunk's media and metadata are its own object: a location naming another document would store that
+            // object's bytes as this chunk (and, with DeleteAfterDownload, delete this chunk from ACS unread).
+            foreach (var (name, location) in new[] { ("contentLocation", content), ("metadataLocation", metadata), ("deleteLocation", delete) })
+            {
+                if (location is not null && RecordingObjectUrl.NamesAnotherObject(location, info.DocumentId))
+                {
+                    rejected ??= $"Refused: the event's {name} names object {RecordingObjectUrl.ObjectIdOf(location)}, not this chunk's document id {info.DocumentId}.";
+                }
             }
 
             chunks.Add(new ChunkRequest

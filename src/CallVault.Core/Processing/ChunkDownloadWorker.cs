@@ -168,7 +168,8 @@ public sealed partial class ChunkDownloadWorker(
             }
 
             var path = RecordingLayout.MetadataPath(folder, request.Index);
-            await store.WriteOnceAsync(path, json, cancellationToken).ConfigureAwait(false);
+            json = await WriteMetadataOnceAsync(path, json, request.DocumentId, cancellationToken).ConfigureAwait(false);
+            metadata = RecordingMetadata.Parse(json);
             metadataJson = Encoding.UTF8.GetString(json);
             format ??= metadata.Format;
             await jobs.Transitions.RecordProgressAsync(
@@ -177,7 +178,9 @@ public sealed partial class ChunkDownloadWorker(
                 {
                     Metadata = new StoredObjectInfo(path, json.Length, Convert.ToHexStringLower(SHA256.HashData(json)), "application/json"),
                     MetadataJson = metadataJson,
-                    Participants = [.. metadata.Participants.Select(p => p.ParticipantId).Where(p => p.Length > 0)],
+                    // Participant ids become search terms in an index: one the database cannot hold (a NUL, an id
+                    // longer than an index entry allows) is left out of the search rather than failing the chunk.
+                    Participants = [.. metadata.Participants.Select(p => p.ParticipantId).Where(p => p.Length > 0 && Events.StoredText.Problem("a participant id", p, Events.StoredText.MaxIndexedLength) is null)],
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -227,12 +230,87 @@ public sealed partial class ChunkDownloadWorker(
                 return $"Stored, but not deleted from ACS: the event's delete location names {named}, not this chunk ({request.DocumentId}).";
             }
 
+            // The media stored must have come from this very object too: a content location of an unknown shape (or
+            // naming another object) leaves the chunk in ACS rather than risk deleting what was never read.
+            if (request.ContentLocation is { } content && !RecordingObjectUrl.NamesDocument(content, request.DocumentId, allowContent: true))
+            {
+                Log.DeleteRefused(logger, request.DocumentId, $"a content location that does not name it ({content.AbsolutePath})");
+                return $"Stored, but not deleted from ACS: the event's content location does not name this chunk ({request.DocumentId}), so the stored media cannot be proven to be its bytes.";
+            }
+
             // Only reached once media and metadata are committed and recorded: nothing is deleted before it is safe.
             await acs.DeleteAsync(deleteLocation, cancellationToken).ConfigureAwait(false);
             await jobs.Transitions.RecordProgressAsync(lease, new ChunkProgress { DeletedFromAcsAt = timeProvider.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Stores a chunk's metadata document unless the same chunk's document is already there, and returns the bytes that
+    /// are stored. A crash between this write and recording it leaves a stored document that a retry fetches again;
+    /// should ACS serve it with other bytes the second time (the same chunk, reformatted), the stored one is kept rather
+    /// than dead-lettering the chunk. A document of another chunk at this path is a real conflict and is refused.
+    /// </summary>
+    private async Task<byte[]> WriteMetadataOnceAsync(string path, byte[] json, string documentId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.WriteOnceAsync(path, json, cancellationToken).ConfigureAwait(false);
+            return json;
+        }
+        catch (StoredObjectConflictException)
+        {
+            var stored = await ReadStoredAsync(path, cancellationToken).ConfigureAwait(false);
+            if (stored is not null && IsMetadataOf(stored, documentId))
+            {
+                Log.KeptStoredMetadata(logger, documentId, path);
+                return stored;
+            }
+
+            throw;
+        }
+    }
+
+    private static bool IsMetadataOf(byte[] json, string documentId)
+    {
+        try
+        {
+            return RecordingMetadata.Parse(json).ChunkDocumentId is { } id && id.Equals(documentId, StringComparison.Ordinal);
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<byte[]?> ReadStoredAsync(string path, CancellationToken cancellationToken)
+    {
+        var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            // A metadata document is small; the cap keeps a hostile object at this path from filling memory.
+            const int MaxMetadataBytes = 16 * 1024 * 1024;
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > MaxMetadataBytes)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
     }
 
     private async Task<string> HashStoredAsync(string path, CancellationToken cancellationToken)
@@ -335,6 +413,9 @@ public sealed partial class ChunkDownloadWorker(
 
         [LoggerMessage(6, LogLevel.Warning, "Chunk {DocumentId} is stored but not deleted from ACS: its delete location names {Named}, not this chunk")]
         public static partial void DeleteRefused(ILogger logger, string documentId, string named);
+
+        [LoggerMessage(8, LogLevel.Information, "Chunk {DocumentId}: kept the metadata document already stored at {Path} for this chunk (ACS served other bytes this time)")]
+        public static partial void KeptStoredMetadata(ILogger logger, string documentId, string path);
 
         [LoggerMessage(7, LogLevel.Error, "Could not record a job's outcome")]
         public static partial void BookkeepingFailed(ILogger logger, Exception exception);

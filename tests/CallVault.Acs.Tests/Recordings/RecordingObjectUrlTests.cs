@@ -25,4 +25,23 @@ public sealed class RecordingObjectUrlTests
     [Fact]
     public void DocumentIdOf_ReadsTheObjectId() =>
         Assert.Equal("0-weu-d4-another", RecordingObjectUrl.DocumentIdOf(new Uri("https://us-storage.asm.skype.com/v1/objects/0-weu-d4-another")));
+
+    [Theory]
+    [InlineData("https://us-storage.asm.skype.com/v1/objects/" + DocumentId, DocumentId)]
+    [InlineData("https://us-storage.asm.skype.com/v1/objects/" + DocumentId + "/content/audio", DocumentId)]
+    [InlineData("https://us-storage.asm.skype.com/v1/objects/" + DocumentId + "/content/acsmetadata", DocumentId)]
+    [InlineData("http://127.0.0.1:5272/v1/objects/0-weu-d4-another/content/video", "0-weu-d4-another")]
+    [InlineData("https://us-storage.asm.skype.com/v1/objects/" + DocumentId + "/content", null)]
+    [InlineData("https://us-storage.asm.skype.com/v1/objects/" + DocumentId + "/other/audio", null)]
+    [InlineData("https://us-storage.asm.skype.com/recording/download/" + DocumentId, null)]
+    [InlineData("https://us-storage.asm.skype.com/v1/objects/%2E%2E/content/audio", null)]
+    public void ObjectIdOf_ReadsMediaMetadataAndDeleteLocations(string url, string? expected) =>
+        Assert.Equal(expected, RecordingObjectUrl.ObjectIdOf(new Uri(url)));
+
+    [Theory]
+    [InlineData("https://us-storage.asm.skype.com/v1/objects/0-weu-d4-another/content/audio", true)]
+    [InlineData("https://us-storage.asm.skype.com/v1/objects/" + DocumentId + "/content/audio", false)]
+    [InlineData("https://example.com/some/other/shape", false)]
+    public void NamesAnotherObject_OnlyWhenTheUrlIsKnownToNameAnother(string url, bool expected) =>
+        Assert.Equal(expected, RecordingObjectUrl.NamesAnotherObject(new Uri(url), DocumentId));
 }

@@ -91,6 +91,42 @@ public sealed class WebhookIntakeTests
         Assert.Contains("topic is not one of the configured", Assert.Single(batch.Rejected).Reason, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A hostile event for chunk A whose content location names chunk B: storing B's bytes as A and then deleting A from
+    /// ACS would lose A for good, so the chunk is refused with the reason (and kept, dead-lettered, for a look).
+    /// </summary>
+    [Theory]
+    [InlineData("content/audio")]
+    [InlineData("content/acsmetadata")]
+    public void LocationNamingAnotherObject_RefusesTheChunk(string which)
+    {
+        var hostile = Recording(documentId: "0-weu-d4-aaa").Replace($"v1/objects/0-weu-d4-aaa/{which}", $"v1/objects/0-weu-d4-bbb/{which}", StringComparison.Ordinal);
+
+        var chunk = Assert.Single(Assert.Single(Parse(Intake(), hostile).Accepted).Chunks);
+
+        Assert.Contains("names object 0-weu-d4-bbb, not this chunk's document id 0-weu-d4-aaa", chunk.RejectedReason, StringComparison.Ordinal);
+    }
+
+    /// <summary>Locations that name the chunk's own object are accepted as they are.</summary>
+    [Fact]
+    public void LocationsNamingTheChunk_AreAccepted() =>
+        Assert.Null(Assert.Single(Assert.Single(Parse(Intake(), Recording(documentId: "0-weu-d4-aaa")).Accepted).Chunks).RejectedReason);
+
+    /// <summary>
+    /// A recording event from a resource missing from AllowedTopics is not downloaded, but kept as a rejected event
+    /// with what to do, instead of being acknowledged and dropped without a trace.
+    /// </summary>
+    [Fact]
+    public void RecordingEventFromATopicNotAllowed_IsKeptAsRejected()
+    {
+        var result = Parse(Intake("/subscriptions/2/other-resource"), Recording(id: "from-elsewhere"));
+
+        Assert.Empty(result.Accepted);
+        var rejected = Assert.Single(result.Rejected);
+        Assert.Equal("from-elsewhere", rejected.EventId);
+        Assert.Contains("Webhook:AllowedTopics", rejected.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void CloudEventWithBinaryData_SaysSo()
     {

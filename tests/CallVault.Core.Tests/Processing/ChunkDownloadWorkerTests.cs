@@ -108,6 +108,95 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         Assert.Equal((ChunkState.Leased, 1, null, null), (chunk.State, chunk.Attempts, chunk.LastError, chunk.Media));
     }
 
+    /// <summary>
+    /// A retry after a crash finds this chunk's metadata document already stored, and ACS now serves the same chunk's
+    /// document with other bytes: the stored one is kept and the chunk is stored, not dead-lettered as a conflict.
+    /// </summary>
+    [Fact]
+    public async Task MetadataOfTheSameChunkAlreadyStoredWithOtherBytes_IsKeptAndTheChunkStored()
+    {
+        var stored = """{ "chunkDocumentId": "doc-1", "recordingInfo": { "format": "wav" }, "participants": [] }"""u8.ToArray();
+        var (recording, folder) = await PlaceMetadataAsync(stored);
+
+        var chunk = await RunUntilSettledAsync(recording, """{"chunkDocumentId":"doc-1","recordingInfo":{"format":"wav"},"participants":[]}""");
+
+        Assert.Equal(ChunkState.Stored, chunk.State);
+        Assert.Equal(stored, await File.ReadAllBytesAsync(Path.Combine(_folder, "recordings", RecordingLayout.MetadataPath(folder, 0))));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stored)), chunk.Metadata!.Sha256);
+    }
+
+    /// <summary>Another chunk's metadata document at this chunk's path is a real conflict: refused, kept, dead-lettered.</summary>
+    [Fact]
+    public async Task MetadataOfAnotherChunkAtThePath_IsAConflictAndTheChunkDeadLettered()
+    {
+        var other = """{ "chunkDocumentId": "doc-other", "recordingInfo": { "format": "wav" }, "participants": [] }"""u8.ToArray();
+        var (recording, folder) = await PlaceMetadataAsync(other);
+
+        var chunk = await RunUntilSettledAsync(recording, """{ "chunkDocumentId": "doc-1", "recordingInfo": { "format": "wav" }, "participants": [] }""");
+
+        Assert.Equal(ChunkState.DeadLettered, chunk.State);
+        Assert.Contains("already holds a different object", chunk.LastError, StringComparison.Ordinal);
+        Assert.Equal(other, await File.ReadAllBytesAsync(Path.Combine(_folder, "recordings", RecordingLayout.MetadataPath(folder, 0))));
+    }
+
+    private async Task<(RecordingInfo Recording, string Folder)> PlaceMetadataAsync(byte[] content)
+    {
+        var recording = new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" };
+        var folder = RecordingLayout.FolderOf(recording, _clock.GetUtcNow());
+        await new DiskRecordingStore(Path.Combine(_folder, "recordings")).WriteOnceAsync(RecordingLayout.MetadataPath(folder, 0), content, default);
+        return (recording, folder);
+    }
+
+    /// <summary>Runs the worker on chunk doc-1 (metadata served as given) until the chunk is stored or dead-lettered.</summary>
+    private async Task<ChunkJob> RunUntilSettledAsync(RecordingInfo recording, string servedMetadata)
+    {
+        _server.Objects["doc-1"] = 50_000;
+        _server.Documents["doc-1"] = Encoding.UTF8.GetBytes(servedMetadata);
+        await _jobs.Queue.EnqueueAsync("e1", [new ChunkRequest
+        {
+            DocumentId = "doc-1",
+            Recording = recording,
+            ContentLocation = _server.ContentUri("doc-1"),
+            MetadataLocation = new Uri(_server.StorageBase, "v1/objects/doc-1/document"),
+            EventTime = _clock.GetUtcNow(),
+        }], default);
+        using var meters = new TestMeterFactory();
+        using var signal = new JobSignal();
+        var store = new DiskRecordingStore(Path.Combine(_folder, "recordings"));
+        var options = new CallVaultOptions { Worker = { Concurrency = 1, LeaseDuration = LeaseDuration } };
+        var worker = new ChunkDownloadWorker(
+            _jobs,
+            store,
+            _services.GetRequiredService<AcsRecordingClient>(),
+            new ManifestWriter(_jobs, store, _clock),
+            signal,
+            new DownloadsInFlight(),
+            new CallVaultMetrics(meters, new JobStatisticsCache(), _clock),
+            new Monitor<CallVaultOptions>(options),
+            _services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>(),
+            _clock,
+            new ListLogger());
+        await worker.StartAsync(default);
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (true)
+            {
+                var chunk = (await _jobs.Recordings.GetRecordingAsync(recording.Key, deadline.Token))!.Chunks.Single();
+                if (chunk.State is ChunkState.Stored or ChunkState.DeadLettered)
+                {
+                    return chunk;
+                }
+
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        finally
+        {
+            await worker.StopAsync(default);
+        }
+    }
+
     /// <summary>The store says the lease is lost at the first renewal; leasing again is seen, so the test knows the attempt ended.</summary>
     private sealed class LosingQueue(IChunkQueue inner) : IChunkQueue
     {
