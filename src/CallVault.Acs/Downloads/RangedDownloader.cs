@@ -80,7 +80,9 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         {
             try
             {
-                if (state.Options.ParallelConnections > 1)
+                // An object whose end the caller proves from its content (a small JSON document) is fetched over one
+                // connection: parts need a size, and such an object may come without one.
+                if (state.Options.ParallelConnections > 1 && !state.Request.AllowUnknownLength)
                 {
                     await DownloadInPartsAsync(state, cancellationToken).ConfigureAwait(false);
                 }

@@ -154,7 +154,7 @@ internal static class DownloadCommand
 
         try
         {
-            var result = await DownloadToPartialAsync(client, location, partialPath, stdout, cancellationToken);
+            var result = await DownloadToPartialAsync(client, location, arguments.Metadata, partialPath, stdout, cancellationToken);
             finalPath ??= Path.GetFullPath(documentId + (arguments.Metadata ? ".json" : ExtensionFor(result.ContentType)), arguments.CurrentDirectory);
             if (File.Exists(finalPath) && !arguments.Force)
             {
@@ -228,7 +228,7 @@ internal static class DownloadCommand
         return null;
     }
 
-    private static async Task<AcsDownloadResult> DownloadToPartialAsync(AcsRecordingClient client, Uri location, string partialPath, TextWriter stdout, CancellationToken cancellationToken)
+    private static async Task<AcsDownloadResult> DownloadToPartialAsync(AcsRecordingClient client, Uri location, bool metadata, string partialPath, TextWriter stdout, CancellationToken cancellationToken)
     {
         var stream = new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1, FileOptions.Asynchronous);
         await using (stream)
@@ -242,7 +242,8 @@ internal static class DownloadCommand
                 hash.AppendData(buffer, 0, read);
             }
 
-            var request = new AcsDownloadRequest(location) { ResumeOffset = stream.Length, Sha256 = hash };
+            // A metadata document may come chunked without a size; it is parsed (summarised) below, which proves its end.
+            var request = new AcsDownloadRequest(location) { ResumeOffset = stream.Length, Sha256 = hash, AllowUnknownLength = metadata };
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout) });
             AcsDownloadResult result;
             if (console.Profile.Capabilities.Interactive)
@@ -276,6 +277,15 @@ internal static class DownloadCommand
 
             await stream.FlushAsync(cancellationToken);
             stream.Flush(flushToDisk: true);
+            if (metadata)
+            {
+                // A metadata document may arrive without a stated size: only one that parses whole is taken as complete.
+                stream.Position = 0;
+                var document = new byte[stream.Length];
+                await stream.ReadExactlyAsync(document, cancellationToken);
+                RecordingMetadata.Parse(document);
+            }
+
             return result;
         }
     }

@@ -144,6 +144,39 @@ public sealed class DownloadCommandTests : IAsyncLifetime
         Assert.Contains("1 participant(s)", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A metadata document sent chunked, without a size: the whole JSON document is accepted (it proves its own end), and
+    /// with --json too, where nothing is summarised.
+    /// </summary>
+    [Fact]
+    public async Task Download_MetadataSentChunkedWithoutASize_IsSaved()
+    {
+        _server.ServeDocumentsChunked = true;
+        _server.Documents["doc-8"] = """{"callId":"call-8","chunkIndex":0,"participants":[]}"""u8.ToArray();
+        var endpoint = _server.StorageBase.GetLeftPart(UriPartial.Authority);
+        var target = Path.Combine(_folder, "doc-8.json");
+
+        var (exitCode, _, error) = await RunAsync("download", "doc-8", "--metadata", "--json", "-c", $"endpoint={endpoint};accesskey={Key}", "-o", target);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(_server.Documents["doc-8"], await File.ReadAllBytesAsync(target));
+    }
+
+    /// <summary>A metadata document without a size that is not whole JSON is not saved as if it were complete.</summary>
+    [Fact]
+    public async Task Download_MetadataWithoutASizeCutShort_FailsAndSavesNothing()
+    {
+        _server.ServeDocumentsChunked = true;
+        _server.Documents["doc-9"] = """{"callId":"call-9","chunkIndex":0,"partic"""u8.ToArray();
+        var endpoint = _server.StorageBase.GetLeftPart(UriPartial.Authority);
+        var target = Path.Combine(_folder, "doc-9.json");
+
+        var (exitCode, _, _) = await RunAsync("download", "doc-9", "--metadata", "--json", "-c", $"endpoint={endpoint};accesskey={Key}", "-o", target);
+
+        Assert.Equal(1, exitCode);
+        Assert.False(File.Exists(target));
+    }
+
     [Fact]
     public async Task Download_NoConnectionString_IsUsageError()
     {
