@@ -22,7 +22,7 @@ public abstract class AdoNetJobStore : IJobStore
         DeadLetters = new AdoNetDeadLetters(database);
         Recordings = new AdoNetRecordingReadModel(database);
         Schema = new AdoNetJobStoreSchema(database);
-        RejectedEvents = new RelationalRejectedEventStore(database.OpenAsync, database.TimeProvider);
+        RejectedEvents = new RelationalRejectedEventStore(database);
     }
 
     /// <summary>The database the roles share.</summary>

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using CallVault.Events;
@@ -7,102 +6,76 @@ namespace CallVault.Jobs.AdoNet;
 
 /// <summary>
 /// The rejected-events role of the relational job database (table <c>rejected_events</c>, created by the job schema's
-/// migrations). The SQL is the same on SQLite and PostgreSQL; the connection comes from the job store, so it is set up
-/// the same way (on SQLite, <c>synchronous=FULL</c>: a recorded refusal survives a power cut).
+/// migrations). The SQL is the same on SQLite and PostgreSQL; it shares the job store's <see cref="RelationalDatabase"/>,
+/// so its connections are set up the same way (on SQLite, <c>synchronous=FULL</c>: a recorded refusal survives a power cut).
 /// </summary>
-public sealed class RelationalRejectedEventStore : IRejectedEventStore
+public sealed class RelationalRejectedEventStore(RelationalDatabase database) : IRejectedEventStore
 {
-    private readonly Func<CancellationToken, Task<DbConnection>> _openConnection;
-    private readonly TimeProvider _timeProvider;
-
-    /// <summary>Creates the store.</summary>
-    /// <param name="openConnection">Opens a connection to the job database, ready for use.</param>
-    /// <param name="timeProvider">The clock.</param>
-    public RelationalRejectedEventStore(Func<CancellationToken, Task<DbConnection>> openConnection, TimeProvider timeProvider)
-    {
-        ArgumentNullException.ThrowIfNull(openConnection);
-        ArgumentNullException.ThrowIfNull(timeProvider);
-        _openConnection = openConnection;
-        _timeProvider = timeProvider;
-    }
-
     /// <inheritdoc />
-    public async Task RecordAsync(IReadOnlyList<RejectedEvent> events, CancellationToken cancellationToken)
+    public Task RecordAsync(IReadOnlyList<RejectedEvent> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         if (events.Count == 0)
         {
-            return;
+            return Task.CompletedTask;
         }
-
-        var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
         // Rows are written in fingerprint order, so two deliveries holding the same refusals cannot deadlock on PostgreSQL.
         var rows = events.Select(Row).GroupBy(r => r.Fingerprint, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(r => r.Fingerprint, StringComparer.Ordinal).ToList();
-        await using var connection = await _openConnection(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var row in rows)
-        {
-            await using var command = Command(
-                connection,
-                transaction,
-                """
-                INSERT INTO rejected_events (fingerprint, event_id, event_type, reason, raw_json, raw_length, delivery_id, first_seen_at, last_seen_at, occurrences)
-                VALUES (@fingerprint, @id, @type, @reason, @raw, @length, @delivery, @now, @now, 1)
-                ON CONFLICT (fingerprint) DO UPDATE SET
-                    last_seen_at = excluded.last_seen_at,
-                    delivery_id = excluded.delivery_id,
-                    occurrences = rejected_events.occurrences + 1;
-                """,
-                ("@fingerprint", row.Fingerprint), ("@id", row.EventId), ("@type", row.EventType), ("@reason", row.Reason),
-                ("@raw", row.RawJson), ("@length", row.RawLength), ("@delivery", row.DeliveryId), ("@now", now));
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<RejectedEventRecord>> ListAsync(int take, CancellationToken cancellationToken)
-    {
-        await using var connection = await _openConnection(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(
-            connection,
-            null,
-            """
-            SELECT fingerprint, event_id, event_type, reason, raw_json, raw_length, delivery_id, first_seen_at, last_seen_at, occurrences
-            FROM rejected_events ORDER BY last_seen_at DESC, fingerprint LIMIT @take;
-            """,
-            ("@take", Math.Clamp(take, 1, 1000)));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var records = new List<RejectedEventRecord>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            records.Add(new RejectedEventRecord
+        return database.WriteAsync(
+            async session =>
             {
-                Fingerprint = reader.GetString(0),
-                EventId = reader.IsDBNull(1) ? null : reader.GetString(1),
-                EventType = reader.IsDBNull(2) ? null : reader.GetString(2),
-                Reason = reader.GetString(3),
-                RawJson = reader.GetString(4),
-                RawLength = reader.GetInt64(5),
-                DeliveryId = reader.IsDBNull(6) ? null : reader.GetString(6),
-                FirstSeenAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-                LastSeenAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
-                Occurrences = reader.GetInt64(9),
-            });
-        }
+                var now = database.Now();
+                foreach (var row in rows)
+                {
+                    await session.ExecuteAsync(
+                        """
+                        INSERT INTO rejected_events (fingerprint, event_id, event_type, reason, raw_json, raw_length, delivery_id, first_seen_at, last_seen_at, occurrences)
+                        VALUES (@fingerprint, @id, @type, @reason, @raw, @length, @delivery, @now, @now, 1)
+                        ON CONFLICT (fingerprint) DO UPDATE SET
+                            last_seen_at = excluded.last_seen_at,
+                            delivery_id = excluded.delivery_id,
+                            occurrences = rejected_events.occurrences + 1;
+                        """,
+                        cancellationToken,
+                        ("@fingerprint", row.Fingerprint), ("@id", row.EventId), ("@type", row.EventType), ("@reason", row.Reason),
+                        ("@raw", row.RawJson), ("@length", row.RawLength), ("@delivery", row.DeliveryId), ("@now", now)).ConfigureAwait(false);
+                }
 
-        return records;
+                return rows.Count;
+            },
+            cancellationToken);
     }
 
     /// <inheritdoc />
-    public async Task<long> CountAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await _openConnection(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(connection, null, "SELECT COUNT(*) FROM rejected_events;");
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    public async Task<IReadOnlyList<RejectedEventRecord>> ListAsync(int take, CancellationToken cancellationToken) =>
+        await database.ReadAsync(
+            session => session.QueryAsync(
+                """
+                SELECT fingerprint, event_id, event_type, reason, raw_json, raw_length, delivery_id, first_seen_at, last_seen_at, occurrences
+                FROM rejected_events ORDER BY last_seen_at DESC, fingerprint LIMIT @take;
+                """,
+                reader => new RejectedEventRecord
+                {
+                    Fingerprint = reader.GetString(0),
+                    EventId = reader.IsDBNull(1) ? null : reader.GetString(1),
+                    EventType = reader.IsDBNull(2) ? null : reader.GetString(2),
+                    Reason = reader.GetString(3),
+                    RawJson = reader.GetString(4),
+                    RawLength = reader.GetInt64(5),
+                    DeliveryId = reader.IsDBNull(6) ? null : reader.GetString(6),
+                    FirstSeenAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+                    LastSeenAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+                    Occurrences = reader.GetInt64(9),
+                },
+                cancellationToken,
+                ("@take", Math.Clamp(take, 1, 1000))),
+            cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public Task<long> CountAsync(CancellationToken cancellationToken) => database.ReadAsync(
+        async session => Convert.ToInt64(await session.ScalarAsync("SELECT COUNT(*) FROM rejected_events;", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture),
+        cancellationToken);
 
     private static StoredRow Row(RejectedEvent rejected)
     {
@@ -150,22 +123,6 @@ public sealed class RelationalRejectedEventStore : IRejectedEventStore
         }
 
         return builder.ToString();
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
     }
 
     private sealed record StoredRow(string Fingerprint, string? EventId, string? EventType, string Reason, string RawJson, long RawLength, string? DeliveryId);
