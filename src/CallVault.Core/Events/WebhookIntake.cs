@@ -338,8 +338,10 @@ public sealed partial class WebhookIntake(
             }
 
             // A chunk's media and metadata are its own object: a location naming another document would store that
-            // object's bytes as this chunk (and, with DeleteAfterDownload, delete this chunk from ACS unread).
-            foreach (var (name, location) in new[] { ("contentLocation", content), ("metadataLocation", metadata), ("deleteLocation", delete) })
+            // object's bytes as this chunk (and, with DeleteAfterDownload, delete this chunk from ACS unread). A delete
+            // location naming another object is no reason to leave the chunk unstored: the worker stores it and
+            // deletes nothing.
+            foreach (var (name, location) in new[] { ("contentLocation", content), ("metadataLocation", metadata) })
             {
                 if (location is not null && RecordingObjectUrl.NamesAnotherObject(location, info.DocumentId))
                 {
