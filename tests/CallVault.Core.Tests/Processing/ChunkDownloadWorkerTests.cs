@@ -161,6 +161,26 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// ACS ignores the tail's range and answers with the whole (large) object: that answer is not read and proves
+    /// nothing, so the chunk is downloaded as usual and the commit accepts the same bytes already stored.
+    /// </summary>
+    [Fact]
+    public async Task MediaAlreadyCommittedButTheTailRangeIgnored_IsDownloadedAndStored()
+    {
+        const long Size = 1_000_000;
+        var (recording, folder) = await PlaceMediaAsync(ObjectBytes(Size));
+        _server.Faults.Enqueue(new Fault(FaultKind.IgnoreRange));
+
+        var chunk = await RunUntilSettledAsync(recording, WavMetadata, Size);
+
+        Assert.Equal(ChunkState.Stored, chunk.State);
+        Assert.Equal((MediaPath(folder), Size, Convert.ToHexStringLower(FaultyObjectServer.Sha256Of(Size))), (chunk.Media!.Path, chunk.Media.Length, chunk.Media.Sha256));
+        var media = (await _server.WaitForServedAsync()).Where(s => s.Path.EndsWith("/content/audio", StringComparison.Ordinal)).ToList();
+        // The probe, answered with the whole object and left unread, then the download.
+        Assert.Equal([200, 200], media.Select(s => s.Status));
+    }
+
+    /// <summary>
     /// Another object of the same size at the chunk's media path (it differs in its tail) is not adopted: the chunk is
     /// downloaded, refused as a conflict and dead-lettered, and the stored object is left as it was.
     /// </summary>
