@@ -74,6 +74,92 @@ internal sealed class RangedDownloader(HttpClient httpClient, ResiliencePipeline
         }
     }
 
+    /// <summary>
+    /// Asks for the object's last <paramref name="maxBytes"/> bytes with one suffix range (<c>Range: bytes=-n</c>), whose
+    /// 206 also says the object's size, retrying transient failures. Returns null when the answer cannot say both (a
+    /// range ignored on a larger object, a 416, a size left unsaid): the caller then proves nothing from it. Never reads
+    /// more than <paramref name="maxBytes"/> bytes of a body.
+    /// </summary>
+    /// <exception cref="AcsRequestException">ACS answered with an error (a 404 included) that retries did not cure.</exception>
+    public async Task<AcsObjectTail?> FetchTailAsync(Uri location, int maxBytes, TimeSpan stallTimeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        return await retry.ExecuteAsync(
+            static (s, ct) => s.Downloader.FetchTailAttemptAsync(s.Location, s.MaxBytes, s.StallTimeout, ct),
+            (Downloader: this, Location: location, MaxBytes: maxBytes, StallTimeout: stallTimeout),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<AcsObjectTail?> FetchTailAttemptAsync(Uri location, int maxBytes, TimeSpan stallTimeout, CancellationToken cancellationToken)
+    {
+        using var guard = new StallGuard(stallTimeout, timeProvider, cancellationToken);
+        using var message = new HttpRequestMessage(HttpMethod.Get, location);
+        message.Headers.Range = new RangeHeaderValue(null, maxBytes);
+        HttpResponseMessage response;
+        try
+        {
+            response = await httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, guard.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (guard.HasFired && !cancellationToken.IsCancellationRequested)
+        {
+            throw new AcsStallTimeoutException($"No response within {stallTimeout.TotalSeconds:0.#} s.");
+        }
+
+        using (response)
+        {
+            long length;
+            int count;
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.PartialContent:
+                    // Only a range that ends at the object's stated end is a tail; anything else proves nothing.
+                    if (response.Content.Headers.ContentRange is not { HasRange: true, From: { } from, To: { } to, Length: { } total }
+                        || to != total - 1 || from > to || to - from + 1 > maxBytes)
+                    {
+                        return null;
+                    }
+
+                    length = total;
+                    count = (int)(to - from + 1);
+                    break;
+                case HttpStatusCode.OK:
+                    // The range was ignored: the whole object is the tail only when it is small enough to read.
+                    if (response.Content.Headers.ContentLength is not { } whole || whole > maxBytes)
+                    {
+                        return null;
+                    }
+
+                    length = whole;
+                    count = (int)whole;
+                    break;
+                case HttpStatusCode.RequestedRangeNotSatisfiable:
+                    return null;
+                default:
+                    throw new AcsRequestException(await AcsErrorResponse.ReadAsync(response, timeProvider, cancellationToken).ConfigureAwait(false));
+            }
+
+            var tail = new byte[count];
+            var filled = 0;
+            var body = await response.Content.ReadAsStreamAsync(guard.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                int read;
+                while (filled < count && (read = await ReadAsync(body, tail.AsMemory(filled), guard, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    filled += read;
+                }
+            }
+
+            if (filled < count)
+            {
+                throw new AcsContentException(AcsContentProblem.Truncated, $"The tail of the object ended after {filled} of {count} bytes.");
+            }
+
+            return new AcsObjectTail(length, tail, response.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
     private async Task DownloadWithRestartsAsync(DownloadState state, CancellationToken cancellationToken)
     {
         while (true)

@@ -39,6 +39,25 @@ public sealed class AcsRequestException : Exception
         RetryAfter = error.RetryAfter;
     }
 
+    private AcsRequestException(AcsRequestException source, string message)
+        : base(message, source)
+    {
+        Status = source.Status;
+        Method = source.Method;
+        Location = source.Location;
+        ServiceMessage = source.ServiceMessage;
+        ResponseBody = source.ResponseBody;
+        ResponseContentType = source.ResponseContentType;
+        RequestId = source.RequestId;
+        RetryAfter = source.RetryAfter;
+    }
+
+    /// <summary>
+    /// The same failure (same status and service details, so callers branch on it alike) with <paramref name="note"/>
+    /// added to the message: what the failure means for the caller's own state.
+    /// </summary>
+    public AcsRequestException WithNote(string note) => new(this, $"{Message} {note}");
+
     /// <summary>The HTTP status code.</summary>
     public int Status { get; }
 

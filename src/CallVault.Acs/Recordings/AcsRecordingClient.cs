@@ -22,6 +22,9 @@ public sealed class AcsRecordingClient
     /// <summary>The API version of the 2021-preview download routes on the ACS endpoint.</summary>
     public const string PreviewApiVersion = "2021-04-15-preview1";
 
+    /// <summary>How many of an object's last bytes <see cref="GetTailAsync"/> asks for by default: 64 KiB.</summary>
+    public const int DefaultTailBytes = 64 * 1024;
+
     private readonly HttpClient _httpClient;
     private readonly IOptionsMonitor<AcsClientOptions> _options;
     private readonly TimeProvider _timeProvider;
@@ -70,6 +73,25 @@ public sealed class AcsRecordingClient
         var options = _options.CurrentValue;
         var downloader = new RangedDownloader(_httpClient, CreateRetryPipeline(options), options.Retry.MaxRetryAttempts > 0, _timeProvider, _logger);
         return downloader.DownloadAsync(request, request.Options ?? options.Download, destination, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Asks for an object's size and its last bytes with one small ranged request (<c>Range: bytes=-n</c>), through the
+    /// same signing, allow-list and retries as a download. Enough to tell whether an object already stored is this one
+    /// without downloading it again.
+    /// </summary>
+    /// <param name="location">The object's URL (a chunk's <c>contentLocation</c>).</param>
+    /// <param name="maxBytes">How many of the last bytes to ask for, in bytes; at most this many are read. Default 64 KiB.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The size and tail, or null when the answer did not say both (nothing can be proven from it).</returns>
+    /// <exception cref="AcsRequestException">ACS answered with an error that retries did not cure; 404 when the object is gone.</exception>
+    /// <exception cref="Hosts.AcsHostNotAllowedException">The URL's host may not receive credentials.</exception>
+    public Task<AcsObjectTail?> GetTailAsync(Uri location, int maxBytes = DefaultTailBytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        var options = _options.CurrentValue;
+        var downloader = new RangedDownloader(_httpClient, CreateRetryPipeline(options), options.Retry.MaxRetryAttempts > 0, _timeProvider, _logger);
+        return downloader.FetchTailAsync(location, maxBytes, options.Download.StallTimeout, cancellationToken);
     }
 
     /// <summary>Fetches and parses a chunk's metadata document: the JSON at the event's <c>metadataLocation</c> that

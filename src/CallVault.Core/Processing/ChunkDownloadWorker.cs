@@ -192,30 +192,13 @@ public sealed partial class ChunkDownloadWorker(
         if (job.Media is null)
         {
             var path = RecordingLayout.MediaPath(folder, request.Index, RecordingLayout.ExtensionFor(format));
-            var upload = await store.OpenUploadAsync(path, cancellationToken).ConfigureAwait(false);
-            await using (upload.ConfigureAwait(false))
+            if (await TryAdoptStoredMediaAsync(path, contentLocation, request.DocumentId, cancellationToken).ConfigureAwait(false) is { } adopted)
             {
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                var hashedPrefix = upload.PersistedLength == 0 || upload.CanHashPersisted;
-                if (upload.PersistedLength > 0 && upload.CanHashPersisted)
-                {
-                    await upload.HashPersistedAsync(hash, cancellationToken).ConfigureAwait(false);
-                }
-
-                var result = await acs.DownloadToAsync(
-                    new AcsDownloadRequest(contentLocation) { ResumeOffset = upload.PersistedLength, Sha256 = hash },
-                    upload.Content,
-                    progress,
-                    cancellationToken).ConfigureAwait(false);
-                await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
-                metrics.BytesDownloaded.Add(result.Length - upload.PersistedLength);
-
-                // A resumed upload whose prefix the store cannot read back is hashed whole once committed.
-                var sha256 = hashedPrefix ? result.Sha256Hex : await HashStoredAsync(path, cancellationToken).ConfigureAwait(false);
-                await jobs.Transitions.RecordProgressAsync(
-                    lease,
-                    new ChunkProgress { Media = new StoredObjectInfo(path, result.Length, sha256, result.ContentType) },
-                    cancellationToken).ConfigureAwait(false);
+                await jobs.Transitions.RecordProgressAsync(lease, new ChunkProgress { Media = adopted }, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await DownloadMediaAsync(lease, path, contentLocation, progress, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -244,6 +227,89 @@ public sealed partial class ChunkDownloadWorker(
         }
 
         return null;
+    }
+
+    /// <summary>Downloads the media into a resumable upload (continuing one an earlier attempt left), commits and records it.</summary>
+    private async Task DownloadMediaAsync(ChunkLease lease, string path, Uri contentLocation, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
+    {
+        var upload = await store.OpenUploadAsync(path, cancellationToken).ConfigureAwait(false);
+        await using (upload.ConfigureAwait(false))
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var hashedPrefix = upload.PersistedLength == 0 || upload.CanHashPersisted;
+            if (upload.PersistedLength > 0 && upload.CanHashPersisted)
+            {
+                await upload.HashPersistedAsync(hash, cancellationToken).ConfigureAwait(false);
+            }
+
+            var result = await acs.DownloadToAsync(
+                new AcsDownloadRequest(contentLocation) { ResumeOffset = upload.PersistedLength, Sha256 = hash },
+                upload.Content,
+                progress,
+                cancellationToken).ConfigureAwait(false);
+            await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+            CrashPoint.Hit("worker.after-media-commit");
+            metrics.BytesDownloaded.Add(result.Length - upload.PersistedLength);
+
+            // A resumed upload whose prefix the store cannot read back is hashed whole once committed.
+            var sha256 = hashedPrefix ? result.Sha256Hex : await HashStoredAsync(path, cancellationToken).ConfigureAwait(false);
+            await jobs.Transitions.RecordProgressAsync(
+                lease,
+                new ChunkProgress { Media = new StoredObjectInfo(path, result.Length, sha256, result.ContentType) },
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A crash between committing the media and recording it leaves the whole object in the store and none of it in the
+    /// job. The stored object is adopted, rather than downloaded again, once one small tail request proves it is this
+    /// chunk's bytes: ACS's size equals the stored length and ACS's last bytes equal the stored ones. Adopting another
+    /// chunk's object (an event that maps a different document to this path) would later delete this chunk from ACS
+    /// unread, so without that proof nothing is adopted: a mismatch is left to the download, whose commit refuses it.
+    /// </summary>
+    /// <returns>What to record as the chunk's media, or null when there is nothing stored or it is not proven.</returns>
+    private async Task<StoredObjectInfo?> TryAdoptStoredMediaAsync(string path, Uri contentLocation, string documentId, CancellationToken cancellationToken)
+    {
+        var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            var storedLength = stream.Length;
+            AcsObjectTail? tail;
+            try
+            {
+                tail = await acs.GetTailAsync(contentLocation, AcsRecordingClient.DefaultTailBytes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AcsRequestException ex) when (ex.Status == 404)
+            {
+                // Gone from ACS: nothing proves the stored copy is this chunk's, and it is the only copy left.
+                throw ex.WithNote($"A stored copy at {path} ({storedLength} bytes) was not adopted because ACS no longer has the object to prove it is this chunk's bytes; it needs a look.");
+            }
+
+            if (tail is null || tail.Length != storedLength || tail.Tail.Length > storedLength)
+            {
+                Log.StoredMediaNotAdopted(logger, documentId, path, storedLength, tail?.Length);
+                return null;
+            }
+
+            var storedTail = new byte[tail.Tail.Length];
+            stream.Position = storedLength - storedTail.Length;
+            await stream.ReadExactlyAsync(storedTail, cancellationToken).ConfigureAwait(false);
+            if (!storedTail.AsSpan().SequenceEqual(tail.Tail))
+            {
+                Log.StoredMediaNotAdopted(logger, documentId, path, storedLength, tail.Length);
+                return null;
+            }
+
+            stream.Position = 0;
+            var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+            Log.AdoptedStoredMedia(logger, documentId, path, storedLength);
+            return new StoredObjectInfo(path, storedLength, sha256, tail.ContentType);
+        }
     }
 
     /// <summary>
@@ -416,6 +482,12 @@ public sealed partial class ChunkDownloadWorker(
 
         [LoggerMessage(8, LogLevel.Information, "Chunk {DocumentId}: kept the metadata document already stored at {Path} for this chunk (ACS served other bytes this time)")]
         public static partial void KeptStoredMetadata(ILogger logger, string documentId, string path);
+
+        [LoggerMessage(9, LogLevel.Information, "Chunk {DocumentId}: adopted the media already stored at {Path} ({Length} bytes; ACS's size and last bytes match) instead of downloading it again")]
+        public static partial void AdoptedStoredMedia(ILogger logger, string documentId, string path, long length);
+
+        [LoggerMessage(10, LogLevel.Warning, "Chunk {DocumentId}: the object stored at {Path} ({StoredLength} bytes) is not proven to be this chunk (ACS says {AcsLength} bytes, or its last bytes differ); downloading instead")]
+        public static partial void StoredMediaNotAdopted(ILogger logger, string documentId, string path, long storedLength, long? acsLength);
 
         [LoggerMessage(7, LogLevel.Error, "Could not record a job's outcome")]
         public static partial void BookkeepingFailed(ILogger logger, Exception exception);

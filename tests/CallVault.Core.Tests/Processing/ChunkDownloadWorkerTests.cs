@@ -139,6 +139,111 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         Assert.Equal(other, await File.ReadAllBytesAsync(Path.Combine(_folder, "recordings", RecordingLayout.MetadataPath(folder, 0))));
     }
 
+    private const string WavMetadata = """{ "chunkDocumentId": "doc-1", "recordingInfo": { "format": "wav" }, "participants": [] }""";
+
+    /// <summary>
+    /// A crash after the media was committed but before it was recorded: the retry proves the stored object is this
+    /// chunk's bytes with one small tail request and adopts it, instead of downloading the whole chunk a second time.
+    /// </summary>
+    [Fact]
+    public async Task MediaAlreadyCommittedButNotRecorded_IsAdoptedWithoutASecondDownload()
+    {
+        const long Size = 1_000_000;
+        var (recording, folder) = await PlaceMediaAsync(ObjectBytes(Size));
+
+        var chunk = await RunUntilSettledAsync(recording, WavMetadata, Size);
+
+        Assert.Equal(ChunkState.Stored, chunk.State);
+        Assert.Equal((MediaPath(folder), Size, Convert.ToHexStringLower(FaultyObjectServer.Sha256Of(Size))), (chunk.Media!.Path, chunk.Media.Length, chunk.Media.Sha256));
+        var media = (await _server.WaitForServedAsync()).Where(s => s.Path.EndsWith("/content/audio", StringComparison.Ordinal)).ToList();
+        Assert.True(media.Sum(s => s.BytesSent) <= AcsRecordingClient.DefaultTailBytes, $"Media bytes served: {media.Sum(s => s.BytesSent)} in {media.Count} request(s).");
+        Assert.Equal(ObjectBytes(Size), await File.ReadAllBytesAsync(Path.Combine(_folder, "recordings", MediaPath(folder))));
+    }
+
+    /// <summary>
+    /// ACS ignores the tail's range and answers with the whole (large) object: that answer is not read and proves
+    /// nothing, so the chunk is downloaded as usual and the commit accepts the same bytes already stored.
+    /// </summary>
+    [Fact]
+    public async Task MediaAlreadyCommittedButTheTailRangeIgnored_IsDownloadedAndStored()
+    {
+        const long Size = 1_000_000;
+        var (recording, folder) = await PlaceMediaAsync(ObjectBytes(Size));
+        _server.Faults.Enqueue(new Fault(FaultKind.IgnoreRange));
+
+        var chunk = await RunUntilSettledAsync(recording, WavMetadata, Size);
+
+        Assert.Equal(ChunkState.Stored, chunk.State);
+        Assert.Equal((MediaPath(folder), Size, Convert.ToHexStringLower(FaultyObjectServer.Sha256Of(Size))), (chunk.Media!.Path, chunk.Media.Length, chunk.Media.Sha256));
+        var media = (await _server.WaitForServedAsync()).Where(s => s.Path.EndsWith("/content/audio", StringComparison.Ordinal)).ToList();
+        // The probe, answered with the whole object and left unread, then the download.
+        Assert.Equal([200, 200], media.Select(s => s.Status));
+    }
+
+    /// <summary>
+    /// Another object of the same size at the chunk's media path (it differs in its tail) is not adopted: the chunk is
+    /// downloaded, refused as a conflict and dead-lettered, and the stored object is left as it was.
+    /// </summary>
+    [Fact]
+    public async Task OtherMediaOfTheSameSizeAtThePath_IsNotAdoptedAndTheChunkDeadLettered()
+    {
+        const long Size = 1_000_000;
+        var other = ObjectBytes(Size);
+        other[^1] ^= 0xFF;
+        var (recording, folder) = await PlaceMediaAsync(other);
+
+        var chunk = await RunUntilSettledAsync(recording, WavMetadata, Size);
+
+        Assert.Equal(ChunkState.DeadLettered, chunk.State);
+        Assert.Contains("already holds a different object", chunk.LastError, StringComparison.Ordinal);
+        Assert.Null(chunk.Media);
+        Assert.Equal(other, await File.ReadAllBytesAsync(Path.Combine(_folder, "recordings", MediaPath(folder))));
+    }
+
+    /// <summary>
+    /// The media is stored but ACS no longer has the object, so nothing proves the stored copy is this chunk: it is not
+    /// adopted, and the dead-letter reason says a stored copy exists and needs a look.
+    /// </summary>
+    [Fact]
+    public async Task MediaStoredButGoneFromAcs_IsNotAdoptedAndTheReasonNamesTheStoredCopy()
+    {
+        var (recording, folder) = await PlaceMediaAsync(ObjectBytes(100_000));
+
+        var chunk = await RunUntilSettledAsync(recording, WavMetadata, mediaSize: null);
+
+        Assert.Equal(ChunkState.DeadLettered, chunk.State);
+        Assert.Null(chunk.Media);
+        Assert.Contains("404", chunk.LastError, StringComparison.Ordinal);
+        Assert.Contains($"A stored copy at {MediaPath(folder)}", chunk.LastError, StringComparison.Ordinal);
+    }
+
+    private static byte[] ObjectBytes(long size)
+    {
+        var bytes = new byte[size];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = FaultyObjectServer.ByteAt(i);
+        }
+
+        return bytes;
+    }
+
+    private static string MediaPath(string folder) => RecordingLayout.MediaPath(folder, 0, RecordingLayout.ExtensionFor("wav"));
+
+    private async Task<(RecordingInfo Recording, string Folder)> PlaceMediaAsync(byte[] content)
+    {
+        var recording = new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" };
+        var folder = RecordingLayout.FolderOf(recording, _clock.GetUtcNow());
+        var upload = await new DiskRecordingStore(Path.Combine(_folder, "recordings")).OpenUploadAsync(MediaPath(folder), default);
+        await using (upload)
+        {
+            await upload.Content.WriteAsync(content);
+            await upload.CommitAsync(default);
+        }
+
+        return (recording, folder);
+    }
+
     private async Task<(RecordingInfo Recording, string Folder)> PlaceMetadataAsync(byte[] content)
     {
         var recording = new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" };
@@ -147,10 +252,17 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         return (recording, folder);
     }
 
-    /// <summary>Runs the worker on chunk doc-1 (metadata served as given) until the chunk is stored or dead-lettered.</summary>
-    private async Task<ChunkJob> RunUntilSettledAsync(RecordingInfo recording, string servedMetadata)
+    /// <summary>
+    /// Runs the worker on chunk doc-1 (metadata served as given, media of <paramref name="mediaSize"/> bytes, or none
+    /// when null) until the chunk is stored or dead-lettered.
+    /// </summary>
+    private async Task<ChunkJob> RunUntilSettledAsync(RecordingInfo recording, string servedMetadata, long? mediaSize = 50_000)
     {
-        _server.Objects["doc-1"] = 50_000;
+        if (mediaSize is { } size)
+        {
+            _server.Objects["doc-1"] = size;
+        }
+
         _server.Documents["doc-1"] = Encoding.UTF8.GetBytes(servedMetadata);
         await _jobs.Queue.EnqueueAsync("e1", [new ChunkRequest
         {

@@ -14,7 +14,8 @@ namespace CallVault.Server.Tests.EndToEnd;
 
 /// <summary>
 /// The service as a real process, killed with SIGKILL at an exact moment by a crash point (during the webhook's
-/// commit, between a chunk's fsync and its rename, during a manifest write, after staging a block on Blob Storage)
+/// commit, between a chunk's fsync and its rename, between a media commit and its bookkeeping, during a manifest
+/// write, after staging a block on Blob Storage)
 /// and started again on the same data: every chunk ends up stored once and byte-identical, and the emulator's count of
 /// media bytes sent shows that nothing was downloaded twice.
 /// </summary>
@@ -180,6 +181,38 @@ public sealed class KillPointTests(ITestOutputHelper output) : IAsyncLifetime
         // The fsynced file was resumed at its end: not one media byte was sent again.
         var report = await AssertDownloadedOnceAsync(recording);
         Assert.Equal(report.TotalSize, report.TotalSent);
+    }
+
+    [Fact]
+    public async Task KilledAfterTheMediaCommitBeforeItIsRecorded_RestartAdoptsTheStoredMediaWithoutASecondDownload()
+    {
+        // Large enough that the tail probe (64 KiB) is well under 1 % of the object.
+        const long Size = 10_000_000;
+        const long TailProbeBytes = Acs.Recordings.AcsRecordingClient.DefaultTailBytes;
+        CreateService();
+        await _service.StartAsync(crashAt: "worker.after-media-commit");
+        await SubscribeAsync();
+
+        var recording = await RecordAsync(Size, 20_000_000);
+        var (documentId, _, _) = Chunks(recording).Single();
+        await _service.WaitForCrashAsync("worker.after-media-commit", Timeout);
+
+        // The media is committed under its final name and the partial is gone: only the job does not know it yet.
+        var media = Assert.Single(Directory.EnumerateFiles(RecordingsFolder, "chunk-*", SearchOption.AllDirectories), f => !f.EndsWith(".metadata.json", StringComparison.Ordinal));
+        Assert.Equal(Size, new FileInfo(media).Length);
+        Assert.Empty(Directory.EnumerateFiles(RecordingsFolder, "*.partial", SearchOption.AllDirectories));
+        var killedAt = _emulator.Context.TimeProvider.GetUtcNow();
+
+        await _service.StartAsync();
+        var stored = await WaitUntilStoredAsync(recording);
+
+        await AssertStoredOnceOnDiskAsync(recording, stored);
+
+        // After the restart only the tail probe was sent for the media, not the object again.
+        var afterRestart = _emulator.Context.ObjectRequests.Where(r => r.DocumentId == documentId && !r.Metadata && r.Started > killedAt).ToList();
+        Assert.InRange(afterRestart.Sum(r => r.BytesSent), 1, TailProbeBytes);
+        var report = await AssertDownloadedOnceAsync(recording);
+        Assert.InRange(report.TotalExcess, 0, TailProbeBytes);
     }
 
     [Theory]
