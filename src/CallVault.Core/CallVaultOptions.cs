@@ -66,6 +66,9 @@ public sealed class ApiOptions
     /// </summary>
     public IDictionary<string, ApiKeyOptions> Keys { get; } = new Dictionary<string, ApiKeyOptions>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The keys that are set (see <see cref="ApiKeyOptions.IsEmpty"/>).</summary>
+    public IEnumerable<KeyValuePair<string, ApiKeyOptions>> ConfiguredKeys => Keys.Where(k => !k.Value.IsEmpty);
+
     /// <summary>
     /// Serve every caller without a key, with every role (behind your own authenticating proxy). Logged as a warning
     /// at start-up. Default false; not allowed together with <see cref="Keys"/>.
@@ -118,6 +121,12 @@ public sealed class ApiKeyOptions
 
     /// <summary>The lower-case hex SHA-256 of the secret's UTF-8 bytes (64 characters), so that configuration holds no secret.</summary>
     public string? KeySha256 { get; set; }
+
+    /// <summary>
+    /// Nothing set: the key is treated as absent, since configuration sources cannot delete a name once given, only
+    /// empty its settings.
+    /// </summary>
+    public bool IsEmpty => string.IsNullOrEmpty(Role) && string.IsNullOrEmpty(Key) && string.IsNullOrEmpty(KeySha256);
 }
 
 /// <summary>

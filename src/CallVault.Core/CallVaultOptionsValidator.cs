@@ -56,7 +56,7 @@ public sealed class CallVaultOptionsValidator : IValidateOptions<CallVaultOption
     /// <summary>Names the setting in every message, never its value: a misplaced secret must not reach a log.</summary>
     private static void ValidateApi(ApiOptions api, List<string> failures)
     {
-        foreach (var (name, key) in api.Keys)
+        foreach (var (name, key) in api.ConfiguredKeys)
         {
             var setting = $"CallVault:Api:Keys:{name}";
             if (!IsUsableKeyName(name))
@@ -87,7 +87,7 @@ public sealed class CallVaultOptionsValidator : IValidateOptions<CallVaultOption
             }
         }
 
-        if (api.AllowAnonymous && api.Keys.Count > 0)
+        if (api.AllowAnonymous && api.ConfiguredKeys.Any())
         {
             failures.Add("CallVault:Api:AllowAnonymous and CallVault:Api:Keys are both set: with keys every caller needs one, so remove one of them.");
         }

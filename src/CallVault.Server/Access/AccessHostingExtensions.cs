@@ -118,7 +118,7 @@ internal static partial class AccessHostingExtensions
                 Log.LocalAccess(logger, string.Join(", ", mode.Listening.Addresses));
                 break;
             default:
-                Log.KeyAccess(logger, string.Join(", ", options.Keys.Select(k => $"{k.Key} ({k.Value.Role})")));
+                Log.KeyAccess(logger, string.Join(", ", options.ConfiguredKeys.Select(k => $"{k.Key} ({k.Value.Role})")));
                 break;
         }
 

@@ -61,7 +61,7 @@ internal sealed class AccessMode
         var forwarded = api.ForwardedHeaders.Configured || configuration.GetValue<bool>("FORWARDEDHEADERS_ENABLED");
         AccessKind kind;
         string? refusal = null;
-        if (api.Keys.Count > 0)
+        if (api.ConfiguredKeys.Any())
         {
             kind = AccessKind.Keys;
         }

@@ -40,7 +40,7 @@ internal sealed class ApiKeyRing(IOptionsMonitor<CallVaultOptions> options)
         var snapshot = _snapshot;
         if (snapshot is null || !ReferenceEquals(snapshot.Source, keys))
         {
-            snapshot = new Snapshot(keys, [.. keys.Select(pair => ApiKeyEntry.From(pair.Key, pair.Value)).OfType<ApiKeyEntry>()]);
+            snapshot = new Snapshot(keys, [.. keys.Where(pair => !pair.Value.IsEmpty).Select(pair => ApiKeyEntry.From(pair.Key, pair.Value)).OfType<ApiKeyEntry>()]);
             _snapshot = snapshot;
         }
 

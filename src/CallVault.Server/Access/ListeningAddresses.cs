@@ -4,9 +4,9 @@ namespace CallVault.Server.Access;
 
 /// <summary>
 /// Where Kestrel will listen, read from the same configuration it reads: <c>Urls</c> (also <c>ASPNETCORE_URLS</c> and
-/// <c>--urls</c>), <c>Kestrel:Endpoints:*:Url</c>, and <c>HTTP_PORTS</c>/<c>HTTPS_PORTS</c> (which bind every
-/// interface). All of them are counted even where Kestrel would prefer one over another, so the answer errs towards
-/// "not loopback".
+/// <c>--urls</c>), <c>Kestrel:Endpoints:*:Url</c>, and, without URLs, <c>HTTP_PORTS</c>/<c>HTTPS_PORTS</c> (which
+/// bind every interface). Endpoints and URLs are both counted even though Kestrel prefers its endpoints, so the answer
+/// errs towards "not loopback".
 /// </summary>
 internal sealed class ListeningAddresses
 {
@@ -31,9 +31,17 @@ internal sealed class ListeningAddresses
             addresses.Add(endpoint["Url"] ?? string.Empty);
         }
 
-        addresses.AddRange(Split(configuration[WebHostDefaults.ServerUrlsKey]));
-        addresses.AddRange(Split(configuration[WebHostDefaults.HttpPortsKey]).Select(port => $"http://*:{port}"));
-        addresses.AddRange(Split(configuration[WebHostDefaults.HttpsPortsKey]).Select(port => $"https://*:{port}"));
+        var urls = Split(configuration[WebHostDefaults.ServerUrlsKey]);
+        if (urls.Length > 0)
+        {
+            addresses.AddRange(urls);
+        }
+        else
+        {
+            // As Kestrel does: the port settings count only when no URLs are set.
+            addresses.AddRange(Split(configuration[WebHostDefaults.HttpPortsKey]).Select(port => $"http://*:{port}"));
+            addresses.AddRange(Split(configuration[WebHostDefaults.HttpsPortsKey]).Select(port => $"https://*:{port}"));
+        }
         return new ListeningAddresses(addresses.Count == 0 ? [KestrelDefault] : addresses);
     }
 
