@@ -28,10 +28,11 @@ internal static partial class EventGridWebhookEndpoints
         return routes;
     }
 
-    private static IResult Handshake(HttpContext context, WebhookIntake intake, IOptionsMonitor<CallVaultOptions> options)
+    private static IResult Handshake(HttpContext context, WebhookIntake intake, IOptionsMonitor<CallVaultOptions> options, WebhookAuthFailureLog authFailures)
     {
         if (!Authenticated(context, intake, options.CurrentValue.Webhook))
         {
+            authFailures.Refused(context.Connection.RemoteIpAddress);
             return Unauthorized();
         }
 
@@ -56,13 +57,14 @@ internal static partial class EventGridWebhookEndpoints
         CallVaultMetrics metrics,
         IOptionsMonitor<CallVaultOptions> options,
         ILoggerFactory loggers,
+        WebhookAuthFailureLog authFailures,
         CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger("CallVault.Webhook");
         var webhook = options.CurrentValue.Webhook;
         if (!Authenticated(context, intake, webhook))
         {
-            Log.Unauthorized(logger, context.Connection.RemoteIpAddress?.ToString());
+            authFailures.Refused(context.Connection.RemoteIpAddress);
             return Unauthorized();
         }
 
@@ -115,17 +117,17 @@ internal static partial class EventGridWebhookEndpoints
                 signal.Notify(added);
                 foreach (var accepted in events.Accepted)
                 {
-                    metrics.EventsReceived.Add(1, new KeyValuePair<string, object?>("type", accepted.EventType));
+                    metrics.EventReceived(accepted.EventType);
                 }
 
                 foreach (var (type, count) in events.Ignored)
                 {
-                    metrics.EventsReceived.Add(count, new KeyValuePair<string, object?>("type", type));
+                    metrics.EventReceived(type, count);
                 }
 
                 if (events.Rejected.Count > 0)
                 {
-                    metrics.EventsReceived.Add(events.Rejected.Count, new KeyValuePair<string, object?>("type", "(rejected)"));
+                    metrics.EventReceived(CallVaultMetrics.RejectedEventLabel, events.Rejected.Count);
                 }
 
                 Log.Accepted(logger, events.Accepted.Count, added, events.Ignored.Values.Sum(), events.InvalidChunks, events.Rejected.Count);
@@ -187,9 +189,6 @@ internal static partial class EventGridWebhookEndpoints
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Refused a webhook delivery without a valid secret from {RemoteAddress}")]
-        public static partial void Unauthorized(ILogger logger, string? remoteAddress);
-
         [LoggerMessage(2, LogLevel.Information, "Answered an Event Grid subscription validation")]
         public static partial void Validated(ILogger logger);
 
