@@ -173,7 +173,11 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
         await _service.StopAsync(Timeout);
 
         var lines = _service.StandardOutputLines.Concat(_service.StandardError.Split('\n')).ToList();
-        output.WriteLine($"{lines.Count} log lines, {_responses.Count} responses");
+        output.WriteLine($"{lines.Count} log lines, {_responses.Count} responses; for example:");
+        foreach (var sample in lines.Where(l => l.Contains("System.Net.Http.HttpClient", StringComparison.Ordinal)).Take(4))
+        {
+            output.WriteLine(sample);
+        }
 
         // Logging really was on at Trace, HttpClient's request logs included; otherwise this test would prove nothing.
         Assert.Contains(lines, l => l.StartsWith("trce: ", StringComparison.Ordinal));
