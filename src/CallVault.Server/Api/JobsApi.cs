@@ -1,4 +1,5 @@
 using CallVault.Jobs;
+using CallVault.Server.Access;
 
 namespace CallVault.Server.Api;
 
@@ -7,7 +8,7 @@ internal static class JobsApi
 {
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/jobs").WithTags("Jobs").AddEndpointFilter<ApiAccessFilter>();
+        var api = routes.MapGroup("/api/jobs").WithTags("Jobs").RequireAuthorization(AccessPolicies.Reader);
         api.MapGet("/", async (IJobStore jobs, CancellationToken cancellationToken) =>
         {
             var statistics = await jobs.Recordings.GetStatisticsAsync(cancellationToken);
@@ -77,7 +78,7 @@ internal static class JobsApi
 
             signal.Notify(1);
             return Results.Accepted(value: new { documentId, state = "Pending" });
-        }).WithSummary("Makes a dead-lettered chunk due again now.");
+        }).RequireAuthorization(AccessPolicies.Operator).WithSummary("Makes a dead-lettered chunk due again now.");
         return routes;
     }
 }

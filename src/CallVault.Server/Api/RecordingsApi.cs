@@ -1,5 +1,6 @@
 using CallVault.Jobs;
 using CallVault.Processing;
+using CallVault.Server.Access;
 using CallVault.Storage;
 
 namespace CallVault.Server.Api;
@@ -12,7 +13,7 @@ internal static class RecordingsApi
 {
     public static IEndpointRouteBuilder MapRecordingsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/recordings").WithTags("Recordings").AddEndpointFilter<ApiAccessFilter>();
+        var api = routes.MapGroup("/api/recordings").WithTags("Recordings").RequireAuthorization(AccessPolicies.Reader);
         api.MapGet("/", async (
             IJobStore jobs,
             int? skip,

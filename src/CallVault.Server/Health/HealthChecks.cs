@@ -1,8 +1,9 @@
 using System.Text.Json;
 using CallVault.Acs;
 using CallVault.Jobs;
-using CallVault.Server.Api;
+using CallVault.Server.Access;
 using CallVault.Server.Hosting;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,8 @@ namespace CallVault.Server.Health;
 /// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (configuration, database and store). Both are
 /// anonymous, so an orchestrator can poll them, and then answer only the overall status (<c>Healthy</c>,
 /// <c>Degraded</c>, <c>Unhealthy</c>; 503 when Unhealthy). Each check's description and data (queue sizes, the last
-/// event's time, exception text that may name a database host) go only to a caller the read API would serve.
+/// event's time, exception text that may name a database host) go only to a caller with the
+/// <see cref="AccessPolicies.Reader"/> policy.
 /// </summary>
 internal static class HealthEndpoints
 {
@@ -24,24 +26,26 @@ internal static class HealthEndpoints
         return routes;
     }
 
-    private static Task WriteAsync(HttpContext context, HealthReport report)
+    private static async Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
-        if (!MaySeeDetails(context))
+        if (!await MaySeeDetailsAsync(context))
         {
-            return context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
+            return;
         }
 
-        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new
         {
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description, data = e.Value.Data }),
         }));
     }
 
-    /// <summary>Whether the caller may read the checks' details: whoever the read API serves.</summary>
-    private static bool MaySeeDetails(HttpContext context) =>
-        ApiAccessFilter.Allowed(context, context.RequestServices.GetRequiredService<IOptionsMonitor<CallVaultOptions>>().CurrentValue.Api) is null;
+    /// <summary>Whether the caller may read the checks' details: an authenticated reader (or operator).</summary>
+    private static async Task<bool> MaySeeDetailsAsync(HttpContext context) =>
+        context.User.Identity is { IsAuthenticated: true }
+        && (await context.RequestServices.GetRequiredService<IAuthorizationService>().AuthorizeAsync(context.User, AccessPolicies.Reader)).Succeeded;
 }
 
 internal sealed class ConfigurationHealthCheck(IOptionsMonitor<CallVaultOptions> options, IOptionsMonitor<AcsClientOptions> acs) : IHealthCheck

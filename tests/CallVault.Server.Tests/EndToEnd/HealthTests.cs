@@ -6,11 +6,12 @@ namespace CallVault.Server.Tests.EndToEnd;
 
 /// <summary>
 /// <c>/health/live</c> and <c>/health/ready</c> over HTTP: anonymous callers learn the status and nothing else; a caller
-/// with a key gets every check's description and data.
+/// with a reader's key gets every check's description and data; a key of another role (metrics) does not.
 /// </summary>
 public sealed class HealthTests
 {
     private const string Key = "health-reader-key-0123456789abcdef";
+    private const string MetricsKey = "health-metrics-key-0123456789abcdef";
 
     /// <summary>A service with keys answers an anonymous readiness probe with its status alone; the key unlocks the details.</summary>
     [Fact]
@@ -19,14 +20,20 @@ public sealed class HealthTests
         await using var server = await ServerUnderTest.StartAsync(emulator: null, s =>
         {
             s["CallVault:Acs:ConnectionString"] = "endpoint=https://contoso.communication.azure.com/;accesskey=" + Convert.ToBase64String(new byte[32]);
-            s["CallVault:Api:Keys:0"] = Key;
+            s["CallVault:Api:Keys:monitor:Key"] = Key;
+            s["CallVault:Api:Keys:monitor:Role"] = "reader";
+            s["CallVault:Api:Keys:scraper:Key"] = MetricsKey;
+            s["CallVault:Api:Keys:scraper:Role"] = "metrics";
         });
 
         using var anonymous = await server.Client.GetAsync("health/ready");
         using var live = await server.Client.GetAsync("health/live");
         using var withKey = new HttpRequestMessage(HttpMethod.Get, "health/ready") { Headers = { { "X-Api-Key", Key } } };
         using var detailed = await server.Client.SendAsync(withKey);
+        using var withMetricsKey = new HttpRequestMessage(HttpMethod.Get, "health/ready") { Headers = { { "X-Api-Key", MetricsKey } } };
+        using var metricsOnly = await server.Client.SendAsync(withMetricsKey);
 
+        Assert.Equal("""{"status":"Healthy"}""", await metricsOnly.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, anonymous.StatusCode);
         var body = await anonymous.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(["status"], body.EnumerateObject().Select(p => p.Name));
@@ -44,7 +51,10 @@ public sealed class HealthTests
         await using var server = await ServerUnderTest.StartAsync(emulator: null, s =>
         {
             s.Remove("CallVault:Acs:ConnectionString");
-            s["CallVault:Api:Keys:0"] = Key;
+            s["CallVault:Api:Keys:monitor:Key"] = Key;
+            s["CallVault:Api:Keys:monitor:Role"] = "reader";
+            s["CallVault:Api:Keys:scraper:Key"] = MetricsKey;
+            s["CallVault:Api:Keys:scraper:Role"] = "metrics";
         });
 
         using var anonymous = await server.Client.GetAsync("health/ready");

@@ -20,18 +20,23 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly string _dataFolder = Directory.CreateTempSubdirectory("callvault-secrets-").FullName;
     private readonly string _webhookSecret = "whsec" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private readonly string _apiKey = "apikey" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    private readonly string _metricsKey = "metrics" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private readonly string _queryMarker = "qmark" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
     private readonly List<(string Where, string Text)> _responses = [];
     private AcsEmulator _emulator = null!;
     private ServiceChildProcess _service = null!;
     private HttpClient _anonymous = null!;
     private HttpClient _withKey = null!;
+    private HttpClient _withMetricsKey = null!;
 
     public async Task InitializeAsync()
     {
         _emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.001 });
         var settings = ServerUnderTest.SettingsFor(_emulator, _dataFolder, _webhookSecret);
-        settings["CallVault:Api:Keys:0"] = _apiKey;
+        settings["CallVault:Api:Keys:ops:Key"] = _apiKey;
+        settings["CallVault:Api:Keys:ops:Role"] = "operator";
+        settings["CallVault:Api:Keys:scraper:Key"] = _metricsKey;
+        settings["CallVault:Api:Keys:scraper:Role"] = "metrics";
 
         // Everything at Trace, for every provider, and the hosting log asked for by name: nothing may bring a secret back.
         settings["Logging:LogLevel:Default"] = "Trace";
@@ -46,12 +51,15 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
         _anonymous = new HttpClient { BaseAddress = _service.BaseAddress, Timeout = Timeout };
         _withKey = new HttpClient { BaseAddress = _service.BaseAddress, Timeout = Timeout };
         _withKey.DefaultRequestHeaders.Add("X-Api-Key", _apiKey);
+        _withMetricsKey = new HttpClient { BaseAddress = _service.BaseAddress, Timeout = Timeout };
+        _withMetricsKey.DefaultRequestHeaders.Add("X-Api-Key", _metricsKey);
     }
 
     public async Task DisposeAsync()
     {
         _anonymous.Dispose();
         _withKey.Dispose();
+        _withMetricsKey.Dispose();
         await _service.DisposeAsync();
         await _emulator.DisposeAsync();
         Directory.Delete(_dataFolder, recursive: true);
@@ -64,7 +72,7 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
         List<(string, string)> forms = [("access key", accessKey), ("access key", Uri.EscapeDataString(accessKey)),
             ("access key", Convert.ToHexString(_emulator.Context.AccessKey.Span)),
             ("access key", accessKey.TrimEnd('=').Replace('+', '-').Replace('/', '_'))];
-        foreach (var (name, secret) in new[] { ("webhook secret", _webhookSecret), ("API key", _apiKey) })
+        foreach (var (name, secret) in new[] { ("webhook secret", _webhookSecret), ("API key", _apiKey), ("metrics key", _metricsKey) })
         {
             forms.Add((name, secret));
             forms.Add((name, Convert.ToBase64String(Encoding.UTF8.GetBytes(secret))));
@@ -79,7 +87,7 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
         using var request = new HttpRequestMessage(method, $"{path}{separator}trace={_queryMarker}") { Content = content };
         var response = await client.SendAsync(request);
         var headers = string.Join('\n', response.Headers.Concat(response.Content.Headers).Select(h => $"{h.Key}: {string.Join(",", h.Value)}"));
-        _responses.Add(($"{method} {path} ({(ReferenceEquals(client, _withKey) ? "with key" : "anonymous")}) -> {(int)response.StatusCode}", $"{headers}\n{await response.Content.ReadAsStringAsync()}"));
+        _responses.Add(($"{method} {path} ({(ReferenceEquals(client, _anonymous) ? "anonymous" : "with a key")}) -> {(int)response.StatusCode}", $"{headers}\n{await response.Content.ReadAsStringAsync()}"));
         return response;
     }
 
@@ -138,7 +146,7 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(media.IsSuccessStatusCode);
         }
 
-        foreach (var client in new[] { _anonymous, _withKey })
+        foreach (var client in new[] { _anonymous, _withKey, _withMetricsKey })
         {
             foreach (var path in new[] { "metrics", "health/ready", "health/live", $"api/recordings/{key}" })
             {
@@ -160,7 +168,7 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
             foreach (var operation in path.Value.EnumerateObject())
             {
                 var method = new HttpMethod(operation.Name.ToUpperInvariant());
-                foreach (var client in new[] { _anonymous, _withKey })
+                foreach (var client in new[] { _anonymous, _withKey, _withMetricsKey })
                 {
                     (await SendAsync(client, method, concrete, method == HttpMethod.Get ? null : JsonContent.Create(new { }))).Dispose();
                     operations++;
@@ -168,8 +176,12 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
             }
         }
 
-        Assert.True(operations >= 10, $"The OpenAPI document listed too few operations: {operations / 2}");
-        (await SendAsync(_withKey, HttpMethod.Get, "metrics")).Dispose();
+        Assert.True(operations >= 30, $"The OpenAPI document listed too few operations: {operations / 3}");
+        using (var metrics = await SendAsync(_withMetricsKey, HttpMethod.Get, "metrics"))
+        {
+            Assert.True(metrics.IsSuccessStatusCode);
+        }
+
         await _service.StopAsync(Timeout);
 
         var lines = _service.StandardOutputLines.Concat(_service.StandardError.Split('\n')).ToList();
