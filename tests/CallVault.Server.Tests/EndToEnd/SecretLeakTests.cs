@@ -126,7 +126,8 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
         var key = recording.GetProperty("key").GetString()!;
 
         // A failed webhook authentication, a bad request with the right secret, the secret in its header form.
-        (await SendAsync(_anonymous, HttpMethod.Post, "api/events?code=wrong-secret-but-long-enough", JsonContent.Create(Array.Empty<object>()))).Dispose();
+        // Wrong secrets and keys are the right ones with a suffix, so that echoing what was presented is caught too.
+        (await SendAsync(_anonymous, HttpMethod.Post, $"api/events?code={_webhookSecret}-wrong", JsonContent.Create(Array.Empty<object>()))).Dispose();
         (await SendAsync(_anonymous, HttpMethod.Post, $"api/events?code={_webhookSecret}", new StringContent("{not json", Encoding.UTF8, "application/json"))).Dispose();
         using (var headerForm = new StringContent("[]", Encoding.UTF8, "application/json"))
         {
@@ -139,6 +140,15 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
         {
             wrongKey.DefaultRequestHeaders.Add("X-Api-Key", _apiKey + "-wrong");
             (await SendAsync(wrongKey, HttpMethod.Get, "api/recordings")).Dispose();
+        }
+
+        // The dashboard's sign-in takes the key in a JSON body: a wrong one and the right one.
+        using var dashboard = new HttpClient { BaseAddress = _service.BaseAddress, Timeout = Timeout };
+        dashboard.DefaultRequestHeaders.Add("X-CallVault-Request", "1");
+        (await SendAsync(dashboard, HttpMethod.Post, "api/auth/sign-in", JsonContent.Create(new { key = _apiKey + "-wrong" }))).Dispose();
+        using (var signIn = await SendAsync(dashboard, HttpMethod.Post, "api/auth/sign-in", JsonContent.Create(new { key = _apiKey })))
+        {
+            Assert.True(signIn.IsSuccessStatusCode);
         }
 
         using (var media = await SendAsync(_withKey, HttpMethod.Get, $"api/recordings/{key}/chunks/0/media"))
