@@ -39,8 +39,9 @@ public static class AcsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds ACS request signing to any HTTP client: a redirect handler that re-signs same-origin hops and strips
-    /// credentials from cross-origin ones, then the allow-list check and HMAC-SHA256 signature. The primary handler
+    /// Adds ACS request signing to any HTTP client: a redirect handler that follows a redirect only to a URL the host
+    /// allow-list accepts (never from https to http), re-signs same-origin hops and strips credentials from
+    /// cross-origin ones, then the allow-list check and HMAC-SHA256 signature. The primary handler
     /// must not follow redirects itself (<see cref="CreatePrimaryHandler"/> doesn't).
     /// </summary>
     public static IHttpClientBuilder AddAcsHmacSigning(this IHttpClientBuilder builder)
@@ -48,7 +49,7 @@ public static class AcsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder
-            .AddHttpMessageHandler(static () => new AcsRedirectHandler())
+            .AddHttpMessageHandler(static services => new AcsRedirectHandler(services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>()))
             .AddHttpMessageHandler(static services => new AcsHmacSigningHandler(
                 services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>(),
                 services.GetRequiredService<TimeProvider>()));

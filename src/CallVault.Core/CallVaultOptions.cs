@@ -50,6 +50,23 @@ public sealed class CallVaultOptions
     [Required]
     [ValidateObjectMembers]
     public ApiOptions Api { get; set; } = new();
+
+    /// <summary>How <c>/health/ready</c> probes what it reports.</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public HealthOptions Health { get; set; } = new();
+}
+
+/// <summary>How <c>/health/ready</c> probes the service's dependencies.</summary>
+public sealed class HealthOptions
+{
+    /// <summary>
+    /// How long the recording store's probe (a small object written and deleted) is reused before it is run again, so
+    /// that a readiness probe polled every second, or by an attacker, does not write to the store on every request. A
+    /// store that stops accepting writes is reported within this interval. Default 30 seconds; 1 second to 1 hour.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StoreProbeInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>

@@ -15,6 +15,7 @@ public sealed class ServiceChildProcess : IAsyncDisposable
 {
     private readonly Dictionary<string, string?> _settings;
     private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
     private Process? _process;
 
     public ServiceChildProcess(Dictionary<string, string?> settings)
@@ -31,6 +32,9 @@ public sealed class ServiceChildProcess : IAsyncDisposable
 
     /// <summary>What the current (or last) process wrote to stderr.</summary>
     public string StandardError => string.Join('\n', _stderr);
+
+    /// <summary>What the current (or last) process wrote to stdout (its console log), line by line.</summary>
+    public IReadOnlyList<string> StandardOutputLines => [.. _stdout];
 
     /// <summary>
     /// Starts the service, with <paramref name="crashAt"/> armed (see <see cref="CrashPoint"/>) when given, and waits
@@ -56,9 +60,16 @@ public sealed class ServiceChildProcess : IAsyncDisposable
         }
 
         _stderr.Clear();
+        _stdout.Clear();
         _process?.Dispose();
         _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                _stdout.Enqueue(line);
+            }
+        };
         _process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is { } line)
@@ -92,6 +103,25 @@ public sealed class ServiceChildProcess : IAsyncDisposable
         }
 
         Assert.Contains($"CRASH POINT {name}", StandardError, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Stops the service as an orchestrator does (SIGTERM), waits until it has exited and until everything it wrote to
+    /// stdout and stderr has been read, so that the output is complete.
+    /// </summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        var process = _process ?? throw new InvalidOperationException("not running");
+        using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-s", "TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!)
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var cancel = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cancel.Token);
+
+        // The parameterless wait also waits for the redirected streams to reach their end.
+        process.WaitForExit();
     }
 
     /// <summary>Kills the service with SIGKILL and waits until it is gone.</summary>

@@ -27,8 +27,20 @@ public sealed class AcsHostNotAllowedException : Exception
         Uri = uri;
     }
 
+    /// <summary>Creates the exception for a redirect that was not followed.</summary>
+    /// <param name="from">The URL that answered with the redirect.</param>
+    /// <param name="target">Where the redirect pointed.</param>
+    /// <param name="reason">Why it was not followed.</param>
+    public AcsHostNotAllowedException(Uri from, Uri target, string reason)
+        : base($"Refused to follow a redirect from {Describe(from)} to {Describe(target)}: {reason}.")
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        Uri = target;
+    }
+
     /// <summary>The refused URL.</summary>
     public Uri? Uri { get; }
 
+    // Without the query: a redirect's query may hold a storage token.
     private static string Describe(Uri uri) => uri.IsAbsoluteUri ? $"{uri.Scheme}://{uri.Authority}{uri.AbsolutePath}" : uri.OriginalString;
 }

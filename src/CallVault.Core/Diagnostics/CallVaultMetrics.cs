@@ -8,7 +8,28 @@ public sealed class CallVaultMetrics : IDisposable
     /// <summary>The meter's name.</summary>
     public const string MeterName = "CallVault";
 
+    /// <summary>The <c>type</c> of events a delivery carried that were refused and kept as rejected.</summary>
+    public const string RejectedEventLabel = "(rejected)";
+
+    /// <summary>The <c>type</c> of events from a topic that is not one of the configured ACS resources.</summary>
+    public const string ForeignTopicLabel = "(foreign topic)";
+
+    /// <summary>The <c>type</c> of every event type not in <see cref="KnownEventTypes"/>.</summary>
+    public const string OtherEventLabel = "other";
+
+    /// <summary>
+    /// Event types counted under their own name; any other type (chosen by whoever sends the event) is counted as
+    /// <see cref="OtherEventLabel"/>, so that a sender cannot create an unbounded number of metric series.
+    /// </summary>
+    public static readonly IReadOnlyList<string> KnownEventTypes =
+    [
+        "Microsoft.Communication.RecordingFileStatusUpdated",
+        "Microsoft.EventGrid.SubscriptionValidationEvent",
+        "Microsoft.EventGrid.SubscriptionDeletedEvent",
+    ];
+
     private readonly Meter _meter;
+    private readonly Counter<long> _eventsReceived;
 
     /// <summary>Creates the instruments.</summary>
     /// <param name="meterFactory">Creates the meter.</param>
@@ -20,7 +41,8 @@ public sealed class CallVaultMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(timeProvider);
         _meter = meterFactory.Create(MeterName);
-        EventsReceived = _meter.CreateCounter<long>("callvault.events.received", "{event}", "Events received by the webhook, by type.");
+        _eventsReceived = _meter.CreateCounter<long>("callvault.events.received", "{event}", "Events received by the webhook, by type (known types by name, any other as 'other').");
+        WebhookUnauthorized = _meter.CreateCounter<long>("callvault.webhook.unauthorized", "{request}", "Webhook requests refused for a missing or wrong secret.");
         ChunksStored = _meter.CreateCounter<long>("callvault.chunks.stored", "{chunk}", "Chunks stored.");
         BytesDownloaded = _meter.CreateCounter<long>("callvault.bytes.downloaded", "By", "Media bytes downloaded and stored.");
         DownloadFailures = _meter.CreateCounter<long>("callvault.downloads.failed", "{attempt}", "Chunk attempts that failed, by outcome (retry or dead letter).");
@@ -39,8 +61,8 @@ public sealed class CallVaultMetrics : IDisposable
             "Age of the oldest chunk not yet stored, from its event time; ACS deletes recordings after about 24 hours.");
     }
 
-    /// <summary>Events received, tagged <c>type</c>.</summary>
-    public Counter<long> EventsReceived { get; }
+    /// <summary>Webhook requests refused for a missing or wrong secret (no tags).</summary>
+    public Counter<long> WebhookUnauthorized { get; }
 
     /// <summary>Chunks stored.</summary>
     public Counter<long> ChunksStored { get; }
@@ -53,6 +75,35 @@ public sealed class CallVaultMetrics : IDisposable
 
     /// <summary>Seconds to store a chunk.</summary>
     public Histogram<double> DownloadDuration { get; }
+
+    /// <summary>
+    /// The <c>type</c> tag for an event type: its canonical spelling when it is one of <see cref="KnownEventTypes"/>
+    /// (compared without regard to case, as the webhook compares them), one of the fixed labels as it is, and
+    /// <see cref="OtherEventLabel"/> for anything else, empty or missing included.
+    /// </summary>
+    public static string EventTypeLabel(string? eventType)
+    {
+        if (eventType is RejectedEventLabel or ForeignTopicLabel)
+        {
+            return eventType;
+        }
+
+        foreach (var known in KnownEventTypes)
+        {
+            if (string.Equals(known, eventType, StringComparison.OrdinalIgnoreCase))
+            {
+                return known;
+            }
+        }
+
+        return OtherEventLabel;
+    }
+
+    /// <summary>Counts events received by the webhook, tagged <c>type</c> with <see cref="EventTypeLabel"/>.</summary>
+    /// <param name="eventType">The type as the event says it (any text), or one of the fixed labels.</param>
+    /// <param name="count">How many events; default 1.</param>
+    public void EventReceived(string? eventType, long count = 1) =>
+        _eventsReceived.Add(count, new KeyValuePair<string, object?>("type", EventTypeLabel(eventType)));
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();

@@ -157,7 +157,7 @@ public sealed partial class WebhookIntake(
 
         if (!isRecordingEvent || !IsAllowedTopic(incoming.Topic))
         {
-            var label = IsAllowedTopic(incoming.Topic) ? incoming.Type : "(foreign topic)";
+            var label = IsAllowedTopic(incoming.Topic) ? incoming.Type : Diagnostics.CallVaultMetrics.ForeignTopicLabel;
             collected.Ignored[label] = collected.Ignored.GetValueOrDefault(label) + 1;
             return null;
         }

@@ -1,33 +1,51 @@
 using System.Text.Json;
 using CallVault.Acs;
 using CallVault.Jobs;
+using CallVault.Server.Access;
 using CallVault.Server.Hosting;
-using CallVault.Storage;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace CallVault.Server.Health;
 
-/// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (configuration, database and store, each explained).</summary>
+/// <summary>
+/// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (configuration, database and store). Both are
+/// anonymous, so an orchestrator can poll them, and then answer only the overall status (<c>Healthy</c>,
+/// <c>Degraded</c>, <c>Unhealthy</c>; 503 when Unhealthy). Each check's description and data (queue sizes, the last
+/// event's time, exception text that may name a database host) go only to a caller with the
+/// <see cref="AccessPolicies.Reader"/> policy.
+/// </summary>
 internal static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapCallVaultHealth(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        routes.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
         routes.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync });
         return routes;
     }
 
-    private static Task WriteAsync(HttpContext context, HealthReport report)
+    private static async Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        if (!await MaySeeDetailsAsync(context))
+        {
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString() }));
+            return;
+        }
+
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new
         {
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description, data = e.Value.Data }),
         }));
     }
+
+    /// <summary>Whether the caller may read the checks' details: an authenticated reader (or operator).</summary>
+    private static async Task<bool> MaySeeDetailsAsync(HttpContext context) =>
+        context.User.Identity is { IsAuthenticated: true }
+        && (await context.RequestServices.GetRequiredService<IAuthorizationService>().AuthorizeAsync(context.User, AccessPolicies.Reader)).Succeeded;
 }
 
 internal sealed class ConfigurationHealthCheck(IOptionsMonitor<CallVaultOptions> options, IOptionsMonitor<AcsClientOptions> acs) : IHealthCheck
@@ -89,18 +107,8 @@ internal sealed class DatabaseHealthCheck(IJobStore jobs, IOptionsMonitor<CallVa
     }
 }
 
-internal sealed class StoreHealthCheck(IRecordingStore store) : IHealthCheck
+internal sealed class StoreHealthCheck(StoreProbeCache probe) : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await store.CheckWritableAsync(cancellationToken);
-            return HealthCheckResult.Healthy("The recording store is writable.");
-        }
-        catch (Exception ex)
-        {
-            return HealthCheckResult.Unhealthy($"The recording store cannot be written: {ex.Message}");
-        }
-    }
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        probe.GetAsync(cancellationToken);
 }

@@ -32,6 +32,7 @@ public static class CallVaultHostingExtensions
         services.AddAcsRecordingClient();
         services.AddOptions<AcsClientOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Acs").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.PostConfigure<LoggerFilterOptions>(QueryStringLogging.Silence);
 
         services.AddSingleton<DataFolder>();
         services.AddSingleton<AdoNetJobStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Database.Provider switch
@@ -65,6 +66,7 @@ public static class CallVaultHostingExtensions
             return new GroupCommitEnqueuer(sp.GetRequiredService<IJobStore>().Queue, webhook.MaxQueuedEvents, webhook.QueueWait, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<WebhookIntake>();
+        services.AddSingleton<WebhookAuthFailureLog>();
         services.AddSingleton<ManifestWriter>();
 
         // Order matters: the initializer takes the data-folder lock and readies the database before the worker starts.
@@ -74,6 +76,10 @@ public static class CallVaultHostingExtensions
         services.AddHostedService<JobStatisticsSampler>();
         services.AddHostedService<ManifestSweeper>();
 
+        services.AddSingleton(sp => new StoreProbeCache(
+            sp.GetRequiredService<IRecordingStore>().CheckWritableAsync,
+            sp.GetRequiredService<IOptionsMonitor<CallVaultOptions>>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddHealthChecks()
             .AddCheck<ConfigurationHealthCheck>("configuration", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])

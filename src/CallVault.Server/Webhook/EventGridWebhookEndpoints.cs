@@ -110,17 +110,17 @@ internal static partial class EventGridWebhookEndpoints
                 signal.Notify(added);
                 foreach (var accepted in events.Accepted)
                 {
-                    metrics.EventsReceived.Add(1, new KeyValuePair<string, object?>("type", accepted.EventType));
+                    metrics.EventReceived(accepted.EventType);
                 }
 
                 foreach (var (type, count) in events.Ignored)
                 {
-                    metrics.EventsReceived.Add(count, new KeyValuePair<string, object?>("type", type));
+                    metrics.EventReceived(type, count);
                 }
 
                 if (events.Rejected.Count > 0)
                 {
-                    metrics.EventsReceived.Add(events.Rejected.Count, new KeyValuePair<string, object?>("type", "(rejected)"));
+                    metrics.EventReceived(CallVaultMetrics.RejectedEventLabel, events.Rejected.Count);
                 }
 
                 Log.Accepted(logger, events.Accepted.Count, added, events.Ignored.Values.Sum(), events.InvalidChunks, events.Rejected.Count);

@@ -7,7 +7,8 @@ namespace CallVault.Server.Webhook;
 /// The webhook's secret check, on the whole <c>/api/events</c> webhook group: a request without an accepted secret
 /// (query parameter or header) is answered 401 before any handler runs.
 /// </summary>
-internal sealed partial class WebhookSecretFilter(WebhookIntake intake, IOptionsMonitor<CallVaultOptions> options, ILogger<WebhookSecretFilter> logger) : IEndpointFilter
+/// <remarks>Refusals are logged at a bounded rate by <see cref="WebhookAuthFailureLog"/>: anyone can send them.</remarks>
+internal sealed class WebhookSecretFilter(WebhookIntake intake, IOptionsMonitor<CallVaultOptions> options, WebhookAuthFailureLog authFailures) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -20,13 +21,7 @@ internal sealed partial class WebhookSecretFilter(WebhookIntake intake, IOptions
             return await next(context);
         }
 
-        Log.Unauthorized(logger, context.HttpContext.Connection.RemoteIpAddress?.ToString());
+        authFailures.Refused(context.HttpContext.Connection.RemoteIpAddress);
         return TypedResults.Problem("The webhook secret is missing or wrong.", statusCode: StatusCodes.Status401Unauthorized);
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Warning, "Refused a webhook delivery without a valid secret from {RemoteAddress}")]
-        public static partial void Unauthorized(ILogger logger, string? remoteAddress);
     }
 }
