@@ -229,6 +229,17 @@ public sealed class CallRecordingClientTests : IAsyncLifetime
         Assert.Equal(2, _server.Requests.Count);
     }
 
+    [Fact]
+    public async Task StartAsync_MalformedApiVersion_FailsOptionsValidationBeforeSending()
+    {
+        var client = CreateClient(o => o.CallAutomationApiVersion = "latest");
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => client.StartAsync(new StartRecordingRequest { ServerCallId = "c" }));
+
+        Assert.Contains("CallAutomationApiVersion", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_server.Requests);
+    }
+
     [Theory]
     [InlineData(null, null)]
     [InlineData("server", "group")]
