@@ -113,6 +113,43 @@ public sealed class CallbackTests : IAsyncLifetime
         Assert.Equal(1, (await noRecording.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("invalid").GetInt32());
     }
 
+    /// <summary>Where the operator chose a secret instead of the token: the callback URL carries it, and only it is accepted.</summary>
+    [Fact]
+    public async Task SecretMode_AcceptsOnlyTheSecret()
+    {
+        const string Secret = "callback-secret-0123456789";
+        await using var server = await ServerUnderTest.StartAsync(null, settings =>
+        {
+            settings["CallVault:Recording:PublicBaseUrl"] = "https://callvault.example.com/base";
+            settings["CallVault:Recording:CallbackSecrets:0"] = Secret;
+        });
+        await server.Services.GetRequiredService<IJobStore>().Sessions.RecordStartAsync(
+            new SessionStart { RecordingId = "rec-s", AcsState = "active", StartedAt = TimeProvider.System.GetUtcNow().AddMinutes(-1) },
+            default);
+        var options = server.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<CallVault.Server.Sessions.RecordingControlOptions>>().Value;
+
+        using var wrong = await server.Client.PostAsync("api/callbacks?code=wrong-secret-0123456789", new StringContent(CallbackBody.StateChanged("rec-s", "inactive", TimeProvider.System.GetUtcNow()), Encoding.UTF8, "application/json"));
+        using var right = await server.Client.PostAsync($"api/callbacks?code={Secret}", new StringContent(CallbackBody.StateChanged("rec-s", "inactive", TimeProvider.System.GetUtcNow()), Encoding.UTF8, "application/json"));
+
+        Assert.Equal($"https://callvault.example.com/base/api/callbacks?code={Secret}", options.CallbackUri().AbsoluteUri);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+    }
+
+    /// <summary>A public address without a way to authenticate callbacks, or a window of zero, stops the service at start-up with every reason.</summary>
+    [Fact]
+    public async Task Options_Invalid_FailAtStartUp()
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => ServerUnderTest.StartAsync(null, settings =>
+        {
+            settings["CallVault:Recording:PublicBaseUrl"] = "https://callvault.example.com/";
+            settings["CallVault:Recording:FilesMissingAfter"] = "00:00:00";
+        }));
+
+        Assert.Contains("CallbackAudience", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("FilesMissingAfter", failure.Message, StringComparison.Ordinal);
+    }
+
     private async Task<HttpResponseMessage> PostAsync(string body, string? token, string query = "")
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/callbacks" + query) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
