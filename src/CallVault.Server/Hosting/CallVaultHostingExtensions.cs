@@ -9,6 +9,7 @@ using CallVault.Processing;
 using CallVault.Server.Access;
 using CallVault.Server.Api;
 using CallVault.Server.Health;
+using CallVault.Server.Sessions;
 using CallVault.Server.Webhook;
 using CallVault.Storage;
 using CallVault.Storage.AzureBlob;
@@ -50,6 +51,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Recordings);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Schema);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().RejectedEvents);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Sessions);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
@@ -81,10 +83,14 @@ public static class CallVaultHostingExtensions
             sp.GetRequiredService<IRecordingStore>().CheckWritableAsync,
             sp.GetRequiredService<IOptionsMonitor<CallVaultOptions>>(),
             sp.GetRequiredService<TimeProvider>()));
+
+        builder.AddRecordingControl();
+
         services.AddHealthChecks()
             .AddCheck<ConfigurationHealthCheck>("configuration", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
-            .AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+            .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
+            .AddCheck<SessionsHealthCheck>("sessions", tags: ["ready"]);
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddOpenApi();
         services.AddCallVaultAccess();
@@ -108,6 +114,8 @@ public static class CallVaultHostingExtensions
         app.MapRecordingsApi();
         app.MapJobsApi();
         app.MapEventsApi();
+        app.MapSessionsApi();
+        app.MapCallAutomationCallbacks();
         app.MapOpenApi();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Metrics);
         app.MapCallVaultHealth();
