@@ -4,6 +4,7 @@ using System.Text.Json;
 using CallVault.Acs;
 using CallVault.Acs.CallAutomation;
 using CallVault.Jobs;
+using CallVault.Server.Access;
 using CallVault.Server.Sessions;
 using CallVault.Sessions;
 using Microsoft.Extensions.Options;
@@ -26,10 +27,10 @@ internal static partial class SessionsApi
 
     public static IEndpointRouteBuilder MapSessionsApi(this IEndpointRouteBuilder routes)
     {
-        // Until issue 12's access model is merged, the API key filter guards these like the rest of the API; then reads
-        // take AccessPolicies.Reader and the POSTs AccessPolicies.Operator.
-        var api = routes.MapGroup("/api/sessions").WithTags("Sessions").AddEndpointFilter<ApiAccessFilter>();
+        // Reading sessions is a reader's; starting, pausing, resuming and stopping a recording is an operator's.
+        var api = routes.MapGroup("/api/sessions").WithTags("Sessions").RequireAuthorization(AccessPolicies.Reader);
         api.MapPost("/", StartAsync)
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Starts recording a call (serverCallId or groupCallId; content, channel, format, pauseOnStart, participantOrdering, channelAffinity, externalStorageContainerUrl). Send an Idempotency-Key header to make a retry safe.");
         api.MapGet("/", ListAsync)
             .WithSummary("Sessions, newest first: paging (skip, take up to 500), filters state (Active, Paused, Stopped, Failed) and filesMissing (true/false).");
@@ -37,12 +38,15 @@ internal static partial class SessionsApi
             .WithSummary("One session with its timeline (started, paused, resumed, stopped, files arrived, stored) and who asked.");
         api.MapPost("/{recordingId}/pause", (string recordingId, HttpContext context, IJobStore jobs, CallRecordingClient client, IOptionsMonitor<RecordingControlOptions> options, TimeProvider time, CancellationToken cancellationToken) =>
             ChangeAsync(recordingId, SessionAction.Pause, context, jobs, client, options.CurrentValue, time, cancellationToken))
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Pauses the recording: silence is recorded until it is resumed.");
         api.MapPost("/{recordingId}/resume", (string recordingId, HttpContext context, IJobStore jobs, CallRecordingClient client, IOptionsMonitor<RecordingControlOptions> options, TimeProvider time, CancellationToken cancellationToken) =>
             ChangeAsync(recordingId, SessionAction.Resume, context, jobs, client, options.CurrentValue, time, cancellationToken))
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Resumes a paused recording.");
         api.MapPost("/{recordingId}/stop", (string recordingId, HttpContext context, IJobStore jobs, CallRecordingClient client, IOptionsMonitor<RecordingControlOptions> options, TimeProvider time, CancellationToken cancellationToken) =>
             ChangeAsync(recordingId, SessionAction.Stop, context, jobs, client, options.CurrentValue, time, cancellationToken))
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Stops the recording for good; its files are expected within CallVault:Recording:FilesMissingAfter.");
         return routes;
     }
