@@ -29,6 +29,9 @@ public interface IJobStore
 
     /// <summary>Events the webhook could not use, kept with the reason so that nothing is dropped silently.</summary>
     Events.IRejectedEventStore RejectedEvents { get; }
+
+    /// <summary>Dead-letter recovery's lease, blob progress and recovered or lost chunks.</summary>
+    Recovery.IDeadLetterRecoveryStore DeadLetterRecovery { get; }
 }
 
 /// <summary>Creating and upgrading the schema.</summary>

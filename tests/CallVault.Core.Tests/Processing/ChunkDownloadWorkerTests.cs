@@ -345,6 +345,8 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         public IJobStoreSchema Schema => inner.Schema;
 
         public CallVault.Events.IRejectedEventStore RejectedEvents => inner.RejectedEvents;
+
+        public CallVault.Recovery.IDeadLetterRecoveryStore DeadLetterRecovery => inner.DeadLetterRecovery;
     }
 
     private sealed class Monitor<T>(T value) : IOptionsMonitor<T>
