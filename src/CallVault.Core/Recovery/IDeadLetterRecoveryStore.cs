@@ -32,7 +32,7 @@ public interface IDeadLetterRecoveryStore
     /// Durably marks chunks a dead-letter blob announced, before they are enqueued: only those the job database does
     /// not know yet (a chunk the webhook already brought is neither recovered nor lost), each at most once.
     /// </summary>
-    /// <returns>How many chunks were newly marked, by outcome.</returns>
+    /// <returns>The chunks newly marked.</returns>
     Task<DeadLetterMarkResult> MarkChunksAsync(IReadOnlyList<DeadLetterChunkMark> chunks, CancellationToken cancellationToken);
 
     /// <summary>Durably records that a blob (at its ETag) was read and everything in it committed or rejected.</summary>
@@ -100,10 +100,16 @@ public sealed record DeadLetterChunkMark
     public DateTimeOffset RecordedAt { get; init; }
 }
 
-/// <summary>How many chunks <see cref="IDeadLetterRecoveryStore.MarkChunksAsync"/> marked for the first time.</summary>
-/// <param name="Recovered">Chunks newly marked recovered.</param>
-/// <param name="Lost">Chunks newly marked lost.</param>
-public sealed record DeadLetterMarkResult(int Recovered, int Lost);
+/// <summary>The chunks <see cref="IDeadLetterRecoveryStore.MarkChunksAsync"/> marked for the first time.</summary>
+/// <param name="Marked">Those chunks, in document order.</param>
+public sealed record DeadLetterMarkResult(IReadOnlyList<DeadLetterChunkMark> Marked)
+{
+    /// <summary>Chunks newly marked recovered.</summary>
+    public int Recovered => Marked.Count(m => m.Outcome == DeadLetterChunkOutcome.Recovered);
+
+    /// <summary>Chunks newly marked lost.</summary>
+    public int Lost => Marked.Count(m => m.Outcome == DeadLetterChunkOutcome.Lost);
+}
 
 /// <summary>A dead-letter blob read to the end.</summary>
 public sealed record DeadLetterBlobProgress

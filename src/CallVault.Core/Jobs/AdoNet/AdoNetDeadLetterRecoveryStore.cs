@@ -89,7 +89,7 @@ public sealed class AdoNetDeadLetterRecoveryStore(RelationalDatabase database) :
         ArgumentNullException.ThrowIfNull(chunks);
         if (chunks.Count == 0)
         {
-            return new DeadLetterMarkResult(0, 0);
+            return new DeadLetterMarkResult([]);
         }
 
         // In document order, so that two instances marking the same chunks wait for each other instead of deadlocking.
@@ -98,7 +98,7 @@ public sealed class AdoNetDeadLetterRecoveryStore(RelationalDatabase database) :
             async session =>
             {
                 var now = database.Now();
-                int recovered = 0, lost = 0;
+                var marked = new List<DeadLetterChunkMark>();
                 foreach (var chunk in ordered)
                 {
                     var inserted = await session.ExecuteAsync(
@@ -114,11 +114,11 @@ public sealed class AdoNetDeadLetterRecoveryStore(RelationalDatabase database) :
                         ("@expires", Millis(chunk.AcsExpiresAt)), ("@blob", chunk.BlobName), ("@now", now)).ConfigureAwait(false);
                     if (inserted == 1)
                     {
-                        _ = chunk.Outcome == DeadLetterChunkOutcome.Lost ? lost++ : recovered++;
+                        marked.Add(chunk with { RecordedAt = DateTimeOffset.FromUnixTimeMilliseconds(now) });
                     }
                 }
 
-                return new DeadLetterMarkResult(recovered, lost);
+                return new DeadLetterMarkResult(marked);
             },
             cancellationToken).ConfigureAwait(false);
     }
