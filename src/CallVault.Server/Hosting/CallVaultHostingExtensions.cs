@@ -6,11 +6,13 @@ using CallVault.Jobs.AdoNet;
 using CallVault.Jobs.PostgreSql;
 using CallVault.Jobs.Sqlite;
 using CallVault.Processing;
+using CallVault.Recovery;
 using CallVault.Server.Api;
 using CallVault.Server.Health;
 using CallVault.Server.Webhook;
 using CallVault.Storage;
 using CallVault.Storage.AzureBlob;
+using CallVault.Storage.AzureBlob.DeadLetters;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -47,6 +49,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Recordings);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Schema);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().RejectedEvents);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetterRecovery);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
@@ -72,6 +75,7 @@ public static class CallVaultHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ChunkDownloadWorker>());
         services.AddHostedService<JobStatisticsSampler>();
         services.AddHostedService<ManifestSweeper>();
+        services.AddDeadLetterRecovery();
 
         services.AddHealthChecks()
             .AddCheck<ConfigurationHealthCheck>("configuration", tags: ["ready"])
@@ -81,6 +85,22 @@ public static class CallVaultHostingExtensions
         services.AddOpenApi();
         services.AddSingleton<ApiAccessFilter>();
         return builder;
+    }
+
+    /// <summary>
+    /// Dead-letter recovery (<c>CallVault:Recovery:DeadLetter</c>, validated at start-up): the polling service runs on
+    /// every instance and does nothing unless a container is configured.
+    /// </summary>
+    private static IServiceCollection AddDeadLetterRecovery(this IServiceCollection services)
+    {
+        services.AddOptions<DeadLetterRecoveryOptions>().BindConfiguration(DeadLetterRecoveryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeadLetterRecoveryOptions>, DeadLetterRecoveryOptionsValidator>());
+        services.AddSingleton<DeadLetterRecoveryMetrics>();
+        services.AddSingleton<IDeadLetterSource>(sp => AzureDeadLetterSource.Create(sp.GetRequiredService<IOptions<DeadLetterRecoveryOptions>>().Value));
+        services.AddSingleton<DeadLetterRecovery>();
+        services.AddSingleton<DeadLetterRecoveryService>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeadLetterRecoveryService>());
+        return services;
     }
 
     /// <summary>Maps the webhook, the read API and the health endpoints.</summary>
@@ -97,6 +117,7 @@ public static class CallVaultHostingExtensions
         app.MapRecordingsApi();
         app.MapJobsApi();
         app.MapEventsApi();
+        app.MapRecoveryApi();
         app.MapOpenApi();
         app.UseWhen(
             context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase),
