@@ -171,8 +171,10 @@ public sealed partial class DeadLetterRecovery(
             var lost = false;
             foreach (var chunk in accepted.Chunks)
             {
-                var expiresAt = chunk.EventTime == DateTimeOffset.MinValue ? DateTimeOffset.MinValue : chunk.EventTime + retention;
-                var isLost = expiresAt <= now;
+                // An event without a time (a CloudEvent may omit it; ACS never does) cannot be judged late, so it is
+                // downloaded as usual and ACS's answer decides.
+                var expiresAt = chunk.EventTime + retention;
+                var isLost = chunk.EventTime != DateTimeOffset.MinValue && expiresAt <= now;
                 lost |= isLost;
                 marks.Add(new DeadLetterChunkMark
                 {

@@ -157,6 +157,18 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
         Assert.Equal(1, Counter("callvault.deadletter.events.lost"));
     }
 
+    /// <summary>A CloudEvent without a time cannot be judged late: it is recovered, not reported lost.</summary>
+    [Fact]
+    public async Task RunOnce_CloudEventWithoutTime_IsRecoveredNotLost()
+    {
+        await UploadAsync("CALLVAULT/2026/3/3/9/untimed.json", $"[{CloudEventRecording("c1", "d1", withTime: false)}]");
+
+        var pass = await Recovery().RunOnceAsync("a", default);
+
+        Assert.Equal((1L, 0L), (Assert.Single(pass.Blobs).EventsRecovered, pass.Blobs[0].EventsLost));
+        Assert.Equal(DeadLetterChunkOutcome.Recovered, Assert.Single(await ChunksAsync()).DeadLetter?.Outcome);
+    }
+
     /// <summary>A blob rewritten after it was done (new ETag) is read again; the same name at the same ETag is not.</summary>
     [Fact]
     public async Task RunOnce_BlobRewritten_IsReadAgain()
@@ -315,7 +327,18 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
     });
 
     /// <summary>A CloudEvents 1.0 recording event as Event Grid dead-letters it (dead-letter attributes in lower case).</summary>
-    private static string CloudEventRecording(string id, string documentId) => JsonSerializer.Serialize(new Dictionary<string, object>
+    private static string CloudEventRecording(string id, string documentId, bool withTime = true)
+    {
+        var cloudEvent = CloudEventFields(id, documentId);
+        if (!withTime)
+        {
+            cloudEvent.Remove("time");
+        }
+
+        return JsonSerializer.Serialize(cloudEvent);
+    }
+
+    private static Dictionary<string, object> CloudEventFields(string id, string documentId) => new()
     {
         ["specversion"] = "1.0",
         ["id"] = id,
@@ -331,7 +354,7 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
         ["lasthttpstatuscode"] = 0,
         ["publishtime"] = Now.AddHours(-1).ToString("O"),
         ["lastdeliveryattempttime"] = Now.AddMinutes(-6).ToString("O"),
-    });
+    };
 
     /// <summary>A job store whose recovery role fails marking a blob done, as a crash right after the commit would leave it.</summary>
     private sealed class FailingMarkStore(IJobStore inner) : IJobStore
