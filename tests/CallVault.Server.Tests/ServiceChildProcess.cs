@@ -38,9 +38,10 @@ public sealed class ServiceChildProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts the service, with <paramref name="crashAt"/> armed (see <see cref="CrashPoint"/>) when given, and waits
-    /// until it answers <c>/health/live</c>.
+    /// until it answers <c>/health/live</c> (unless <paramref name="waitUntilLive"/> is false: a crash point that fires
+    /// during start-up, before the service listens, is then waited for with <see cref="WaitForCrashAsync"/>).
     /// </summary>
-    public async Task StartAsync(string? crashAt = null, TimeSpan? timeout = null)
+    public async Task StartAsync(string? crashAt = null, TimeSpan? timeout = null, bool waitUntilLive = true)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -79,6 +80,11 @@ public sealed class ServiceChildProcess : IAsyncDisposable
         };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+        if (!waitUntilLive)
+        {
+            return;
+        }
+
         using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = Stopwatch.StartNew();
         while (!await IsLiveAsync(client))

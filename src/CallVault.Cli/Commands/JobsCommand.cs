@@ -32,7 +32,7 @@ internal static class JobsCommand
                         return ExitCodes.Success;
                     }
 
-                    var table = new Table().AddColumns("Document", "Call", "Index", "Attempts", "Next attempt", "Last error");
+                    var table = new Table().AddColumns("Document", "Call", "Index", "Attempts", "Next attempt", "Dead letter", "Last error");
                     foreach (var c in chunks.EnumerateArray())
                     {
                         table.AddRow(
@@ -41,6 +41,7 @@ internal static class JobsCommand
                             c.GetProperty("index").ToString(),
                             c.GetProperty("attempts").ToString(),
                             Markup.Escape(c.GetProperty("nextAttemptAt").ToString()),
+                            Markup.Escape(c.TryGetProperty("deadLetter", out var deadLetter) ? deadLetter.GetString() ?? "-" : "-"),
                             Markup.Escape(c.GetProperty("lastError").GetString() ?? "-"));
                     }
 
@@ -71,7 +72,11 @@ internal static class JobsCommand
                     console.Write(table);
                     console.MarkupLine($"Oldest pending event: {Markup.Escape(jobs.GetProperty("oldestPendingEventTime").ToString())}; last event received: {Markup.Escape(jobs.GetProperty("lastEventReceivedAt").ToString())}");
                     WriteRejected(console, rejected);
-                    return ExitCodes.Success;
+                    return await RecordingsCommand.CallAsync(parse, client, $"api/recovery/lost?take={LatestRejected}", lost =>
+                    {
+                        WriteLost(console, lost);
+                        return Task.FromResult(ExitCodes.Success);
+                    }, cancellationToken);
                 }, cancellationToken), cancellationToken);
         });
 
@@ -104,6 +109,31 @@ internal static class JobsCommand
 
     /// <summary>How many of the most recent rejected events <c>jobs list</c> shows.</summary>
     private const int LatestRejected = 5;
+
+    /// <summary>Chunks dead-letter recovery found after ACS had deleted them: each a recording with a gap.</summary>
+    private static void WriteLost(IAnsiConsole console, JsonElement lost)
+    {
+        var total = lost.GetProperty("total").GetInt64();
+        if (total == 0)
+        {
+            console.MarkupLine("Lost chunks: 0");
+            return;
+        }
+
+        console.MarkupLine($"[red]Lost chunks: {total}[/] (announced only by a dead-letter blob after ACS deleted them; the latest {Math.Min(total, LatestRejected)} below, all at GET /api/recovery/lost)");
+        var table = new Table().AddColumns("Recording", "Call", "Index", "Document", "ACS deleted it at");
+        foreach (var c in lost.GetProperty("chunks").EnumerateArray())
+        {
+            table.AddRow(
+                Markup.Escape(c.GetProperty("recordingId").GetString() ?? c.GetProperty("recordingKey").GetString() ?? "-"),
+                Markup.Escape(c.GetProperty("callId").GetString() ?? "-"),
+                c.GetProperty("chunkIndex").ToString(),
+                Markup.Escape(c.GetProperty("documentId").GetString() ?? "-"),
+                Markup.Escape(c.GetProperty("acsExpiredAt").ToString()));
+        }
+
+        console.Write(table);
+    }
 
     private static void WriteRejected(IAnsiConsole console, JsonElement rejected)
     {

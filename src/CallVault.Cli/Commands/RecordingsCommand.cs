@@ -117,7 +117,7 @@ internal static class RecordingsCommand
 
             var console = Console(output);
             console.MarkupLine($"Recording [bold]{Markup.Escape(recording.GetProperty("key").GetString() ?? string.Empty)}[/], call {Markup.Escape(recording.GetProperty("callId").GetString() ?? "-")}, {Markup.Escape(recording.GetProperty("status").GetString() ?? "-")}");
-            var chunks = new Table().AddColumns("Index", "Document", "State", "Size", "SHA-256", "Error");
+            var chunks = new Table().AddColumns("Index", "Document", "State", "Size", "SHA-256", "Dead letter", "ACS left", "Error");
             foreach (var c in recording.GetProperty("chunks").EnumerateArray())
             {
                 var media = c.GetProperty("media");
@@ -127,6 +127,8 @@ internal static class RecordingsCommand
                     Markup.Escape(c.GetProperty("state").GetString() ?? string.Empty),
                     media.ValueKind == JsonValueKind.Object ? Bytes(media.GetProperty("length").GetInt64()) : "-",
                     media.ValueKind == JsonValueKind.Object ? Markup.Escape(media.GetProperty("sha256").GetString() ?? string.Empty) : "-",
+                    Markup.Escape(c.TryGetProperty("deadLetter", out var deadLetter) ? Text(deadLetter) : "-"),
+                    c.TryGetProperty("acsSecondsLeft", out var left) && left.ValueKind == JsonValueKind.Number ? TimeLeft(left.GetInt64()) : "-",
                     Markup.Escape(Text(c.GetProperty("lastError"))));
             }
 
@@ -190,6 +192,11 @@ internal static class RecordingsCommand
     };
 
     private static string Short(string? key) => key is null ? "-" : key.Length <= 24 ? key : key[..10] + "…" + key[^10..];
+
+    /// <summary>Time left before ACS deletes a chunk, in hours and minutes ("expired" once it has).</summary>
+    internal static string TimeLeft(long seconds) => seconds <= 0
+        ? "expired"
+        : string.Create(CultureInfo.InvariantCulture, $"{seconds / 3600}h{seconds % 3600 / 60:00}m");
 
     private static string Text(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString() ?? "-" : value.ValueKind == JsonValueKind.Null ? "-" : value.ToString();
 }

@@ -84,7 +84,7 @@ public sealed partial class WebhookIntake(
             for (var index = 0; index < elements.Count; index++)
             {
                 var element = elements[index];
-                var refusal = Handle(index, element, cloudEventsByContentType, collected);
+                var refusal = Handle(index, element, cloudEventsByContentType, collected, lenientValidation: false);
 
                 // A validation that cannot be answered refuses the delivery only when it is the delivery's one event;
                 // inside a batch it is refused alone (kept as rejected), so the other events still count.
@@ -103,8 +103,30 @@ public sealed partial class WebhookIntake(
         }
     }
 
-    /// <summary>Handles one element of the delivery; returns a refusal of the whole delivery if it were alone in it.</summary>
-    private IntakeResult.Refused? Handle(int index, JsonElement element, bool cloudEventsByContentType, Collected collected)
+    /// <summary>
+    /// Reads events that arrived some other way than a webhook delivery (an Event Grid dead-letter blob), with the
+    /// same per-event decisions as <see cref="Parse"/>; each element's schema (Event Grid or CloudEvents) is told by its
+    /// own fields. Nothing here is answered to a sender: a validation event is counted under <see cref="IntakeResult.Events.Ignored"/>
+    /// like any other event that is not a recording event, and a whole-delivery refusal cannot happen.
+    /// </summary>
+    /// <param name="elements">The events, each a JSON element (an element that is not an object is rejected alone).</param>
+    public IntakeResult.Events ParseEvents(IReadOnlyList<JsonElement> elements)
+    {
+        ArgumentNullException.ThrowIfNull(elements);
+        var collected = new Collected();
+        for (var index = 0; index < elements.Count; index++)
+        {
+            Handle(index, elements[index], cloudEventsByContentType: false, collected, lenientValidation: true);
+        }
+
+        return new IntakeResult.Events(collected.Accepted, collected.Ignored, collected.InvalidChunks, collected.Rejected);
+    }
+
+    /// <summary>
+    /// Handles one element of the delivery; returns a refusal of the whole delivery if it were alone in it. With
+    /// <c>lenientValidation</c> (no sender waits for an answer), a validation event is counted as ignored instead.
+    /// </summary>
+    private IntakeResult.Refused? Handle(int index, JsonElement element, bool cloudEventsByContentType, Collected collected, bool lenientValidation)
     {
         var raw = element.GetRawText();
         if (element.ValueKind != JsonValueKind.Object)
@@ -122,6 +144,12 @@ public sealed partial class WebhookIntake(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             collected.Reject(logger, index, StringProperty(element, "id"), StringProperty(element, cloud ? "type" : "eventType"), $"Not a readable {(cloud ? "CloudEvent" : "Event Grid event")}: {ex.Message}", raw);
+            return null;
+        }
+
+        if (lenientValidation && incoming.Type.Equals(SystemEventNames.EventGridSubscriptionValidation, StringComparison.OrdinalIgnoreCase))
+        {
+            collected.Ignored[incoming.Type] = collected.Ignored.GetValueOrDefault(incoming.Type) + 1;
             return null;
         }
 

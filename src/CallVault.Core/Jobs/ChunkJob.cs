@@ -119,7 +119,19 @@ public sealed record ChunkJob
 
     /// <summary>When media and metadata were both stored.</summary>
     public DateTimeOffset? StoredAt { get; init; }
+
+    /// <summary>
+    /// Set when the chunk first became known from an Event Grid dead-letter blob rather than the webhook: recovered
+    /// (downloaded as usual), or lost (announced after ACS's retention ran out, so never downloaded).
+    /// </summary>
+    public ChunkDeadLetterOrigin? DeadLetter { get; init; }
 }
+
+/// <summary>How a chunk came back through dead-letter recovery.</summary>
+/// <param name="Outcome">Recovered or lost.</param>
+/// <param name="MarkedAt">When recovery found it.</param>
+/// <param name="BlobName">The dead-letter blob that announced it.</param>
+public sealed record ChunkDeadLetterOrigin(Recovery.DeadLetterChunkOutcome Outcome, DateTimeOffset MarkedAt, string BlobName);
 
 /// <summary>An object CallVault stored, as the manifest and the API describe it.</summary>
 /// <param name="Path">The store-relative path, e.g. <c>2026/03/03/{callId}/{recordingId}/chunk-000.wav</c>.</param>

@@ -32,6 +32,9 @@ public interface IJobStore
 
     /// <summary>Recording sessions started through Call Automation: their state, history and files.</summary>
     Sessions.IRecordingSessionStore Sessions { get; }
+
+    /// <summary>Dead-letter recovery's lease, blob progress and recovered or lost chunks.</summary>
+    Recovery.IDeadLetterRecoveryStore DeadLetterRecovery { get; }
 }
 
 /// <summary>Creating and upgrading the schema.</summary>

@@ -49,11 +49,17 @@ public sealed record RecordingManifest
     public DateTimeOffset UpdatedAt { get; init; }
 
     /// <summary>Builds the manifest from the store's view.</summary>
-    public static RecordingManifest From(RecordingDetails details, DateTimeOffset now)
+    /// <param name="details">The recording and its chunks.</param>
+    /// <param name="now">When the manifest is written.</param>
+    /// <param name="acsRetention">
+    /// ACS's retention, to show each chunk's <see cref="ManifestChunk.AcsExpiresAt"/> and time left (the API does; the
+    /// manifest files do not, since time left goes stale); null leaves them out.
+    /// </param>
+    public static RecordingManifest From(RecordingDetails details, DateTimeOffset now, TimeSpan? acsRetention = null)
     {
         ArgumentNullException.ThrowIfNull(details);
         var info = details.Summary.Info;
-        var chunks = details.Chunks.Select(ManifestChunk.From).ToList();
+        var chunks = details.Chunks.Select(c => ManifestChunk.From(c, now, acsRetention)).ToList();
         return new RecordingManifest
         {
             Key = details.Summary.Key,
@@ -113,8 +119,29 @@ public sealed record ManifestChunk
     /// <summary>When the chunk was deleted from ACS.</summary>
     public DateTimeOffset? DeletedFromAcsAt { get; init; }
 
+    /// <summary>When Event Grid says the chunk's event happened; ACS's retention counts from about then.</summary>
+    public DateTimeOffset EventTime { get; init; }
+
+    /// <summary>
+    /// <c>recovered</c> when the chunk reached CallVault only through an Event Grid dead-letter blob, <c>lost</c> when
+    /// that blob came after ACS had deleted it (never downloaded); null for a chunk the webhook delivered.
+    /// </summary>
+    public string? DeadLetter { get; init; }
+
+    /// <summary>When dead-letter recovery found the chunk; null unless <see cref="DeadLetter"/> is set.</summary>
+    public DateTimeOffset? RecoveredAt { get; init; }
+
+    /// <summary>When ACS deletes (or deleted) the chunk: the event time plus ACS's retention. Only in API answers.</summary>
+    public DateTimeOffset? AcsExpiresAt { get; init; }
+
+    /// <summary>Seconds left before ACS deletes the chunk, 0 once it has. Only in API answers.</summary>
+    public long? AcsSecondsLeft { get; init; }
+
     /// <summary>Builds the entry for a job.</summary>
-    public static ManifestChunk From(ChunkJob job)
+    public static ManifestChunk From(ChunkJob job) => From(job, now: default, acsRetention: null);
+
+    /// <summary>Builds the entry for a job, with its time left in ACS when <paramref name="acsRetention"/> is given.</summary>
+    public static ManifestChunk From(ChunkJob job, DateTimeOffset now, TimeSpan? acsRetention)
     {
         ArgumentNullException.ThrowIfNull(job);
         RecordingMetadata? metadata = null;
@@ -130,6 +157,7 @@ public sealed record ManifestChunk
             }
         }
 
+        DateTimeOffset? expiresAt = acsRetention is { } retention ? job.Request.EventTime + retention : null;
         return new ManifestChunk
         {
             Index = job.Request.Index,
@@ -144,6 +172,11 @@ public sealed record ManifestChunk
             ChunkDurationMs = metadata?.ChunkDuration?.TotalMilliseconds,
             Participants = metadata?.Participants ?? [],
             DeletedFromAcsAt = job.DeletedFromAcsAt,
+            EventTime = job.Request.EventTime,
+            DeadLetter = job.DeadLetter?.Outcome.ToString().ToLowerInvariant(),
+            RecoveredAt = job.DeadLetter?.MarkedAt,
+            AcsExpiresAt = expiresAt,
+            AcsSecondsLeft = expiresAt is { } end ? (long)Math.Max(0, (end - now).TotalSeconds) : null,
         };
     }
 

@@ -114,6 +114,7 @@ internal static class AdminEndpoints
         state = s.State,
         error = s.Error,
         validationUrl = s.State == SubscriptionState.AwaitingManualAction ? s.ValidationUrl.AbsoluteUri : null,
+        deadLetterContainer = s.Spec.DeadLetter?.ContainerName,
     };
 
     private static object TransferView(MediaTransfer transfer) => new

@@ -64,10 +64,18 @@ public sealed record DeliveryAttempt(
     DateTimeOffset Time);
 
 /// <summary>An event Event Grid gave up on, for <c>GET /admin/dead-letters</c>.</summary>
+/// <param name="Subscription">The subscription's name.</param>
+/// <param name="EventId">The event.</param>
+/// <param name="DeadLetterReason">Why it was given up on.</param>
+/// <param name="DeliveryAttempts">Attempts made.</param>
+/// <param name="LastDeliveryOutcome">How the last attempt ended.</param>
+/// <param name="Time">When it was given up on.</param>
+/// <param name="BlobName">The dead-letter blob it was written to (about 5 minutes, scaled, later), when the subscription names a container.</param>
 public sealed record DeadLetter(
     string Subscription,
     string EventId,
     string DeadLetterReason,
     int DeliveryAttempts,
     string LastDeliveryOutcome,
-    DateTimeOffset Time);
+    DateTimeOffset Time,
+    string? BlobName = null);

@@ -352,11 +352,19 @@ public sealed partial class EventGridService : IAsyncDisposable
             var expired = _emulator.TimeProvider.GetUtcNow() + nextDelay - firstPublished > timeToLive;
             if (neverRetried || attempt >= subscription.Spec.MaxDeliveryAttempts || expired)
             {
-                _attempts.Enqueue(new DeliveryAttempt(deliveryId, subscription.Spec.Name, eventIds, attempt, status, error, DeliveryOutcome.DeadLettered, latency, _emulator.TimeProvider.GetUtcNow()));
+                var lastAttemptAt = _emulator.TimeProvider.GetUtcNow();
+                _attempts.Enqueue(new DeliveryAttempt(deliveryId, subscription.Spec.Name, eventIds, attempt, status, error, DeliveryOutcome.DeadLettered, latency, lastAttemptAt));
                 var reason = neverRetried ? "NoRetryStatusCode" : expired ? "TimeToLiveExceeded" : "MaxDeliveryAttemptsExceeded";
+                string? blobName = null;
+                if (subscription.Spec.DeadLetter is { } destination)
+                {
+                    var fields = new DeadLetterFields(BlobReason(reason, status), attempt, outcome, status ?? 0, firstPublished, lastAttemptAt);
+                    blobName = await WriteDeadLetterAsync(subscription, destination, batch, fields, stopping);
+                }
+
                 foreach (var e in batch)
                 {
-                    _deadLetters.Enqueue(new DeadLetter(subscription.Spec.Name, e.Id, reason, attempt, outcome, _emulator.TimeProvider.GetUtcNow()));
+                    _deadLetters.Enqueue(new DeadLetter(subscription.Spec.Name, e.Id, reason, attempt, outcome, lastAttemptAt, blobName));
                 }
 
                 Log.DeadLettered(_logger, batch.Count, subscription.Spec.Name, reason);
@@ -367,6 +375,45 @@ public sealed partial class EventGridService : IAsyncDisposable
             await Task.Delay(nextDelay, _emulator.TimeProvider, stopping);
         }
     }
+
+    /// <summary>
+    /// Writes a dead-letter blob after Event Grid's delay (scaled). A container that cannot be written is tried again
+    /// (Event Grid keeps trying for 4 hours, then drops the events); here a few times, then the events are dropped
+    /// with a warning. Returns the blob's name, or null when it was dropped.
+    /// </summary>
+    private async Task<string?> WriteDeadLetterAsync(Subscription subscription, DeadLetterDestinationSpec destination, IReadOnlyList<RecordingEvent> batch, DeadLetterFields fields, CancellationToken stopping)
+    {
+        await Task.Delay(Scale(DeadLetterWriter.WriteDelay), _emulator.TimeProvider, stopping);
+        var content = DeadLetterWriter.Content(subscription.Spec.Schema, batch, fields);
+        for (var attempt = 1; ; attempt++)
+        {
+            var name = DeadLetterWriter.BlobName(subscription.Spec.Name, _emulator.TimeProvider.GetUtcNow());
+            try
+            {
+                await DeadLetterWriter.WriteAsync(destination, name, content, stopping);
+                return name;
+            }
+            catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException && !stopping.IsCancellationRequested)
+            {
+                if (attempt >= 3)
+                {
+                    Log.DeadLetterDropped(_logger, batch.Count, subscription.Spec.Name, ex.Message);
+                    return null;
+                }
+
+                await Task.Delay(Scale(TimeSpan.FromMinutes(1)), _emulator.TimeProvider, stopping);
+            }
+        }
+    }
+
+    /// <summary>The reason Event Grid writes into a dead-letter blob.</summary>
+    private static string BlobReason(string reason, int? status) => (reason, status) switch
+    {
+        ("NoRetryStatusCode", 400) => "UndeliverableDueToHttpBadRequest",
+        ("NoRetryStatusCode", 413) => "UndeliverableDueToHttpPayloadTooLarge",
+        ("NoRetryStatusCode", 401 or 403) => "UndeliverableDueToHttpUnauthorized",
+        _ => reason,
+    };
 
     /// <summary>The delay before the next attempt: the schedule, at least the status's minimum, scaled, with ±10 % jitter.</summary>
     private TimeSpan NextDelay(int attempt, int? status)
@@ -473,5 +520,8 @@ public sealed partial class EventGridService : IAsyncDisposable
     {
         [LoggerMessage(1, LogLevel.Warning, "Dead-lettered {Count} event(s) for subscription {Subscription}: {Reason}")]
         public static partial void DeadLettered(ILogger logger, int count, string subscription, string reason);
+
+        [LoggerMessage(2, LogLevel.Warning, "Dropped {Count} dead-lettered event(s) of subscription {Subscription}: the dead-letter container could not be written ({Reason})")]
+        public static partial void DeadLetterDropped(ILogger logger, int count, string subscription, string reason);
     }
 }

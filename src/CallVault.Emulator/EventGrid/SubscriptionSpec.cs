@@ -43,4 +43,22 @@ public sealed record SubscriptionSpec
     /// <summary>Event time-to-live in minutes, 1 to 1,440 (scaled by the emulator's time factor). Default 1,440.</summary>
     [Range(1, 1440)]
     public int EventTimeToLiveInMinutes { get; init; } = 1440;
+
+    /// <summary>
+    /// Where events given up on are written, as Event Grid's <c>--deadletter-endpoint</c> does; none by default (they
+    /// are only listed at <c>GET /admin/dead-letters</c>).
+    /// </summary>
+    public DeadLetterDestinationSpec? DeadLetter { get; init; }
+}
+
+/// <summary>A subscription's dead-letter destination: a Blob Storage container (Azurite in tests).</summary>
+public sealed record DeadLetterDestinationSpec
+{
+    /// <summary>The storage connection string; never shown by the admin API.</summary>
+    [Required]
+    public string ConnectionString { get; init; } = string.Empty;
+
+    /// <summary>The container, created when missing.</summary>
+    [Required]
+    public string ContainerName { get; init; } = string.Empty;
 }

@@ -53,7 +53,7 @@ internal sealed class StateChangeGuardMiddleware(RequestDelegate next)
         await next(context);
     }
 
-    /// <summary>Null when the request may go on; shared with <see cref="Api.ApiAccessFilter"/>.</summary>
+    /// <summary>Null when the request may go on.</summary>
     public static IResult? Refusal(HttpContext context)
     {
         var method = context.Request.Method;

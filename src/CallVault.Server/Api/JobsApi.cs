@@ -33,7 +33,7 @@ internal static class JobsApi
             })))
             .WithSummary("Dead-lettered chunks, oldest first, with the reason.");
 
-        api.MapGet("/chunks", async (IJobStore jobs, string? state, int? take, CancellationToken cancellationToken) =>
+        api.MapGet("/chunks", async (IJobStore jobs, Microsoft.Extensions.Options.IOptionsMonitor<CallVaultOptions> options, string? state, int? take, CancellationToken cancellationToken) =>
         {
             if (!Enum.TryParse<ChunkState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
             {
@@ -51,6 +51,8 @@ internal static class JobsApi
                 lastError = c.LastError,
                 eventTime = c.Request.EventTime,
                 nextAttemptAt = c.NextAttemptAt,
+                deadLetter = c.DeadLetter?.Outcome.ToString().ToLowerInvariant(),
+                acsExpiresAt = c.Request.EventTime + options.CurrentValue.AcsRetention,
             }));
         }).WithSummary("Chunks in one state (Pending, Leased, Stored, DeadLettered), oldest event first, with their attempts and last error; take up to 1,000, default 100.");
 

@@ -2,6 +2,7 @@ using CallVault.Jobs;
 using CallVault.Processing;
 using CallVault.Server.Access;
 using CallVault.Storage;
+using Microsoft.Extensions.Options;
 
 namespace CallVault.Server.Api;
 
@@ -70,9 +71,9 @@ internal static class RecordingsApi
             }));
         }).WithSummary("Recordings: paging (skip, take up to 500), filters (callId, from/to start time, participant, status) and sort (Newest, Oldest, Longest, Largest).");
 
-        api.MapGet("/{key}", async (string key, IJobStore jobs, TimeProvider time, CancellationToken cancellationToken) =>
+        api.MapGet("/{key}", async (string key, IJobStore jobs, TimeProvider time, IOptionsMonitor<CallVaultOptions> options, CancellationToken cancellationToken) =>
             await jobs.Recordings.GetRecordingAsync(key, cancellationToken) is { } details
-                ? Results.Ok(RecordingManifest.From(details, time.GetUtcNow()))
+                ? Results.Ok(RecordingManifest.From(details, time.GetUtcNow(), options.CurrentValue.AcsRetention))
                 : NotFound(key))
             .WithSummary("One recording: its chunks, metadata and participants (the manifest).");
 

@@ -7,12 +7,14 @@ using CallVault.Jobs.PostgreSql;
 using CallVault.Jobs.Sqlite;
 using CallVault.Processing;
 using CallVault.Server.Access;
+using CallVault.Recovery;
 using CallVault.Server.Api;
 using CallVault.Server.Health;
 using CallVault.Server.Sessions;
 using CallVault.Server.Webhook;
 using CallVault.Storage;
 using CallVault.Storage.AzureBlob;
+using CallVault.Storage.AzureBlob.DeadLetters;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -52,6 +54,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Schema);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().RejectedEvents);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Sessions);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetterRecovery);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
@@ -78,6 +81,7 @@ public static class CallVaultHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ChunkDownloadWorker>());
         services.AddHostedService<JobStatisticsSampler>();
         services.AddHostedService<ManifestSweeper>();
+        services.AddDeadLetterRecovery();
 
         services.AddSingleton(sp => new StoreProbeCache(
             sp.GetRequiredService<IRecordingStore>().CheckWritableAsync,
@@ -95,6 +99,22 @@ public static class CallVaultHostingExtensions
         services.AddOpenApi();
         services.AddCallVaultAccess();
         return builder;
+    }
+
+    /// <summary>
+    /// Dead-letter recovery (<c>CallVault:Recovery:DeadLetter</c>, validated at start-up): the polling service runs on
+    /// every instance and does nothing unless a container is configured.
+    /// </summary>
+    private static IServiceCollection AddDeadLetterRecovery(this IServiceCollection services)
+    {
+        services.AddOptions<DeadLetterRecoveryOptions>().BindConfiguration(DeadLetterRecoveryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeadLetterRecoveryOptions>, DeadLetterRecoveryOptionsValidator>());
+        services.AddSingleton<DeadLetterRecoveryMetrics>();
+        services.AddSingleton<IDeadLetterSource>(sp => AzureDeadLetterSource.Create(sp.GetRequiredService<IOptions<DeadLetterRecoveryOptions>>().Value));
+        services.AddSingleton<DeadLetterRecovery>();
+        services.AddSingleton<DeadLetterRecoveryService>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeadLetterRecoveryService>());
+        return services;
     }
 
     /// <summary>Maps the access rules, the webhook, the API, the dashboard, <c>/metrics</c> and the health endpoints.</summary>
@@ -116,6 +136,7 @@ public static class CallVaultHostingExtensions
         app.MapEventsApi();
         app.MapSessionsApi();
         app.MapCallAutomationCallbacks();
+        app.MapRecoveryApi();
         app.MapOpenApi();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Metrics);
         app.MapCallVaultHealth();

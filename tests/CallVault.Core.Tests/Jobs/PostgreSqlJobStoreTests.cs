@@ -14,6 +14,7 @@ public sealed class PostgreSqlRecordingReadModelTests() : RecordingReadModelCont
 public sealed class PostgreSqlJobStoreSchemaTests() : JobStoreSchemaContract(new PostgreSqlBackend());
 
 public sealed class PostgreSqlRecordingSessionStoreTests() : RecordingSessionStoreContract(new PostgreSqlBackend());
+public sealed class PostgreSqlDeadLetterRecoveryStoreTests() : DeadLetterRecoveryStoreContract(new PostgreSqlBackend());
 
 /// <summary>What only the shared PostgreSQL store does: several instances on one database.</summary>
 public sealed class PostgreSqlJobStoreTests() : JobStoreContract(new PostgreSqlBackend())

@@ -347,6 +347,7 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         public CallVault.Events.IRejectedEventStore RejectedEvents => inner.RejectedEvents;
 
         public CallVault.Sessions.IRecordingSessionStore Sessions => inner.Sessions;
+        public CallVault.Recovery.IDeadLetterRecoveryStore DeadLetterRecovery => inner.DeadLetterRecovery;
     }
 
     private sealed class Monitor<T>(T value) : IOptionsMonitor<T>

@@ -24,6 +24,7 @@ public abstract class AdoNetJobStore : IJobStore
         Schema = new AdoNetJobStoreSchema(database);
         RejectedEvents = new RelationalRejectedEventStore(database);
         Sessions = new AdoNetRecordingSessionStore(database);
+        DeadLetterRecovery = new AdoNetDeadLetterRecoveryStore(database);
     }
 
     /// <summary>The database the roles share.</summary>
@@ -49,4 +50,7 @@ public abstract class AdoNetJobStore : IJobStore
 
     /// <inheritdoc />
     public Sessions.IRecordingSessionStore Sessions { get; }
+
+    /// <inheritdoc />
+    public Recovery.IDeadLetterRecoveryStore DeadLetterRecovery { get; }
 }

@@ -11,12 +11,13 @@ internal static class ChunkRows
         c.media_path, c.media_length, c.media_sha256, c.media_content_type, c.metadata_path, c.metadata_length,
         c.metadata_sha256, c.metadata_json, c.deleted_from_acs_at, c.stored_at,
         r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
-        r.content_type, r.channel_type, r.format_type, r.session_end_reason
+        r.content_type, r.channel_type, r.format_type, r.session_end_reason,
+        d.outcome, d.recorded_at, d.blob_name
         """;
 
     /// <summary>Chunks with their recording, filtered and ordered by <paramref name="where"/> (aliases <c>c</c> and <c>r</c>).</summary>
     public static Task<List<ChunkJob>> QueryAsync(SqlSession session, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
-        session.QueryAsync($"SELECT {Columns} FROM chunks c JOIN recordings r ON r.recording_key = c.recording_key WHERE {where};", ReadChunk, cancellationToken, parameters);
+        session.QueryAsync($"SELECT {Columns} FROM chunks c JOIN recordings r ON r.recording_key = c.recording_key LEFT JOIN dead_letter_chunks d ON d.document_id = c.document_id WHERE {where};", ReadChunk, cancellationToken, parameters);
 
     private static ChunkJob ReadChunk(DbDataReader reader) => new()
     {
@@ -42,6 +43,10 @@ internal static class ChunkRows
         MetadataJson = NullableString(reader, 20),
         DeletedFromAcsAt = NullableTime(reader, 21),
         StoredAt = NullableTime(reader, 22),
+        DeadLetter = reader.IsDBNull(34) ? null : new ChunkDeadLetterOrigin(
+            Enum.Parse<Recovery.DeadLetterChunkOutcome>(reader.GetString(34)),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(35)),
+            reader.GetString(36)),
     };
 
     /// <summary>The recording columns in the order <see cref="Columns"/> lists them, from <paramref name="first"/>.</summary>

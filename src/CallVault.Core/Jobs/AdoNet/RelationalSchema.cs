@@ -160,6 +160,41 @@ public static class RelationalSchema
         -- A session finds its files by the recording id the Event Grid intake stores with each recording.
         CREATE INDEX recordings_recording_id ON recordings (recording_id);
         """,
+        """
+        CREATE TABLE dead_letter_lease (
+            name        TEXT PRIMARY KEY,
+            owner       TEXT NOT NULL,
+            expires_at  BIGINT NOT NULL
+        );
+
+        CREATE TABLE dead_letter_blobs (
+            blob_name         TEXT PRIMARY KEY,
+            etag              TEXT NOT NULL,
+            done_at           BIGINT NOT NULL,
+            events_recovered  BIGINT NOT NULL,
+            events_skipped    BIGINT NOT NULL,
+            events_lost       BIGINT NOT NULL,
+            events_rejected   BIGINT NOT NULL,
+            new_chunks        BIGINT NOT NULL,
+            rejected_reason   TEXT
+        );
+        CREATE INDEX dead_letter_blobs_done ON dead_letter_blobs (done_at);
+
+        CREATE TABLE dead_letter_chunks (
+            document_id     TEXT PRIMARY KEY,
+            outcome         TEXT NOT NULL,
+            recording_key   TEXT NOT NULL,
+            recording_id    TEXT,
+            call_id         TEXT,
+            event_id        TEXT NOT NULL,
+            chunk_index     BIGINT NOT NULL,
+            event_time      BIGINT NOT NULL,
+            acs_expires_at  BIGINT NOT NULL,
+            blob_name       TEXT NOT NULL,
+            recorded_at     BIGINT NOT NULL
+        );
+        CREATE INDEX dead_letter_chunks_outcome ON dead_letter_chunks (outcome, recorded_at);
+        """,
     ];
 
     /// <summary>
@@ -167,4 +202,7 @@ public static class RelationalSchema
     /// already kept on the recordings.
     /// </summary>
     public const int ParticipantIndexVersion = 3;
+
+    /// <summary>The version that adds dead-letter recovery's lease, blob progress and chunk outcomes.</summary>
+    public const int DeadLetterRecoveryVersion = 8;
 }

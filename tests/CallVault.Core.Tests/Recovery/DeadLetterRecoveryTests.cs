@@ -1,0 +1,420 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using CallVault.Acs;
+using CallVault.Core.Tests.Jobs;
+using CallVault.Events;
+using CallVault.Jobs;
+using CallVault.Processing;
+using CallVault.Recovery;
+using CallVault.Storage.AzureBlob.DeadLetters;
+using CallVault.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CallVault.Core.Tests.Recovery;
+
+/// <summary>
+/// Dead-letter recovery against a real dead-letter container (Azurite) and a real SQLite job database: blobs in both
+/// schemas and at any depth, with other events, unreadable blobs and events past retention.
+/// </summary>
+public sealed class DeadLetterRecoveryTests : IAsyncLifetime
+{
+    private const string Topic = "/subscriptions/1/resourcegroups/rg/providers/microsoft.communication/communicationservices/contoso";
+    private static readonly DateTimeOffset Now = new(2026, 3, 3, 10, 0, 0, TimeSpan.Zero);
+
+    private readonly SqliteBackend _backend = new();
+    private readonly FakeTimeProvider _clock = new(Now);
+    private readonly BlobContainerClient _container = new(TestServices.Azurite, "deadletter-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly DeadLetterRecoveryOptions _options = new() { ContainerName = "unused", ConnectionString = "unused" };
+    private readonly Dictionary<string, long> _counters = new(StringComparer.Ordinal);
+    private readonly MeterListener _listener = new();
+    private readonly List<GroupCommitEnqueuer> _enqueuers = [];
+    private IJobStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _container.CreateAsync();
+        _store = await _backend.CreateAsync(_clock);
+        await _store.Schema.InitializeAsync(default);
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Name.StartsWith("callvault.deadletter.", StringComparison.Ordinal))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            lock (_counters)
+            {
+                _counters[instrument.Name] = _counters.GetValueOrDefault(instrument.Name) + value;
+            }
+        });
+        _listener.Start();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _listener.Dispose();
+        foreach (var enqueuer in _enqueuers)
+        {
+            await enqueuer.DisposeAsync();
+        }
+
+        await _container.DeleteIfExistsAsync();
+        await _backend.DisposeAsync();
+    }
+
+    /// <summary>Both schemas, nested prefixes, a non-recording event: recording chunks are enqueued once and marked recovered; a second pass changes nothing.</summary>
+    [Fact]
+    public async Task RunOnce_BlobsInBothSchemas_RecoversRecordingChunks_SkipsOthers_SecondPassChangesNothing()
+    {
+        await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)},{EventGridRecording("e2", "d2", 1)},{EventGridOther("o1")}]");
+        await UploadAsync("subscriptions/1/CALLVAULT-CE/2026/3/3/9/b.json", $"[{CloudEventRecording("c1", "d3")}]");
+        var recovery = Recovery();
+
+        var first = await recovery.RunOnceAsync("a", default);
+
+        Assert.True(first.Leader);
+        Assert.Equal(2, first.Blobs.Count);
+        Assert.Equal((3L, 1L, 3L, 0L), (first.Blobs.Sum(b => b.EventsRecovered), first.Blobs.Sum(b => b.EventsSkipped), first.Blobs.Sum(b => b.NewChunks), first.Blobs.Sum(b => b.EventsLost)));
+        var chunks = await ChunksAsync();
+        Assert.Equal(["d1", "d2", "d3"], chunks.Select(c => c.Request.DocumentId).Order());
+        Assert.All(chunks, c => Assert.Equal((ChunkState.Pending, DeadLetterChunkOutcome.Recovered), (c.State, c.DeadLetter?.Outcome)));
+        Assert.Equal(Now.AddHours(-1), chunks.Single(c => c.Request.DocumentId == "d3").Request.EventTime);
+        Assert.Equal(3, Counter("callvault.deadletter.events.recovered"));
+        Assert.Equal(1, Counter("callvault.deadletter.events.skipped"));
+        Assert.Equal(2, Counter("callvault.deadletter.blobs"));
+
+        var second = await recovery.RunOnceAsync("a", default);
+
+        Assert.Empty(second.Blobs);
+        Assert.Equal(2, second.Listed);
+        Assert.Equal(3, (await ChunksAsync()).Count);
+        Assert.Equal(2, Counter("callvault.deadletter.blobs"));
+    }
+
+    /// <summary>A chunk the webhook already brought is neither enqueued again nor marked recovered.</summary>
+    [Fact]
+    public async Task RunOnce_ChunkTheWebhookHad_IsANoOp_AndNotMarked()
+    {
+        var intake = Intake();
+        var delivered = Assert.IsType<IntakeResult.Events>(intake.Parse(BinaryData.FromString($"[{EventGridRecording("e1", "d1", 0)}]"), "application/json"));
+        await _store.Queue.EnqueueAsync([.. delivered.Accepted.Select(a => new EventChunks(a.EventId, a.Chunks))], default);
+        await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)}]");
+
+        var pass = await Recovery().RunOnceAsync("a", default);
+
+        Assert.Equal(0, Assert.Single(pass.Blobs).NewChunks);
+        Assert.Null(Assert.Single(await ChunksAsync()).DeadLetter);
+    }
+
+    /// <summary>Not JSON, not an array, too large, an element that is not an event: each kept as rejected with its reason, and the blob done.</summary>
+    [Fact]
+    public async Task RunOnce_UnreadableBlobs_AreKeptAsRejected_AndMarkedDone()
+    {
+        _options.MaxBlobBytes = 4096;
+        await UploadAsync("CALLVAULT/2026/3/3/9/not-json.json", "[{\"id\": ");
+        await UploadAsync("CALLVAULT/2026/3/3/9/object.json", EventGridRecording("e1", "d1", 0));
+        await UploadAsync("CALLVAULT/2026/3/3/9/large.json", "[" + string.Join(',', Enumerable.Range(0, 20).Select(i => EventGridRecording($"l{i}", $"l{i}", i))) + "]");
+        await UploadAsync("CALLVAULT/2026/3/3/9/mixed.json", $"[42,{EventGridRecording("e2", "d2", 0)}]");
+        var recovery = Recovery();
+
+        var pass = await recovery.RunOnceAsync("a", default);
+
+        Assert.Equal(4, pass.Blobs.Count);
+        Assert.Contains("not valid JSON", pass.Blobs.Single(b => b.Name.EndsWith("not-json.json", StringComparison.Ordinal)).RejectedReason, StringComparison.Ordinal);
+        Assert.Contains("not an array", pass.Blobs.Single(b => b.Name.EndsWith("object.json", StringComparison.Ordinal)).RejectedReason, StringComparison.Ordinal);
+        Assert.Contains("more than 4096", pass.Blobs.Single(b => b.Name.EndsWith("large.json", StringComparison.Ordinal)).RejectedReason, StringComparison.Ordinal);
+        var mixed = pass.Blobs.Single(b => b.Name.EndsWith("mixed.json", StringComparison.Ordinal));
+        Assert.Equal((null, 1L, 1L), (mixed.RejectedReason, mixed.EventsRejected, mixed.EventsRecovered));
+        var rejected = await _store.RejectedEvents.ListAsync(10, default);
+        Assert.Equal(4, rejected.Count);
+        Assert.All(rejected, r => Assert.StartsWith("dead-letter:CALLVAULT/2026/3/3/9/", r.DeliveryId, StringComparison.Ordinal));
+        Assert.Equal(["d2"], (await ChunksAsync()).Select(c => c.Request.DocumentId));
+
+        Assert.Empty((await recovery.RunOnceAsync("a", default)).Blobs);
+        Assert.All(await _store.RejectedEvents.ListAsync(10, default), r => Assert.Equal(1, r.Occurrences));
+        Assert.Equal(4, Counter("callvault.deadletter.events.rejected"));
+    }
+
+    /// <summary>An event past ACS's retention: its chunk is reported lost with its ids, shown in its recording with the reason, and never due for a download.</summary>
+    [Fact]
+    public async Task RunOnce_EventPastRetention_IsReportedLost_NotDownloaded()
+    {
+        await UploadAsync("CALLVAULT/2026/3/2/8/old.json", $"[{EventGridRecording("old", "gone", 0, eventTime: Now.AddHours(-25), recordingId: "rec-old")}]");
+
+        var pass = await Recovery().RunOnceAsync("a", default);
+
+        Assert.Equal((1L, 0L), (Assert.Single(pass.Blobs).EventsLost, pass.Blobs[0].EventsRecovered));
+        var lost = Assert.Single(await _store.DeadLetterRecovery.ListChunksAsync(DeadLetterChunkOutcome.Lost, 10, default));
+        Assert.Equal(("gone", "rec-old", "call-1", "old", Now.AddHours(-1)), (lost.DocumentId, lost.RecordingId, lost.CallId, lost.EventId, lost.AcsExpiresAt));
+        var chunk = Assert.Single(await ChunksAsync());
+        Assert.Equal(DeadLetterChunkOutcome.Lost, chunk.DeadLetter?.Outcome);
+        Assert.StartsWith("Lost: ", chunk.Request.RejectedReason, StringComparison.Ordinal);
+        Assert.Equal(1, Counter("callvault.deadletter.events.lost"));
+    }
+
+    /// <summary>A CloudEvent without a time cannot be judged late: it is recovered, not reported lost.</summary>
+    [Fact]
+    public async Task RunOnce_CloudEventWithoutTime_IsRecoveredNotLost()
+    {
+        await UploadAsync("CALLVAULT/2026/3/3/9/untimed.json", $"[{CloudEventRecording("c1", "d1", withTime: false)}]");
+
+        var pass = await Recovery().RunOnceAsync("a", default);
+
+        Assert.Equal((1L, 0L), (Assert.Single(pass.Blobs).EventsRecovered, pass.Blobs[0].EventsLost));
+        Assert.Equal(DeadLetterChunkOutcome.Recovered, Assert.Single(await ChunksAsync()).DeadLetter?.Outcome);
+    }
+
+    /// <summary>A blob rewritten after it was done (new ETag) is read again; the same name at the same ETag is not.</summary>
+    [Fact]
+    public async Task RunOnce_BlobRewritten_IsReadAgain()
+    {
+        await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)}]");
+        var recovery = Recovery();
+        Assert.Single((await recovery.RunOnceAsync("a", default)).Blobs);
+
+        await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)},{EventGridRecording("e2", "d2", 1)}]");
+        var again = await recovery.RunOnceAsync("a", default);
+
+        Assert.Equal(1, Assert.Single(again.Blobs).NewChunks);
+        Assert.Equal(2, (await ChunksAsync()).Count);
+    }
+
+    /// <summary>A failure after the commit but before the blob is marked done (a crash there) re-reads the blob next time and changes nothing.</summary>
+    [Fact]
+    public async Task RunOnce_FailureBetweenCommitAndMarkDone_NextPassReadsAgain_ChangesNothing()
+    {
+        await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)},{EventGridRecording("e2", "d2", 1)}]");
+        var failing = new FailingMarkStore(_store);
+
+        await Assert.ThrowsAsync<IOException>(() => Recovery(failing).RunOnceAsync("a", default));
+        var before = await ChunksAsync();
+        Assert.Equal(2, before.Count);
+        Assert.Empty(await _store.DeadLetterRecovery.ListBlobsAsync(10, default));
+
+        var pass = await Recovery().RunOnceAsync("a", default);
+
+        Assert.Equal(0, Assert.Single(pass.Blobs).NewChunks);
+        Assert.Equivalent(before, await ChunksAsync());
+        Assert.All(await ChunksAsync(), c => Assert.Equal(DeadLetterChunkOutcome.Recovered, c.DeadLetter?.Outcome));
+    }
+
+    /// <summary>Only the lease holder reads; another instance reads once the lease has expired.</summary>
+    [Fact]
+    public async Task RunOnce_AnotherInstanceHoldsTheLease_ReadsNothingUntilItExpires()
+    {
+        await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)}]");
+        Assert.True(await _store.DeadLetterRecovery.TryAcquireLeaseAsync("other-instance", _options.LeaseDuration, default));
+        var recovery = Recovery();
+
+        var refused = await recovery.RunOnceAsync("a", default);
+        Assert.False(refused.Leader);
+        Assert.Empty(await ChunksAsync());
+
+        _clock.Advance(_options.LeaseDuration);
+        Assert.Single((await recovery.RunOnceAsync("a", default)).Blobs);
+    }
+
+    /// <summary>With DeleteAfterRecovery, a blob is deleted once it is done.</summary>
+    [Fact]
+    public async Task RunOnce_DeleteAfterRecovery_DeletesTheDoneBlob()
+    {
+        _options.DeleteAfterRecovery = true;
+        await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)}]");
+
+        await Recovery().RunOnceAsync("a", default);
+
+        Assert.False(await _container.GetBlobClient("CALLVAULT/2026/3/3/9/a.json").ExistsAsync());
+        Assert.Single(await ChunksAsync());
+    }
+
+    private DeadLetterRecovery Recovery(IJobStore? store = null)
+    {
+        store ??= _store;
+        var enqueuer = new GroupCommitEnqueuer(store.Queue);
+        _enqueuers.Add(enqueuer);
+        return new DeadLetterRecovery(
+            new AzureDeadLetterSource(_container),
+            store,
+            Intake(),
+            enqueuer,
+            new JobSignal(),
+            new DeadLetterRecoveryMetrics(new TestMeterFactory()),
+            new Monitor<DeadLetterRecoveryOptions>(_options),
+            new Monitor<CallVaultOptions>(new CallVaultOptions()),
+            _clock,
+            NullLogger<DeadLetterRecovery>.Instance);
+    }
+
+    private static WebhookIntake Intake()
+    {
+        var acs = new AcsClientOptions { ConnectionString = "endpoint=https://contoso.communication.azure.com/;accesskey=" + Convert.ToBase64String(new byte[32]) };
+        return new WebhookIntake(new Monitor<CallVaultOptions>(new CallVaultOptions()), new Monitor<AcsClientOptions>(acs), NullLogger<WebhookIntake>.Instance);
+    }
+
+    private async Task<List<ChunkJob>> ChunksAsync()
+    {
+        var all = new List<ChunkJob>();
+        foreach (var state in Enum.GetValues<ChunkState>())
+        {
+            all.AddRange(await _store.Recordings.ListChunksAsync(state, 1000, default));
+        }
+
+        return all;
+    }
+
+    private long Counter(string name)
+    {
+        _listener.RecordObservableInstruments();
+        lock (_counters)
+        {
+            return _counters.GetValueOrDefault(name);
+        }
+    }
+
+    private async Task UploadAsync(string name, string content) => await _container.GetBlobClient(name).UploadAsync(BinaryData.FromString(content), overwrite: true);
+
+    private static Dictionary<string, object> RecordingData(string documentId, int index) => new()
+    {
+        ["recordingStorageInfo"] = new
+        {
+            recordingChunks = new[]
+            {
+                new { documentId, index, endReason = "SessionEnded", contentLocation = $"https://storage.asm.skype.com/v1/objects/{documentId}/content/audio", metadataLocation = $"https://storage.asm.skype.com/v1/objects/{documentId}/content/acsmetadata" },
+            },
+        },
+        ["recordingStartTime"] = "2026-03-03T08:50:00Z",
+        ["recordingDurationMs"] = 60000,
+        ["sessionEndReason"] = "CallEnded",
+    };
+
+    /// <summary>An Event Grid schema recording event as Event Grid dead-letters it.</summary>
+    private static string EventGridRecording(string id, string documentId, int index, DateTimeOffset? eventTime = null, string recordingId = "rec-1") => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["id"] = id,
+        ["topic"] = Topic,
+        ["subject"] = $"/recording/call/call-1/serverCallId/server-1/recordingId/{recordingId}",
+        ["eventType"] = "Microsoft.Communication.RecordingFileStatusUpdated",
+        ["dataVersion"] = "1.0",
+        ["metadataVersion"] = "1",
+        ["eventTime"] = (eventTime ?? Now.AddHours(-1)).ToString("O"),
+        ["data"] = RecordingData(documentId, index),
+        ["deadLetterReason"] = "MaxDeliveryAttemptsExceeded",
+        ["deliveryAttempts"] = 30,
+        ["lastDeliveryOutcome"] = "Busy",
+        ["lastHttpStatusCode"] = 503,
+        ["publishTime"] = (eventTime ?? Now.AddHours(-1)).ToString("O"),
+        ["lastDeliveryAttemptTime"] = Now.AddMinutes(-6).ToString("O"),
+    });
+
+    private static string EventGridOther(string id) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["id"] = id,
+        ["topic"] = Topic,
+        ["subject"] = "/phonenumber/15555555555",
+        ["eventType"] = "Microsoft.Communication.SMSReceived",
+        ["dataVersion"] = "1.0",
+        ["eventTime"] = Now.AddHours(-1).ToString("O"),
+        ["data"] = new { message = "hi" },
+        ["deadLetterReason"] = "UndeliverableDueToHttpBadRequest",
+        ["deliveryAttempts"] = 1,
+        ["lastDeliveryOutcome"] = "BadRequest",
+        ["lastHttpStatusCode"] = 400,
+    });
+
+    /// <summary>A CloudEvents 1.0 recording event as Event Grid dead-letters it (dead-letter attributes in lower case).</summary>
+    private static string CloudEventRecording(string id, string documentId, bool withTime = true)
+    {
+        var cloudEvent = CloudEventFields(id, documentId);
+        if (!withTime)
+        {
+            cloudEvent.Remove("time");
+        }
+
+        return JsonSerializer.Serialize(cloudEvent);
+    }
+
+    private static Dictionary<string, object> CloudEventFields(string id, string documentId) => new()
+    {
+        ["specversion"] = "1.0",
+        ["id"] = id,
+        ["source"] = Topic,
+        ["subject"] = "/recording/call/call-2/serverCallId/server-2/recordingId/rec-2",
+        ["type"] = "Microsoft.Communication.RecordingFileStatusUpdated",
+        ["time"] = Now.AddHours(-1).ToString("O"),
+        ["datacontenttype"] = "application/json",
+        ["data"] = RecordingData(documentId, 0),
+        ["deadletterreason"] = "TimeToLiveExceeded",
+        ["deliveryattempts"] = 7,
+        ["lastdeliveryoutcome"] = "TimedOut",
+        ["lasthttpstatuscode"] = 0,
+        ["publishtime"] = Now.AddHours(-1).ToString("O"),
+        ["lastdeliveryattempttime"] = Now.AddMinutes(-6).ToString("O"),
+    };
+
+    /// <summary>A job store whose recovery role fails marking a blob done, as a crash right after the commit would leave it.</summary>
+    private sealed class FailingMarkStore(IJobStore inner) : IJobStore
+    {
+        public IChunkQueue Queue => inner.Queue;
+
+        public IChunkTransitions Transitions => inner.Transitions;
+
+        public IDeadLetters DeadLetters => inner.DeadLetters;
+
+        public IRecordingReadModel Recordings => inner.Recordings;
+
+        public IJobStoreSchema Schema => inner.Schema;
+
+        public IRejectedEventStore RejectedEvents => inner.RejectedEvents;
+
+        public CallVault.Sessions.IRecordingSessionStore Sessions => inner.Sessions;
+
+        public IDeadLetterRecoveryStore DeadLetterRecovery { get; } = new FailingMark(inner.DeadLetterRecovery);
+    }
+
+    private sealed class FailingMark(IDeadLetterRecoveryStore inner) : IDeadLetterRecoveryStore
+    {
+        public Task<bool> TryAcquireLeaseAsync(string owner, TimeSpan duration, CancellationToken cancellationToken) => inner.TryAcquireLeaseAsync(owner, duration, cancellationToken);
+
+        public Task ReleaseLeaseAsync(string owner, CancellationToken cancellationToken) => inner.ReleaseLeaseAsync(owner, cancellationToken);
+
+        public Task<IReadOnlySet<string>> FindDoneAsync(IReadOnlyList<DeadLetterBlobRef> blobs, CancellationToken cancellationToken) => inner.FindDoneAsync(blobs, cancellationToken);
+
+        public Task<DeadLetterMarkResult> MarkChunksAsync(IReadOnlyList<DeadLetterChunkMark> chunks, CancellationToken cancellationToken) => inner.MarkChunksAsync(chunks, cancellationToken);
+
+        public Task MarkBlobDoneAsync(DeadLetterBlobProgress progress, CancellationToken cancellationToken) => throw new IOException("killed before the blob was marked done");
+
+        public Task<IReadOnlyList<DeadLetterBlobProgress>> ListBlobsAsync(int take, CancellationToken cancellationToken) => inner.ListBlobsAsync(take, cancellationToken);
+
+        public Task<IReadOnlyList<DeadLetterChunkMark>> ListChunksAsync(DeadLetterChunkOutcome outcome, int take, CancellationToken cancellationToken) => inner.ListChunksAsync(outcome, take, cancellationToken);
+
+        public Task<long> CountChunksAsync(DeadLetterChunkOutcome outcome, CancellationToken cancellationToken) => inner.CountChunksAsync(outcome, cancellationToken);
+    }
+
+    private sealed class Monitor<T>(T value) : IOptionsMonitor<T>
+    {
+        public T CurrentValue => value;
+
+        public T Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<T, string?> listener) => null;
+    }
+
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        private readonly List<Meter> _meters = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => _meters.ForEach(m => m.Dispose());
+    }
+}
