@@ -29,6 +29,9 @@ public interface IJobStore
 
     /// <summary>Events the webhook could not use, kept with the reason so that nothing is dropped silently.</summary>
     Events.IRejectedEventStore RejectedEvents { get; }
+
+    /// <summary>Who read or changed which recording, when, how many bytes and from where.</summary>
+    Audit.IAccessAuditLog AccessAudit { get; }
 }
 
 /// <summary>Creating and upgrading the schema.</summary>
