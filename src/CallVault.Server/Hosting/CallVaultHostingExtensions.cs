@@ -47,6 +47,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Recordings);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Schema);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().RejectedEvents);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().AccessAudit);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
@@ -90,6 +91,7 @@ public static class CallVaultHostingExtensions
 
         // Validate every options type now, before any service is constructed, so all problems are reported together.
         app.Services.GetService<IStartupValidator>()?.Validate();
+        app.UseSecurityHeaders();
         // The dashboard: static files at /, which read everything through the API (and its access rules).
         app.UseDefaultFiles();
         app.UseStaticFiles();
@@ -97,6 +99,7 @@ public static class CallVaultHostingExtensions
         app.MapRecordingsApi();
         app.MapJobsApi();
         app.MapEventsApi();
+        app.MapAuditApi();
         app.MapOpenApi();
         app.UseWhen(
             context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase),

@@ -1,0 +1,26 @@
+using CallVault.Audit;
+
+namespace CallVault.Server.Audit;
+
+/// <summary>Recording accesses in the audit log from the API's handlers.</summary>
+internal static class AccessAuditing
+{
+    /// <summary>The name recorded for a caller the service did not identify (none of the access rules named it).</summary>
+    public const string UnnamedCaller = "anonymous";
+
+    /// <summary>The caller's name: the API key's configured name (never the key), or <see cref="UnnamedCaller"/>.</summary>
+    public static string CallerName(HttpContext httpContext) =>
+        httpContext.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name } ? name : UnnamedCaller;
+
+    /// <summary>Wraps an answer so that sending it appends an audit record of <paramref name="action"/>.</summary>
+    public static IResult Audited(this IResult result, string action, string? recordingKey, string? documentId = null, long? chunkIndex = null) =>
+        new AuditedResult(result, new AccessAuditEntry { Who = UnnamedCaller, Action = action, RecordingKey = recordingKey, DocumentId = documentId, ChunkIndex = chunkIndex });
+
+    /// <summary>Appends one record of a state change now (it has no body to count), by the request's caller.</summary>
+    public static Task RecordAsync(HttpContext httpContext, IAccessAuditLog log, AccessAuditEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        ArgumentNullException.ThrowIfNull(log);
+        return log.AppendAsync([entry with { Who = CallerName(httpContext), RemoteAddress = httpContext.Connection.RemoteIpAddress?.ToString() }], cancellationToken);
+    }
+}
