@@ -34,6 +34,9 @@ internal static class ServiceConnection
             client.DefaultRequestHeaders.Add("X-Api-Key", key);
         }
 
+        // A keyless service on this machine accepts a state change (retry) only with this header, which a browser's
+        // cross-site form cannot send; with a key it is not needed, and it does no harm.
+        client.DefaultRequestHeaders.Add("X-CallVault-Request", "1");
         client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         return client;
     }

@@ -48,21 +48,101 @@ public sealed class CallVaultOptions
 
     /// <summary>Who may use the read API, the dashboard and <c>/metrics</c>.</summary>
     [Required]
+    [ValidateObjectMembers]
     public ApiOptions Api { get; set; } = new();
 }
 
 /// <summary>
-/// Access to the read API, the dashboard and <c>/metrics</c> (not the webhook, which has its own secret). With keys,
-/// every request must carry one (<c>X-Api-Key</c> header or <c>api-key</c> query parameter). Without keys, only
-/// requests from this machine are served, unless <see cref="AllowAnonymous"/> is set.
+/// Access to the API, the dashboard and <c>/metrics</c> (not the webhook, which has its own secret). With keys, every
+/// request carries one (header <c>X-Api-Key</c>) or a dashboard session signed in with one. Without keys, requests are
+/// served only when the service listens on loopback alone and trusts no forwarded headers, unless
+/// <see cref="AllowAnonymous"/> is set; otherwise the service refuses to start.
 /// </summary>
 public sealed class ApiOptions
 {
-    /// <summary>Accepted API keys (16+ characters each). Empty by default.</summary>
-    public IList<string> Keys { get; } = [];
+    /// <summary>
+    /// Named keys (<c>CallVault:Api:Keys:&lt;name&gt;:Role</c> and <c>:Key</c> or <c>:KeySha256</c>). The name is what
+    /// logs and the audit record show; the key never is. Empty by default.
+    /// </summary>
+    public IDictionary<string, ApiKeyOptions> Keys { get; } = new Dictionary<string, ApiKeyOptions>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Serve requests from other machines without a key (behind your own authenticating proxy). Default false.</summary>
+    /// <summary>The keys that are set (see <see cref="ApiKeyOptions.IsEmpty"/>).</summary>
+    public IEnumerable<KeyValuePair<string, ApiKeyOptions>> ConfiguredKeys => Keys.Where(k => !k.Value.IsEmpty);
+
+    /// <summary>
+    /// Serve every caller without a key, with every role (behind your own authenticating proxy). Logged as a warning
+    /// at start-up. Default false; not allowed together with <see cref="Keys"/>.
+    /// </summary>
     public bool AllowAnonymous { get; set; }
+
+    /// <summary>
+    /// Host names (no port) the service answers to, compared without regard to case; other <c>Host</c> headers get 421.
+    /// Without keys on loopback, localhost, 127.0.0.1 and [::1] are always allowed as well. Empty (default): only those
+    /// loopback names when keyless on loopback, any host otherwise.
+    /// </summary>
+    public IList<string> AllowedHosts { get; } = [];
+
+    /// <summary>The reverse proxies whose <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are believed.</summary>
+    [Required]
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
+
+    /// <summary>
+    /// How long a dashboard session lasts without a request; each request renews it (sliding). Default 8 hours;
+    /// 1 minute to 30 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(8);
+}
+
+/// <summary>The roles an API key can have.</summary>
+public static class ApiRoles
+{
+    /// <summary>Lists, shows and plays recordings and reads the jobs.</summary>
+    public const string Reader = "reader";
+
+    /// <summary>Everything a reader does, plus state changes such as retrying a dead-lettered chunk.</summary>
+    public const string Operator = "operator";
+
+    /// <summary>Only <c>/metrics</c>.</summary>
+    public const string Metrics = "metrics";
+
+    /// <summary>Every role, in the order the documentation lists them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Reader, Operator, Metrics];
+}
+
+/// <summary>One named API key: its role and its secret (or the secret's SHA-256).</summary>
+public sealed class ApiKeyOptions
+{
+    /// <summary><c>reader</c>, <c>operator</c> or <c>metrics</c> (see <see cref="ApiRoles"/>). Required.</summary>
+    public string? Role { get; set; }
+
+    /// <summary>The secret itself, 16+ characters. Give this or <see cref="KeySha256"/>, not both.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>The lower-case hex SHA-256 of the secret's UTF-8 bytes (64 characters), so that configuration holds no secret.</summary>
+    public string? KeySha256 { get; set; }
+
+    /// <summary>
+    /// Nothing set: the key is treated as absent, since configuration sources cannot delete a name once given, only
+    /// empty its settings.
+    /// </summary>
+    public bool IsEmpty => string.IsNullOrEmpty(Role) && string.IsNullOrEmpty(Key) && string.IsNullOrEmpty(KeySha256);
+}
+
+/// <summary>
+/// Reverse proxies whose forwarded headers are trusted. Configuring any means requests arrive through a proxy, so keys
+/// (or <see cref="ApiOptions.AllowAnonymous"/>) are required.
+/// </summary>
+public sealed class ForwardedHeadersSettings
+{
+    /// <summary>Proxy addresses, such as <c>127.0.0.1</c>. Empty by default.</summary>
+    public IList<string> KnownProxies { get; } = [];
+
+    /// <summary>Proxy networks in CIDR form, such as <c>10.0.0.0/8</c>. Empty by default.</summary>
+    public IList<string> KnownNetworks { get; } = [];
+
+    /// <summary>Whether any proxy is configured.</summary>
+    public bool Configured => KnownProxies.Count > 0 || KnownNetworks.Count > 0;
 }
 
 /// <summary>Where recordings are stored.</summary>

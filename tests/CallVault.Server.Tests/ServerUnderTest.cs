@@ -19,9 +19,10 @@ public sealed class ServerUnderTest : IAsyncDisposable
     private bool _keepData;
     private bool _disposed;
 
-    private ServerUnderTest(WebApplication app, string dataFolder, string secret, Uri baseAddress)
+    private ServerUnderTest(WebApplication app, string dataFolder, string secret, Uri baseAddress, LogCapture logs)
     {
         _app = app;
+        Logs = logs;
         DataFolder = dataFolder;
         Secret = secret;
         BaseAddress = baseAddress;
@@ -41,6 +42,21 @@ public sealed class ServerUnderTest : IAsyncDisposable
     public HttpClient Client { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>What the server logged (at Information and above, as configured).</summary>
+    public LogCapture Logs { get; }
+
+    /// <summary>Changes settings while the server runs and reloads its configuration, as an edited appsettings.json would.</summary>
+    public void Reconfigure(IReadOnlyDictionary<string, string?> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        foreach (var (key, value) in changes)
+        {
+            _app.Configuration[key] = value;
+        }
+
+        ((IConfigurationRoot)_app.Configuration).Reload();
+    }
 
     /// <summary>Settings for a server that uses <paramref name="emulator"/>, with fast polling and retries.</summary>
     public static Dictionary<string, string?> SettingsFor(AcsEmulator? emulator, string dataFolder, string secret) => new()
@@ -77,12 +93,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
+        var logs = new LogCapture();
+        builder.Logging.AddProvider(logs);
         builder.AddCallVault();
         var app = builder.Build();
         app.MapCallVault();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ServerUnderTest(app, dataFolder, secret, new Uri(address.TrimEnd('/') + "/"));
+        return new ServerUnderTest(app, dataFolder, secret, new Uri(address.TrimEnd('/') + "/"), logs);
     }
 
     /// <summary>Polls the read API until the recording with <paramref name="callId"/> is in <paramref name="status"/>.</summary>

@@ -1,44 +1,32 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.Extensions.Options;
+using CallVault.Server.Access;
+using Microsoft.AspNetCore.Authorization;
 
 namespace CallVault.Server.Api;
 
 /// <summary>
-/// Guards the read API, the dashboard and <c>/metrics</c>: a configured key is required when there are keys; without
-/// keys only requests from this machine pass, unless anonymous access was allowed explicitly.
+/// For endpoints not yet given a policy: reads need <see cref="AccessPolicies.Reader"/>, state changes
+/// <see cref="AccessPolicies.Operator"/> and the <c>X-CallVault-Request</c> header when made without a key header.
+/// New endpoints should call <c>RequireAuthorization(AccessPolicies.…)</c> instead.
 /// </summary>
-internal sealed class ApiAccessFilter(IOptionsMonitor<CallVaultOptions> options) : IEndpointFilter
+internal sealed class ApiAccessFilter(IAuthorizationService authorization) : IEndpointFilter
 {
-    public const string HeaderName = "X-Api-Key";
-    public const string QueryName = "api-key";
-
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
-        return Allowed(context.HttpContext, options.CurrentValue.Api) is { } refusal ? refusal : await next(context);
-    }
-
-    /// <summary>Null when the request may proceed; otherwise the answer to give.</summary>
-    public static IResult? Allowed(HttpContext context, ApiOptions api)
-    {
-        if (api.Keys.Count > 0)
+        var http = context.HttpContext;
+        var method = http.Request.Method;
+        var policy = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? AccessPolicies.Reader : AccessPolicies.Operator;
+        if (http.User.Identity is not { IsAuthenticated: true })
         {
-            var presented = context.Request.Headers[HeaderName].FirstOrDefault() ?? context.Request.Query[QueryName].FirstOrDefault();
-            var matched = false;
-            foreach (var key in api.Keys)
-            {
-                matched |= presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(presented));
-            }
-
-            return matched ? null : Results.Problem($"An API key is required (header {HeaderName}).", statusCode: StatusCodes.Status401Unauthorized);
+            return Results.Challenge();
         }
 
-        var remote = context.Connection.RemoteIpAddress;
-        return api.AllowAnonymous || remote is null || IPAddress.IsLoopback(remote)
-            ? null
-            : Results.Problem("No API keys are configured, so the API answers only this machine. Set CallVault:Api:Keys:0.", statusCode: StatusCodes.Status403Forbidden);
+        if (!(await authorization.AuthorizeAsync(http.User, policy)).Succeeded)
+        {
+            return Results.Forbid();
+        }
+
+        return StateChangeGuardMiddleware.RefusalFor(http) ?? await next(context);
     }
 }

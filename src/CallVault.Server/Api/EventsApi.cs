@@ -1,4 +1,5 @@
 using CallVault.Events;
+using CallVault.Server.Access;
 
 namespace CallVault.Server.Api;
 
@@ -7,7 +8,7 @@ internal static class EventsApi
 {
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/events").WithTags("Events").AddEndpointFilter<ApiAccessFilter>();
+        var api = routes.MapGroup("/api/events").WithTags("Events").RequireAuthorization(AccessPolicies.Reader);
         api.MapGet("/rejected", async (IRejectedEventStore rejected, int? take, CancellationToken cancellationToken) =>
         {
             var total = await rejected.CountAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using CallVault.Audit;
 using CallVault.Jobs;
+using CallVault.Server.Access;
 using CallVault.Server.Audit;
 
 namespace CallVault.Server.Api;
@@ -9,7 +10,7 @@ internal static class JobsApi
 {
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/jobs").WithTags("Jobs").AddEndpointFilter<ApiAccessFilter>();
+        var api = routes.MapGroup("/api/jobs").WithTags("Jobs").RequireAuthorization(AccessPolicies.Reader);
         api.MapGet("/", async (IJobStore jobs, CancellationToken cancellationToken) =>
         {
             var statistics = await jobs.Recordings.GetStatisticsAsync(cancellationToken);
@@ -86,7 +87,7 @@ internal static class JobsApi
 
             signal.Notify(1);
             return Results.Accepted(value: new { documentId, state = "Pending" });
-        }).WithSummary("Makes a dead-lettered chunk due again now; kept in the access audit log.");
+        }).RequireAuthorization(AccessPolicies.Operator).WithSummary("Makes a dead-lettered chunk due again now; kept in the access audit log.");
         return routes;
     }
 }

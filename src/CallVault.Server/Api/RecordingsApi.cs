@@ -1,6 +1,7 @@
 using CallVault.Audit;
 using CallVault.Jobs;
 using CallVault.Processing;
+using CallVault.Server.Access;
 using CallVault.Server.Audit;
 using CallVault.Storage;
 
@@ -15,7 +16,7 @@ internal static class RecordingsApi
 {
     public static IEndpointRouteBuilder MapRecordingsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/recordings").WithTags("Recordings").AddEndpointFilter<ApiAccessFilter>();
+        var api = routes.MapGroup("/api/recordings").WithTags("Recordings").RequireAuthorization(AccessPolicies.Reader);
         api.MapGet("/", async (
             IJobStore jobs,
             int? skip,

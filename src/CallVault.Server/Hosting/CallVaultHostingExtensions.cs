@@ -6,6 +6,7 @@ using CallVault.Jobs.AdoNet;
 using CallVault.Jobs.PostgreSql;
 using CallVault.Jobs.Sqlite;
 using CallVault.Processing;
+using CallVault.Server.Access;
 using CallVault.Server.Api;
 using CallVault.Server.Health;
 using CallVault.Server.Webhook;
@@ -80,41 +81,32 @@ public static class CallVaultHostingExtensions
             .AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddOpenApi();
-        services.AddSingleton<ApiAccessFilter>();
+        services.AddCallVaultAccess();
         return builder;
     }
 
-    /// <summary>Maps the webhook, the read API and the health endpoints.</summary>
+    /// <summary>Maps the access rules, the webhook, the API, the dashboard, <c>/metrics</c> and the health endpoints.</summary>
     public static WebApplication MapCallVault(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
 
         // Validate every options type now, before any service is constructed, so all problems are reported together.
         app.Services.GetService<IStartupValidator>()?.Validate();
+        // Before access, so that its refusals carry the headers too.
         app.UseSecurityHeaders();
+        app.UseCallVaultAccess();
+
         // The dashboard: static files at /, which read everything through the API (and its access rules).
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapEventGridWebhook();
+        app.MapSessionEndpoints();
         app.MapRecordingsApi();
         app.MapJobsApi();
         app.MapEventsApi();
         app.MapAuditApi();
         app.MapOpenApi();
-        app.UseWhen(
-            context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase),
-            metrics => metrics.Use(async (context, next) =>
-            {
-                var api = context.RequestServices.GetRequiredService<IOptionsMonitor<CallVaultOptions>>().CurrentValue.Api;
-                if (ApiAccessFilter.Allowed(context, api) is { } refusal)
-                {
-                    await refusal.ExecuteAsync(context);
-                    return;
-                }
-
-                await next(context);
-            }));
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Metrics);
         app.MapCallVaultHealth();
         return app;
     }

@@ -3,6 +3,7 @@ using CallVault.Events;
 using CallVault.Jobs;
 using CallVault.Processing;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace CallVault.Server.Webhook;
@@ -23,18 +24,20 @@ internal static partial class EventGridWebhookEndpoints
 {
     public static IEndpointRouteBuilder MapEventGridWebhook(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/api/events", ReceiveAsync).DisableAntiforgery();
-        routes.MapMethods("/api/events", ["OPTIONS"], Handshake);
+        // The secret is checked by the group's filter, so no handler added here can forget it.
+        var webhook = routes.MapGroup("/api/events")
+            .WithTags("Webhook")
+            .AddEndpointFilter<WebhookSecretFilter>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+        webhook.MapPost("", ReceiveAsync).DisableAntiforgery()
+            .WithSummary("The Event Grid webhook: a delivery of recording events (Event Grid or CloudEvents schema), or a validation.");
+        webhook.MapMethods("", ["OPTIONS"], Handshake)
+            .WithSummary("The CloudEvents abuse-protection handshake.");
         return routes;
     }
 
-    private static IResult Handshake(HttpContext context, WebhookIntake intake, IOptionsMonitor<CallVaultOptions> options)
+    private static Ok Handshake(HttpContext context)
     {
-        if (!Authenticated(context, intake, options.CurrentValue.Webhook))
-        {
-            return Unauthorized();
-        }
-
         // CloudEvents abuse protection: consent by echoing the origin, with no rate limit.
         var origin = context.Request.Headers["WebHook-Request-Origin"].ToString();
         context.Response.Headers.Allow = "POST, OPTIONS";
@@ -44,10 +47,10 @@ internal static partial class EventGridWebhookEndpoints
             context.Response.Headers["WebHook-Allowed-Rate"] = "*";
         }
 
-        return Results.Ok();
+        return TypedResults.Ok();
     }
 
-    private static async Task<IResult> ReceiveAsync(
+    private static async Task<Results<Ok<ValidationAnswer>, Ok<DeliveryAnswer>, DeliveryRefusedProblem, PayloadTooLargeProblem, ServiceUnavailableProblem>> ReceiveAsync(
         HttpContext context,
         WebhookIntake intake,
         GroupCommitEnqueuer enqueuer,
@@ -60,26 +63,20 @@ internal static partial class EventGridWebhookEndpoints
     {
         var logger = loggers.CreateLogger("CallVault.Webhook");
         var webhook = options.CurrentValue.Webhook;
-        if (!Authenticated(context, intake, webhook))
-        {
-            Log.Unauthorized(logger, context.Connection.RemoteIpAddress?.ToString());
-            return Unauthorized();
-        }
-
         var body = await ReadBodyAsync(context, webhook.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
-            return Results.Problem($"The delivery is larger than {webhook.MaxBodyBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge);
+            return new PayloadTooLargeProblem($"The delivery is larger than {webhook.MaxBodyBytes} bytes.");
         }
 
         switch (intake.Parse(body, context.Request.ContentType))
         {
             case IntakeResult.Validation validation:
                 Log.Validated(logger);
-                return Results.Ok(new { validationResponse = validation.Code });
+                return TypedResults.Ok(new ValidationAnswer(validation.Code));
             case IntakeResult.Refused refused:
                 Log.Refused(logger, refused.Status, refused.Message);
-                return Results.Problem(refused.Message, statusCode: refused.Status);
+                return new DeliveryRefusedProblem(refused.Status, refused.Message);
             case IntakeResult.Events events:
                 var added = 0;
                 try
@@ -101,15 +98,13 @@ internal static partial class EventGridWebhookEndpoints
                 {
                     // Busy, not broken: Event Grid retries a 503 after at least 30 seconds.
                     Log.QueueFull(logger, ex.Message);
-                    context.Response.Headers.RetryAfter = "30";
-                    return Results.Problem("The service is busy (its commit queue is full); try again later.", statusCode: StatusCodes.Status503ServiceUnavailable);
+                    return new ServiceUnavailableProblem("The service is busy (its commit queue is full); try again later.", RetryAfterSeconds: 30);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // Nothing is acknowledged that is not committed: Event Grid retries a 503.
                     Log.EnqueueFailed(logger, ex);
-                    context.Response.Headers.RetryAfter = "10";
-                    return Results.Problem("The delivery could not be stored; try again.", statusCode: StatusCodes.Status503ServiceUnavailable);
+                    return new ServiceUnavailableProblem("The delivery could not be stored; try again.", RetryAfterSeconds: 10);
                 }
 
                 signal.Notify(added);
@@ -132,22 +127,12 @@ internal static partial class EventGridWebhookEndpoints
 
                 // 200 even when every event was refused: the refusals are durably kept, and a retry could never
                 // succeed. The body says what was refused, by position (an unusable event may have no usable id).
-                var rejected = events.Rejected.Select(r => new { index = r.Index, id = r.EventId, reason = r.Reason }).ToList();
-                var ignored = events.Ignored.Values.Sum();
-                return events.ValidationCode is { } code
-                    ? Results.Ok(new { validationResponse = code, accepted = events.Accepted.Count, newChunks = added, ignored, invalidChunks = events.InvalidChunks, rejected })
-                    : Results.Ok(new { accepted = events.Accepted.Count, newChunks = added, ignored, invalidChunks = events.InvalidChunks, rejected });
+                var rejected = events.Rejected.Select(r => new RejectedAnswer(r.Index, r.EventId, r.Reason)).ToList();
+                return TypedResults.Ok(new DeliveryAnswer(events.Accepted.Count, added, events.Ignored.Values.Sum(), events.InvalidChunks, rejected, events.ValidationCode));
             default:
                 throw new InvalidOperationException("Unknown intake result.");
         }
     }
-
-    private static bool Authenticated(HttpContext context, WebhookIntake intake, WebhookOptions webhook) => intake.IsAuthenticated(
-        context.Request.Query[webhook.SecretQueryParameter].FirstOrDefault(),
-        context.Request.Headers[webhook.SecretHeader].FirstOrDefault());
-
-    private static IResult Unauthorized() =>
-        Results.Problem("The webhook secret is missing or wrong.", statusCode: StatusCodes.Status401Unauthorized);
 
     /// <summary>Reads the body, or returns null when it is larger than the limit, whatever Content-Length claims.</summary>
     private static async Task<BinaryData?> ReadBodyAsync(HttpContext context, int limit, CancellationToken cancellationToken)
@@ -187,9 +172,6 @@ internal static partial class EventGridWebhookEndpoints
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Refused a webhook delivery without a valid secret from {RemoteAddress}")]
-        public static partial void Unauthorized(ILogger logger, string? remoteAddress);
-
         [LoggerMessage(2, LogLevel.Information, "Answered an Event Grid subscription validation")]
         public static partial void Validated(ILogger logger);
 

@@ -5,7 +5,7 @@ const apiKey = new URLSearchParams(location.search).get("api-key") || localStora
 if (new URLSearchParams(location.search).get("api-key")) localStorage.setItem("callvault-api-key", apiKey);
 
 async function api(path, options = {}) {
-  const headers = apiKey ? { "X-Api-Key": apiKey } : {};
+  const headers = { "X-CallVault-Request": "1", ...(apiKey ? { "X-Api-Key": apiKey } : {}) };
   const response = await fetch(path, { ...options, headers });
   if (response.status === 401) throw new Error("An API key is needed: open the dashboard with ?api-key=<key>.");
   if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);

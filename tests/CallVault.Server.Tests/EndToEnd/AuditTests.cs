@@ -100,7 +100,8 @@ public sealed class AuditTests : IAsyncLifetime
 
         var metadata = await _server.Client.GetByteArrayAsync($"api/recordings/{Uri.EscapeDataString(key)}/chunks/0/metadata");
         using var missing = await _server.Client.GetAsync($"api/recordings/{Uri.EscapeDataString(key)}/chunks/7/media");
-        using var retry = await _server.Client.PostAsync("api/jobs/0-eus-d1-nothing-here/retry", null);
+        using var retryRequest = new HttpRequestMessage(HttpMethod.Post, "api/jobs/0-eus-d1-nothing-here/retry") { Headers = { { "X-CallVault-Request", "1" } } };
+        using var retry = await _server.Client.SendAsync(retryRequest);
 
         Assert.Equal(metadataLength, metadata.LongLength);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);

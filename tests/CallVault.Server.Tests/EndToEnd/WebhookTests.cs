@@ -119,6 +119,17 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApi_ListsEveryAnswerOfTheWebhook()
+    {
+        var document = await _server.Client.GetFromJsonAsync<JsonElement>("openapi/v1.json");
+
+        var post = document.GetProperty("paths").GetProperty("/api/events").GetProperty("post").GetProperty("responses");
+        var statuses = post.EnumerateObject().Select(p => p.Name).ToHashSet();
+        Assert.Superset(new HashSet<string> { "200", "400", "401", "403", "413", "503" }, statuses);
+        Assert.Contains("401", document.GetProperty("paths").GetProperty("/api/events").GetProperty("options").GetProperty("responses").EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
     public async Task CloudEventsOptionsHandshake_WithoutTheSecret_Is401()
     {
         using var request = new HttpRequestMessage(HttpMethod.Options, "api/events");
@@ -198,8 +209,11 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Equal(1, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("invalidChunks").GetInt32());
         var recordings = await RecordingsAsync();
         Assert.All(recordings, r => Assert.Equal(0, r.GetProperty("chunks").GetInt32()));
-        // The store's own traversal tests cover paths that leave its root; here: the server wrote nothing but its database and lock.
-        Assert.All(Directory.EnumerateFiles(_server.DataFolder, "*", SearchOption.AllDirectories), f => Assert.Matches(@"^(callvault\.db.*|\.lock)$", Path.GetFileName(f)));
+        // The store's own traversal tests cover paths that leave its root; here: the server wrote nothing but its database,
+        // its lock and its session-protection keys.
+        Assert.All(
+            Directory.EnumerateFiles(_server.DataFolder, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_server.DataFolder, f)),
+            f => Assert.Matches(@"^(callvault\.db.*|\.lock|keys/key-[0-9a-f-]+\.xml)$", f));
         Assert.False(Directory.Exists(_server.RecordingsFolder) && Directory.EnumerateFiles(_server.RecordingsFolder, "*", SearchOption.AllDirectories).Any());
     }
 
