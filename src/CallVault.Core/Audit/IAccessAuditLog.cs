@@ -60,7 +60,10 @@ public sealed record AccessAuditEntry
     /// <summary>The chunk's index within the recording, when the action concerns one.</summary>
     public long? ChunkIndex { get; init; }
 
-    /// <summary>Bytes of the response body handed to the connection (for an aborted read, those sent before the abort).</summary>
+    /// <summary>
+    /// Bytes of the answer's body handed to the connection: for a Range answer its range, for an aborted read those handed
+    /// over before the abort (which may include some the caller never received: the count errs towards more).
+    /// </summary>
     public long Bytes { get; init; }
 
     /// <summary>The caller's address as the service saw it, after trusted forwarded headers were applied.</summary>
@@ -69,7 +72,7 @@ public sealed record AccessAuditEntry
     /// <summary>The HTTP status of the answer (200, 206, 404, ...).</summary>
     public int Status { get; init; }
 
-    /// <summary>Whether the caller went away (or the service stopped) before the answer was complete.</summary>
+    /// <summary>Whether the answer ended before it was complete: the caller went away, the service stopped or the store failed.</summary>
     public bool Aborted { get; init; }
 }
 

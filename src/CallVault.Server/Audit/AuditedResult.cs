@@ -32,8 +32,9 @@ internal sealed class AuditedResult(IResult inner, AccessAuditEntry entry) : IRe
             await inner.ExecuteAsync(httpContext);
             await body.CompleteAsync();
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException || httpContext.RequestAborted.IsCancellationRequested)
+        catch
         {
+            // The caller went away, the service is stopping, or the store failed mid-answer: the answer is incomplete.
             aborted = true;
             throw;
         }

@@ -1,11 +1,15 @@
 namespace CallVault.Server.Audit;
 
-/// <summary>A write-only pass-through that counts the bytes the inner stream accepted.</summary>
+/// <summary>
+/// A write-only pass-through that counts the bytes handed to the inner stream. A write is counted as it starts: when the
+/// caller goes away while a write waits for the connection to drain, part of it may already be on the wire, so the
+/// count errs towards more rather than less (an audit must not understate what left).
+/// </summary>
 internal sealed class CountingStream(Stream inner) : Stream
 {
     private long _bytesWritten;
 
-    /// <summary>Bytes written to the inner stream without an error, so far.</summary>
+    /// <summary>Bytes handed to the inner stream so far.</summary>
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     public override bool CanRead => false;
@@ -20,14 +24,14 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override void Write(byte[] buffer, int offset, int count)
     {
-        inner.Write(buffer, offset, count);
         Interlocked.Add(ref _bytesWritten, count);
+        inner.Write(buffer, offset, count);
     }
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        inner.Write(buffer);
         Interlocked.Add(ref _bytesWritten, buffer.Length);
+        inner.Write(buffer);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -35,8 +39,8 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        await inner.WriteAsync(buffer, cancellationToken);
         Interlocked.Add(ref _bytesWritten, buffer.Length);
+        await inner.WriteAsync(buffer, cancellationToken);
     }
 
     public override void Flush() => inner.Flush();
