@@ -419,3 +419,43 @@ public sealed class SessionTests
         Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(data, "keys"), "*.xml"));
     }
 }
+
+/// <summary>The CLI's <c>--api-key</c> travels as <c>X-Api-Key</c>, and the key's role decides what it may do.</summary>
+public sealed class CliWithKeysTests
+{
+    private const string ReaderKey = "reader-key-0123456789abcdef";
+    private const string OperatorKey = "operator-key-0123456789abcdef";
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(ServerUnderTest server, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var root = new System.CommandLine.RootCommand { CallVault.Cli.Commands.JobsCommand.Create() };
+        var exitCode = await CallVault.Cli.CommandRunner.RunAsync(root, [.. args, "--server", server.BaseAddress.AbsoluteUri], output, error);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task ApiKeyOption_IsSentAsTheHeaderAndItsRoleApplies()
+    {
+        await using var server = await ServerUnderTest.StartAsync(emulator: null, s =>
+        {
+            s["CallVault:Api:Keys:viewer:Role"] = "reader";
+            s["CallVault:Api:Keys:viewer:Key"] = ReaderKey;
+            s["CallVault:Api:Keys:ops:Role"] = "operator";
+            s["CallVault:Api:Keys:ops:Key"] = OperatorKey;
+        });
+
+        var withoutKey = await RunAsync(server, "jobs", "list", "--json");
+        var list = await RunAsync(server, "jobs", "list", "--json", "--api-key", ReaderKey);
+        var readerRetry = await RunAsync(server, "jobs", "retry", "0-eus-d1-unknown", "--api-key", ReaderKey);
+        var operatorRetry = await RunAsync(server, "jobs", "retry", "0-eus-d1-unknown", "--api-key", OperatorKey);
+
+        Assert.Equal(1, withoutKey.ExitCode);
+        Assert.Contains("401", withoutKey.Error, StringComparison.Ordinal);
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("403", readerRetry.Error, StringComparison.Ordinal);
+        Assert.StartsWith("error: the service answered 404", operatorRetry.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(ReaderKey, list.Output + readerRetry.Error + server.Logs.Text, StringComparison.Ordinal);
+    }
+}
