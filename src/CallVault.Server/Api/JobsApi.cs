@@ -78,8 +78,7 @@ internal static class JobsApi
             await AccessAuditing.RecordAsync(
                 httpContext,
                 jobs.AccessAudit,
-                new AccessAuditEntry { Who = AccessAuditing.UnnamedCaller, Action = AccessAuditActions.Retry, DocumentId = documentId, Status = retried ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound },
-                cancellationToken);
+                new AccessAuditEntry { Who = AccessAuditing.UnnamedCaller, Action = AccessAuditActions.Retry, DocumentId = documentId, Status = retried ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound });
             if (!retried)
             {
                 return Results.Problem($"No dead-lettered chunk '{documentId}'.", statusCode: StatusCodes.Status404NotFound);

@@ -16,9 +16,6 @@ namespace CallVault.Server.Audit;
 /// </remarks>
 internal sealed class AuditedResult(IResult inner, AccessAuditEntry entry) : IResult
 {
-    /// <summary>How long appending the record may take before the request gives up on it (and logs that it did).</summary>
-    private static readonly TimeSpan AppendTimeout = TimeSpan.FromSeconds(30);
-
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
@@ -56,7 +53,7 @@ internal sealed class AuditedResult(IResult inner, AccessAuditEntry entry) : IRe
     {
         var services = httpContext.RequestServices;
         // Not the request's token: a caller that went away must still be recorded.
-        using var timeout = new CancellationTokenSource(AppendTimeout, services.GetRequiredService<TimeProvider>());
+        using var timeout = new CancellationTokenSource(AccessAuditing.AppendTimeout, services.GetRequiredService<TimeProvider>());
         try
         {
             await services.GetRequiredService<IAccessAuditLog>().AppendAsync([record], timeout.Token);
