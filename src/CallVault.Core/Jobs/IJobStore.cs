@@ -35,6 +35,9 @@ public interface IJobStore
 
     /// <summary>Dead-letter recovery's lease, blob progress and recovered or lost chunks.</summary>
     Recovery.IDeadLetterRecoveryStore DeadLetterRecovery { get; }
+
+    /// <summary>Who read or changed which recording, when, how many bytes and from where.</summary>
+    Audit.IAccessAuditLog AccessAudit { get; }
 }
 
 /// <summary>Creating and upgrading the schema.</summary>

@@ -1,5 +1,7 @@
+using CallVault.Audit;
 using CallVault.Jobs;
 using CallVault.Server.Access;
+using CallVault.Server.Audit;
 
 namespace CallVault.Server.Api;
 
@@ -71,16 +73,22 @@ internal static class JobsApi
             }));
         }).WithSummary("Media downloads this instance is running now, with bytes received so far (live progress).");
 
-        api.MapPost("/{documentId}/retry", async (string documentId, IJobStore jobs, Processing.JobSignal signal, CancellationToken cancellationToken) =>
+        api.MapPost("/{documentId}/retry", async (string documentId, HttpContext httpContext, IJobStore jobs, Processing.JobSignal signal, CancellationToken cancellationToken) =>
         {
-            if (!await jobs.DeadLetters.RetryAsync(documentId, cancellationToken))
+            var retried = await jobs.DeadLetters.RetryAsync(documentId, cancellationToken);
+            // Recorded before answering, so that no retry is acknowledged without its audit record.
+            await AccessAuditing.RecordAsync(
+                httpContext,
+                jobs.AccessAudit,
+                new AccessAuditEntry { Who = AccessAuditing.UnnamedCaller, Action = AccessAuditActions.Retry, DocumentId = documentId, Status = retried ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound });
+            if (!retried)
             {
                 return Results.Problem($"No dead-lettered chunk '{documentId}'.", statusCode: StatusCodes.Status404NotFound);
             }
 
             signal.Notify(1);
             return Results.Accepted(value: new { documentId, state = "Pending" });
-        }).RequireAuthorization(AccessPolicies.Operator).WithSummary("Makes a dead-lettered chunk due again now.");
+        }).RequireAuthorization(AccessPolicies.Operator).WithSummary("Makes a dead-lettered chunk due again now; kept in the access audit log.");
         return routes;
     }
 }

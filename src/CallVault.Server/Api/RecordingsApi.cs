@@ -1,6 +1,8 @@
+using CallVault.Audit;
 using CallVault.Jobs;
 using CallVault.Processing;
 using CallVault.Server.Access;
+using CallVault.Server.Audit;
 using CallVault.Storage;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +10,8 @@ namespace CallVault.Server.Api;
 
 /// <summary>
 /// The read API: recordings with paging and a call-id filter, one recording as its manifest, and a chunk's media and
-/// metadata streamed from the store with Range support (so a browser's player can seek).
+/// metadata streamed from the store with Range support (so a browser's player can seek). Reads of a recording's content
+/// are kept in the access audit log (who, what, bytes sent, from where).
 /// </summary>
 internal static class RecordingsApi
 {
@@ -71,10 +74,11 @@ internal static class RecordingsApi
             }));
         }).WithSummary("Recordings: paging (skip, take up to 500), filters (callId, from/to start time, participant, status) and sort (Newest, Oldest, Longest, Largest).");
 
+        // Every read of a recording's content (manifest, metadata, media), found or not, is kept in the access audit log.
         api.MapGet("/{key}", async (string key, IJobStore jobs, TimeProvider time, IOptionsMonitor<CallVaultOptions> options, CancellationToken cancellationToken) =>
-            await jobs.Recordings.GetRecordingAsync(key, cancellationToken) is { } details
+            (await jobs.Recordings.GetRecordingAsync(key, cancellationToken) is { } details
                 ? Results.Ok(RecordingManifest.From(details, time.GetUtcNow(), options.CurrentValue.AcsRetention))
-                : NotFound(key))
+                : NotFound(key)).Audited(AccessAuditActions.ManifestRead, key))
             .WithSummary("One recording: its chunks, metadata and participants (the manifest).");
 
         api.MapGet("/{key}/chunks/{index:long}/media", (string key, long index, IJobStore jobs, IRecordingStore store, CancellationToken cancellationToken) =>
@@ -91,15 +95,18 @@ internal static class RecordingsApi
         var details = await jobs.Recordings.GetRecordingAsync(key, cancellationToken);
         var chunk = details?.Chunks.FirstOrDefault(c => c.Request.Index == index);
         var stored = media ? chunk?.Media : chunk?.Metadata;
+        var action = media ? AccessAuditActions.MediaRead : AccessAuditActions.MetadataRead;
         if (stored is null)
         {
-            return Results.Problem($"Recording '{key}' has no stored {(media ? "media" : "metadata")} for chunk {index}.", statusCode: StatusCodes.Status404NotFound);
+            return Results.Problem($"Recording '{key}' has no stored {(media ? "media" : "metadata")} for chunk {index}.", statusCode: StatusCodes.Status404NotFound)
+                .Audited(action, key, chunk?.Request.DocumentId, index);
         }
 
         var stream = await store.OpenReadAsync(stored.Path, cancellationToken);
-        return stream is null
+        return (stream is null
             ? Results.Problem($"The stored file for chunk {index} of '{key}' is missing from the store.", statusCode: StatusCodes.Status404NotFound)
-            : Results.Stream(stream, stored.ContentType ?? "application/octet-stream", Path.GetFileName(stored.Path), enableRangeProcessing: true);
+            : Results.Stream(stream, stored.ContentType ?? "application/octet-stream", Path.GetFileName(stored.Path), enableRangeProcessing: true))
+            .Audited(action, key, chunk!.Request.DocumentId, index);
     }
 
     private static IResult NotFound(string key) => Results.Problem($"No recording '{key}'.", statusCode: StatusCodes.Status404NotFound);

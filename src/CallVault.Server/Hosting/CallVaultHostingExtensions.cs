@@ -55,6 +55,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().RejectedEvents);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Sessions);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetterRecovery);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().AccessAudit);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
@@ -124,6 +125,8 @@ public static class CallVaultHostingExtensions
 
         // Validate every options type now, before any service is constructed, so all problems are reported together.
         app.Services.GetService<IStartupValidator>()?.Validate();
+        // Before access, so that its refusals carry the headers too.
+        app.UseSecurityHeaders();
         app.UseCallVaultAccess();
 
         // The dashboard: static files at /, which read everything through the API (and its access rules).
@@ -137,6 +140,7 @@ public static class CallVaultHostingExtensions
         app.MapSessionsApi();
         app.MapCallAutomationCallbacks();
         app.MapRecoveryApi();
+        app.MapAuditApi();
         app.MapOpenApi();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Metrics);
         app.MapCallVaultHealth();

@@ -1,18 +1,22 @@
 // CallVault dashboard: plain JavaScript over the service's API. Refreshes every two seconds.
+// No key is ever kept here or put in a URL: the key is posted once to /api/auth/sign-in, and the service answers with an
+// HttpOnly session cookie that the browser sends by itself (also for the audio players' requests).
 "use strict";
 
-const apiKey = new URLSearchParams(location.search).get("api-key") || localStorage.getItem("callvault-api-key") || "";
-if (new URLSearchParams(location.search).get("api-key")) localStorage.setItem("callvault-api-key", apiKey);
+class SignInNeeded extends Error {}
 
 async function api(path, options = {}) {
-  const headers = { "X-CallVault-Request": "1", ...(apiKey ? { "X-Api-Key": apiKey } : {}) };
-  const response = await fetch(path, { ...options, headers });
-  if (response.status === 401) throw new Error("An API key is needed: open the dashboard with ?api-key=<key>.");
+  const method = options.method || "GET";
+  // A cross-site form cannot send this header, so the service accepts state changes only with it.
+  const headers = method === "GET" ? {} : { "X-CallVault-Request": "1" };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), credentials: "same-origin" });
+  if (response.status === 401) throw new SignInNeeded("Sign in with an API key.");
+  if (response.status === 403) throw new Error("This key's role may not do that.");
   if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
   return response.status === 204 ? null : response.json();
 }
 
-const withKey = path => apiKey ? `${path}?api-key=${encodeURIComponent(apiKey)}` : path;
 const text = value => value === null || value === undefined ? "–" : String(value);
 const el = (tag, props = {}, ...children) => {
   const node = Object.assign(document.createElement(tag), props);
@@ -132,8 +136,12 @@ async function showList() {
     const retry = el("button", { className: "retry" }, "Retry");
     retry.addEventListener("click", async () => {
       retry.disabled = true;
-      await api(`/api/jobs/${encodeURIComponent(d.documentId)}/retry`, { method: "POST" });
-      retry.textContent = "Queued";
+      try {
+        await api(`/api/jobs/${encodeURIComponent(d.documentId)}/retry`, { method: "POST" });
+        retry.textContent = "Queued";
+      } catch (error) {
+        retry.textContent = error.message;
+      }
     });
     return el("tr", { className: "dead-letter" }, el("td", {}, el("code", {}, d.documentId)), el("td", {}, text(d.callId)),
       el("td", {}, text(d.attempts)), el("td", {}, text(d.lastError)), el("td", {}, retry));
@@ -150,10 +158,16 @@ async function showList() {
   if (rejected.events.length === 0) document.querySelector("#rejected-events tbody").replaceChildren(el("tr", {}, el("td", { colSpan: 5 }, "None.")));
 }
 
-async function showRecording(key) {
+// The key of a recording shown with every chunk stored: it cannot change, so it is not read again on each refresh (every
+// read of a recording is an access audit record).
+let settledRecording = null;
+
+async function showRecording(key, refreshing) {
   document.getElementById("list-view").hidden = true;
   document.getElementById("recording-view").hidden = false;
+  if (refreshing && settledRecording === key) return;
   const [r, downloads] = await Promise.all([api(`/api/recordings/${encodeURIComponent(key)}`), api("/api/jobs/in-flight")]);
+  settledRecording = r.status === "stored" && r.chunks.every(c => c.state === "Stored") ? key : null;
   document.getElementById("recording-title").textContent = `Call ${text(r.callId)}`;
   document.getElementById("recording-facts").replaceChildren(
     el("dt", {}, "Status"), el("dd", { className: `status-${r.status}` }, r.status),
@@ -174,7 +188,7 @@ async function showRecording(key) {
     box.dataset.documentId = c.documentId;
     box.dataset.state = c.state;
     if (c.media) {
-      box.append(el("audio", { controls: true, preload: "metadata", src: withKey(`/api/recordings/${encodeURIComponent(r.key)}/chunks/${c.index}/media`) }));
+      box.append(el("audio", { controls: true, preload: "metadata", src: `/api/recordings/${encodeURIComponent(r.key)}/chunks/${c.index}/media` }));
       box.append(el("div", {}, "SHA-256 ", el("code", {}, c.media.sha256)));
     }
     const download = downloads.find(d => d.documentId === c.documentId);
@@ -187,21 +201,82 @@ async function showRecording(key) {
   }));
 }
 
-async function render() {
+async function render(refreshing = false) {
   const match = location.hash.match(/^#\/recordings\/(.+)$/);
   try {
-    if (match) await showRecording(decodeURIComponent(match[1])); else await showList();
+    if (match) await showRecording(decodeURIComponent(match[1]), refreshing); else await showList();
   } catch (error) {
-    document.getElementById("health").textContent = error.message;
+    if (error instanceof SignInNeeded) showSignIn(); else document.getElementById("health").textContent = error.message;
   }
 }
 
-window.addEventListener("hashchange", () => { showFilters(listParameters()); render(); });
+let refreshTimer = null;
+
+function showSignIn() {
+  clearInterval(refreshTimer);
+  refreshTimer = null;
+  settledRecording = null;
+  for (const id of ["list-view", "recording-view", "caller"]) document.getElementById(id).hidden = true;
+  for (const table of document.querySelectorAll("main tbody")) table.replaceChildren();
+  document.getElementById("chunks").replaceChildren();
+  document.getElementById("sign-in-view").hidden = false;
+  document.querySelector("#sign-in input[name=key]").focus();
+}
+
+// Who the service says the caller is: a key's name and role, or local (no keys, this machine only).
+async function start() {
+  let caller;
+  try {
+    caller = await api("/api/auth/me");
+  } catch (error) {
+    if (error instanceof SignInNeeded) showSignIn(); else document.getElementById("health").textContent = error.message;
+    refreshHealth();
+    return;
+  }
+  document.getElementById("sign-in-view").hidden = true;
+  document.getElementById("caller-name").textContent = `${caller.name} (${caller.role})`;
+  document.getElementById("caller").hidden = false;
+  showFilters(listParameters());
+  refreshHealth();
+  await render();
+  clearInterval(refreshTimer);
+  refreshTimer = setInterval(() => { refreshHealth(); render(true); }, 2000);
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = document.querySelector("#sign-in input[name=key]");
+  const message = document.getElementById("sign-in-error");
+  message.textContent = "";
+  const response = await fetch("/api/auth/sign-in", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CallVault-Request": "1" },
+    body: JSON.stringify({ key: input.value }),
+    credentials: "same-origin",
+  });
+  input.value = "";
+  if (response.status === 204) {
+    await start();
+  } else {
+    message.textContent = response.status === 401 ? "That key is not accepted."
+      : response.status === 429 ? "Too many attempts: wait a minute and try again."
+      : `Sign-in failed: ${response.status} ${response.statusText}`;
+  }
+}
+
+async function signOut() {
+  try {
+    await api("/api/auth/sign-out", { method: "POST" });
+  } finally {
+    await start();
+  }
+}
+
+window.addEventListener("hashchange", () => { if (refreshTimer === null) return; settledRecording = null; showFilters(listParameters()); render(); });
 document.getElementById("filters").addEventListener("submit", applyFilters);
 document.getElementById("filters").addEventListener("reset", () => { location.hash = "#/"; });
 document.getElementById("previous-page").addEventListener("click", () => goToPage(Math.max(0, (Number(listParameters().get("skip")) || 0) - pageSize)));
 document.getElementById("next-page").addEventListener("click", () => goToPage((Number(listParameters().get("skip")) || 0) + pageSize));
-showFilters(listParameters());
-refreshHealth();
-render();
-setInterval(() => { refreshHealth(); render(); }, 2000);
+document.getElementById("sign-in").addEventListener("submit", signIn);
+document.getElementById("sign-out").addEventListener("click", signOut);
+start();

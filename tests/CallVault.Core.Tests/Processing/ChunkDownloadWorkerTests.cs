@@ -348,6 +348,7 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
 
         public CallVault.Sessions.IRecordingSessionStore Sessions => inner.Sessions;
         public CallVault.Recovery.IDeadLetterRecoveryStore DeadLetterRecovery => inner.DeadLetterRecovery;
+        public CallVault.Audit.IAccessAuditLog AccessAudit => inner.AccessAudit;
     }
 
     private sealed class Monitor<T>(T value) : IOptionsMonitor<T>

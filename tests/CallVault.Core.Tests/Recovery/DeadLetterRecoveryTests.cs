@@ -373,6 +373,8 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
 
         public CallVault.Sessions.IRecordingSessionStore Sessions => inner.Sessions;
 
+        public CallVault.Audit.IAccessAuditLog AccessAudit => inner.AccessAudit;
+
         public IDeadLetterRecoveryStore DeadLetterRecovery { get; } = new FailingMark(inner.DeadLetterRecovery);
     }
 

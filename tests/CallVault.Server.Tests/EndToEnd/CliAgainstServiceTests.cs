@@ -34,7 +34,7 @@ public sealed class CliAgainstServiceTests : IAsyncLifetime
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var root = new RootCommand { RecordingsCommand.Create(), JobsCommand.Create(), VerifyCommand.Create() };
+        var root = new RootCommand { RecordingsCommand.Create(), JobsCommand.Create(), VerifyCommand.Create(), AuditCommand.Create() };
         var exitCode = await CommandRunner.RunAsync(root, [.. args, "--server", _server.BaseAddress.AbsoluteUri], output, error);
         return (exitCode, output.ToString(), error.ToString());
     }
@@ -117,6 +117,40 @@ public sealed class CliAgainstServiceTests : IAsyncLifetime
         Assert.Equal(1, badCode);
         Assert.Contains($"DIFFERS  {Key} chunk 1 media", bad, StringComparison.Ordinal);
         Assert.Contains("1 difference(s)", bad, StringComparison.Ordinal);
+    }
+
+    /// <summary><c>audit</c> lists the chunk read just before, by recording and by caller, as a table and in <c>--json</c>; a caller who read nothing has no records.</summary>
+    [Fact]
+    public async Task Audit_ListsTheReadsWithTheirBytes()
+    {
+        var media = await _server.Client.GetByteArrayAsync($"api/recordings/{Uri.EscapeDataString(Key)}/chunks/1/media");
+        JsonElement read = default;
+        string json = string.Empty;
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (read.ValueKind == JsonValueKind.Undefined)
+        {
+            // The record is committed just after the answer's last byte: wait for it rather than race it.
+            var (code, output, _) = await RunAsync("audit", "--recording", Key, "--json");
+            Assert.Equal(0, code);
+            json = output;
+            read = JsonDocument.Parse(output).RootElement.GetProperty("records").EnumerateArray().FirstOrDefault(r => r.GetProperty("action").GetString() == "media.read");
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"no media.read record: {output}");
+            await Task.Delay(read.ValueKind == JsonValueKind.Undefined ? 50 : 0);
+        }
+
+        var who = read.GetProperty("who").GetString()!;
+        var (tableCode, table, _) = await RunAsync("audit", "--who", who, "--recording", Key, "--since", read.GetProperty("at").GetDateTimeOffset().ToString("O"));
+        var (noneCode, none, _) = await RunAsync("audit", "--who", "nobody-at-all", "--json");
+        var (badCode, _, badError) = await RunAsync("audit", "--take", "0");
+
+        Assert.Equal((media.LongLength, 1L), (read.GetProperty("bytes").GetInt64(), read.GetProperty("chunkIndex").GetInt64()));
+        Assert.Equal((0, 0, 2), (tableCode, noneCode, badCode));
+        Assert.Contains("media.read", table, StringComparison.Ordinal);
+        Assert.Contains(Key, table, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1", table, StringComparison.Ordinal);
+        Assert.Equal(0, JsonDocument.Parse(none).RootElement.GetProperty("records").GetArrayLength());
+        Assert.Contains("--take", badError, StringComparison.Ordinal);
+        Assert.Contains("manifest.read", json, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -94,6 +94,43 @@ public sealed class ReverseProxyTests : IAsyncLifetime
         Assert.Equal("audio/wav", media.Content.Headers.ContentType?.MediaType);
     }
 
+    /// <summary>A chunk played through the proxy: the audit record names the key (never the key itself), the client's address and the bytes sent.</summary>
+    [Fact]
+    public async Task ThroughTheProxy_TheAuditRecordNamesTheKeyAndTheClientsAddress()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"api/recordings/{_key}/chunks/0/media");
+        request.Headers.Add("X-Api-Key", ReaderKey);
+        using var media = await _proxy.Client.SendAsync(request);
+        var length = (await media.Content.ReadAsByteArrayAsync()).LongLength;
+        using var auditor = new HttpClient { BaseAddress = _server.BaseAddress };
+        auditor.DefaultRequestHeaders.Add("X-Api-Key", OperatorKey);
+
+        JsonElement[] records;
+        var deadline = Stopwatch.StartNew();
+        do
+        {
+            // Committed as the answer ends, a moment after the client may have read the last byte.
+            var page = await auditor.GetFromJsonAsync<JsonElement>($"api/audit?recording={Uri.EscapeDataString(_key)}&who=viewer");
+            records = [.. page.GetProperty("records").EnumerateArray()];
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "no audit record of the read");
+        }
+        while (records.Length == 0 && await Delay());
+
+        Assert.Equal(HttpStatusCode.OK, media.StatusCode);
+        var record = Assert.Single(records);
+        Assert.Equal(
+            ("viewer", "media.read", Client.ToString(), length, 200),
+            (record.GetProperty("who").GetString(), record.GetProperty("action").GetString(), record.GetProperty("remoteAddress").GetString(), record.GetProperty("bytes").GetInt64(), record.GetProperty("status").GetInt32()));
+        Assert.DoesNotContain(ReaderKey, await auditor.GetStringAsync("api/audit"), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(HttpMethod.Get, "api/audit", ReaderKey));
+
+        static async Task<bool> Delay()
+        {
+            await Task.Delay(50);
+            return true;
+        }
+    }
+
     private async Task<HttpStatusCode> StatusAsync(HttpMethod method, string path, string? key)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -25,6 +25,7 @@ public abstract class AdoNetJobStore : IJobStore
         RejectedEvents = new RelationalRejectedEventStore(database);
         Sessions = new AdoNetRecordingSessionStore(database);
         DeadLetterRecovery = new AdoNetDeadLetterRecoveryStore(database);
+        AccessAudit = new AdoNetAccessAuditLog(database);
     }
 
     /// <summary>The database the roles share.</summary>
@@ -53,4 +54,7 @@ public abstract class AdoNetJobStore : IJobStore
 
     /// <inheritdoc />
     public Recovery.IDeadLetterRecoveryStore DeadLetterRecovery { get; }
+
+    /// <inheritdoc />
+    public Audit.IAccessAuditLog AccessAudit { get; }
 }

@@ -106,8 +106,22 @@ public static class RelationalSchema
         CREATE INDEX rejected_events_last_seen ON rejected_events (last_seen_at);
         """,
         """
-        -- Version 6 is the access audit record (issue 12); this placeholder only keeps the numbering until it is merged.
-        SELECT 1;
+        CREATE TABLE access_audit (
+            id              TEXT PRIMARY KEY,
+            at              BIGINT NOT NULL,
+            who             TEXT NOT NULL,
+            action          TEXT NOT NULL,
+            recording_key   TEXT,
+            document_id     TEXT,
+            chunk_index     BIGINT,
+            bytes           BIGINT NOT NULL,
+            remote_address  TEXT,
+            status          INTEGER NOT NULL,
+            aborted         INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX access_audit_at ON access_audit (at, id);
+        CREATE INDEX access_audit_who ON access_audit (who, at, id);
+        CREATE INDEX access_audit_recording ON access_audit (recording_key, at, id);
         """,
         """
         CREATE TABLE recording_sessions (
