@@ -7,6 +7,7 @@ var root = new RootCommand("CallVault: keeps every Azure Communication Services 
     DownloadCommand.Create(),
     RecordingsCommand.Create(),
     JobsCommand.Create(),
+    SessionsCommand.Create(),
     VerifyCommand.Create(),
     DoctorCommand.Create(),
 };
