@@ -24,6 +24,17 @@ public sealed class AcsClientOptions
     /// <summary>Which headers are signed. Default <see cref="AcsSigningScheme.Current"/>.</summary>
     public AcsSigningScheme SigningScheme { get; set; } = AcsSigningScheme.Current;
 
+    /// <summary>
+    /// The <c>api-version</c> of the Call Automation recording requests (<see cref="CallAutomation.CallRecordingClient"/>).
+    /// Default <see cref="DefaultCallAutomationApiVersion"/>, a stable version; <c>pauseOnStart</c> and Bring Your Own
+    /// Storage need 2024-04-15 or later. Form <c>yyyy-MM-dd</c>, optionally with a <c>-preview</c> suffix.
+    /// </summary>
+    [RegularExpression(@"^\d{4}-\d{2}-\d{2}(-preview)?$", ErrorMessage = "CallVault:Acs:CallAutomationApiVersion must look like 2025-05-15 (optionally with -preview).")]
+    public string CallAutomationApiVersion { get; set; } = DefaultCallAutomationApiVersion;
+
+    /// <summary>The stable Call Automation <c>api-version</c> used unless configured otherwise.</summary>
+    public const string DefaultCallAutomationApiVersion = "2025-05-15";
+
     /// <summary>How objects are downloaded.</summary>
     [Required]
     [ValidateObjectMembers]

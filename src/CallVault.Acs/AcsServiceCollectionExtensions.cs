@@ -1,5 +1,6 @@
 using System.Net;
 using CallVault.Acs.Authentication;
+using CallVault.Acs.CallAutomation;
 using CallVault.Acs.Http;
 using CallVault.Acs.Recordings;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +38,36 @@ public static class AcsServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
             .AddAcsHmacSigning();
     }
+
+    /// <summary>
+    /// Adds <see cref="CallRecordingClient"/> (Call Automation recording control) with the same validated
+    /// <see cref="AcsClientOptions"/> as <see cref="AddAcsRecordingClient"/> (<c>CallVault:Acs</c>), on the same signed
+    /// pipeline. Each attempt may take 30 seconds before it counts as unanswered and is retried.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Optional configuration applied after any bound configuration.</param>
+    /// <returns>The client's builder, for further handlers.</returns>
+    public static IHttpClientBuilder AddCallRecordingClient(this IServiceCollection services, Action<AcsClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<AcsClientOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcsClientOptions>, AcsClientOptionsAttributeValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcsClientOptions>, AcsClientOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+
+        return services
+            .AddHttpClient<CallRecordingClient>(client => client.Timeout = CallRecordingAttemptTimeout)
+            .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
+            .AddAcsHmacSigning();
+    }
+
+    /// <summary>How long one Call Automation request may wait for its answer: 30 seconds.</summary>
+    public static readonly TimeSpan CallRecordingAttemptTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Adds ACS request signing to any HTTP client: a redirect handler that re-signs same-origin hops and strips

@@ -22,7 +22,7 @@ internal static class AcsRetryPipeline
                 Delay = options.BaseDelay,
                 MaxDelay = maxDelay,
                 DelayGenerator = args => ValueTask.FromResult(
-                    args.Outcome.Exception is AcsRequestException { RetryAfter: { } retryAfter }
+                    RetryAfterOf(args.Outcome.Exception) is { } retryAfter
                         ? (TimeSpan?)(retryAfter < maxDelay ? retryAfter : maxDelay)
                         : null),
                 OnRetry = args =>
@@ -33,4 +33,11 @@ internal static class AcsRetryPipeline
             })
             .Build();
     }
+
+    private static TimeSpan? RetryAfterOf(Exception? exception) => exception switch
+    {
+        AcsRequestException request => request.RetryAfter,
+        CallAutomation.CallAutomationException callAutomation => callAutomation.RetryAfter,
+        _ => null,
+    };
 }

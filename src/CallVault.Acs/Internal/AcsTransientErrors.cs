@@ -11,6 +11,8 @@ internal static class AcsTransientErrors
         AcsRequestException request => request.IsTransient,
         AcsContentException content => content.IsTransient,
         AcsStallTimeoutException => true,
+        CallAutomation.CallAutomationException callAutomation => callAutomation.IsTransient,
+        TimeoutException => true,
         HttpRequestException => true,
         OperationCanceledException => false,
         InvalidDataException => false,

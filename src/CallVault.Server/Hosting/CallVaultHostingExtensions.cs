@@ -29,6 +29,7 @@ public static class CallVaultHostingExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallVaultOptions>, CallVaultOptionsAttributeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallVaultOptions>, CallVaultOptionsValidator>());
         services.AddAcsRecordingClient();
+        services.AddCallRecordingClient();
         services.AddOptions<AcsClientOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Acs").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
