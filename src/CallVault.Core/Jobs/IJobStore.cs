@@ -29,6 +29,9 @@ public interface IJobStore
 
     /// <summary>Events the webhook could not use, kept with the reason so that nothing is dropped silently.</summary>
     Events.IRejectedEventStore RejectedEvents { get; }
+
+    /// <summary>Recording sessions started through Call Automation: their state, history and files.</summary>
+    Sessions.IRecordingSessionStore Sessions { get; }
 }
 
 /// <summary>Creating and upgrading the schema.</summary>

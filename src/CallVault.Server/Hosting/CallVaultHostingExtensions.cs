@@ -8,6 +8,7 @@ using CallVault.Jobs.Sqlite;
 using CallVault.Processing;
 using CallVault.Server.Api;
 using CallVault.Server.Health;
+using CallVault.Server.Sessions;
 using CallVault.Server.Webhook;
 using CallVault.Storage;
 using CallVault.Storage.AzureBlob;
@@ -48,6 +49,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Recordings);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Schema);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().RejectedEvents);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Sessions);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
         {
@@ -74,10 +76,13 @@ public static class CallVaultHostingExtensions
         services.AddHostedService<JobStatisticsSampler>();
         services.AddHostedService<ManifestSweeper>();
 
+        builder.AddRecordingControl();
+
         services.AddHealthChecks()
             .AddCheck<ConfigurationHealthCheck>("configuration", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
-            .AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+            .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
+            .AddCheck<SessionsHealthCheck>("sessions", tags: ["ready"]);
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddOpenApi();
         services.AddSingleton<ApiAccessFilter>();
@@ -98,6 +103,8 @@ public static class CallVaultHostingExtensions
         app.MapRecordingsApi();
         app.MapJobsApi();
         app.MapEventsApi();
+        app.MapSessionsApi();
+        app.MapCallAutomationCallbacks();
         app.MapOpenApi();
         app.UseWhen(
             context => context.Request.Path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase),

@@ -13,6 +13,8 @@ public sealed class SqliteRecordingReadModelTests() : RecordingReadModelContract
 
 public sealed class SqliteJobStoreSchemaTests() : JobStoreSchemaContract(new SqliteBackend());
 
+public sealed class SqliteRecordingSessionStoreTests() : RecordingSessionStoreContract(new SqliteBackend());
+
 /// <summary>What only the embedded SQLite store does: one process owns the file.</summary>
 public sealed class SqliteJobStoreTests() : JobStoreContract(new SqliteBackend())
 {

@@ -345,6 +345,8 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         public IJobStoreSchema Schema => inner.Schema;
 
         public CallVault.Events.IRejectedEventStore RejectedEvents => inner.RejectedEvents;
+
+        public CallVault.Sessions.IRecordingSessionStore Sessions => inner.Sessions;
     }
 
     private sealed class Monitor<T>(T value) : IOptionsMonitor<T>

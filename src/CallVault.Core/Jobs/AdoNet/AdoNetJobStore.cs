@@ -23,6 +23,7 @@ public abstract class AdoNetJobStore : IJobStore
         Recordings = new AdoNetRecordingReadModel(database);
         Schema = new AdoNetJobStoreSchema(database);
         RejectedEvents = new RelationalRejectedEventStore(database);
+        Sessions = new AdoNetRecordingSessionStore(database);
     }
 
     /// <summary>The database the roles share.</summary>
@@ -45,4 +46,7 @@ public abstract class AdoNetJobStore : IJobStore
 
     /// <inheritdoc />
     public Events.IRejectedEventStore RejectedEvents { get; }
+
+    /// <inheritdoc />
+    public Sessions.IRecordingSessionStore Sessions { get; }
 }

@@ -105,6 +105,61 @@ public static class RelationalSchema
         );
         CREATE INDEX rejected_events_last_seen ON rejected_events (last_seen_at);
         """,
+        """
+        -- Version 6 is the access audit record (issue 12); this placeholder only keeps the numbering until it is merged.
+        SELECT 1;
+        """,
+        """
+        CREATE TABLE recording_sessions (
+            recording_id        TEXT PRIMARY KEY,
+            server_call_id      TEXT,
+            group_call_id       TEXT,
+            content_type        TEXT,
+            channel_type        TEXT,
+            format_type         TEXT,
+            pause_on_start      BIGINT NOT NULL DEFAULT 0,
+            start_options       TEXT,
+            external_container  TEXT,
+            origin              TEXT NOT NULL,
+            started_by          TEXT,
+            created_at          BIGINT NOT NULL,
+            state               TEXT NOT NULL,
+            state_at            BIGINT NOT NULL,
+            last_requested      TEXT,
+            stopped_at          BIGINT,
+            detail              TEXT,
+            updated_at          BIGINT NOT NULL
+        );
+        CREATE INDEX recording_sessions_created ON recording_sessions (created_at, recording_id);
+        CREATE INDEX recording_sessions_state ON recording_sessions (state, stopped_at);
+        CREATE INDEX recording_sessions_server_call ON recording_sessions (server_call_id);
+
+        CREATE TABLE recording_session_changes (
+            recording_id  TEXT NOT NULL REFERENCES recording_sessions (recording_id),
+            change_id     TEXT NOT NULL,
+            occurred_at   BIGINT NOT NULL,
+            received_at   BIGINT NOT NULL,
+            source        TEXT NOT NULL,
+            event         TEXT NOT NULL,
+            state         TEXT,
+            applied       BIGINT NOT NULL,
+            actor         TEXT,
+            detail        TEXT,
+            PRIMARY KEY (recording_id, change_id)
+        );
+
+        CREATE TABLE recording_session_requests (
+            idempotency_key  TEXT PRIMARY KEY,
+            fingerprint      TEXT NOT NULL,
+            request_id       TEXT NOT NULL,
+            first_sent       BIGINT NOT NULL,
+            recording_id     TEXT,
+            created_at       BIGINT NOT NULL
+        );
+
+        -- A session finds its files by the recording id the Event Grid intake stores with each recording.
+        CREATE INDEX recordings_recording_id ON recordings (recording_id);
+        """,
     ];
 
     /// <summary>
