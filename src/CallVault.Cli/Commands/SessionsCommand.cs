@@ -218,16 +218,19 @@ internal static class SessionsCommand
             console.MarkupLine($"Recording [bold]{Markup.Escape(Text(session, "recordingId"))}[/], call {Markup.Escape(CallOf(session))}, {Markup.Escape(Text(session, "state"))}");
             console.MarkupLine($"  {Markup.Escape($"{Text(session, "content")} · {Text(session, "channel")} · {Text(session, "format")}")}, started by {Markup.Escape(Text(session, "startedBy"))}");
             console.MarkupLine($"  files: {Files(session)}");
-            var timeline = new Table().AddColumns("Time", "Event", "State", "By", "Detail");
+            var timeline = new Table().AddColumns("Time", "Event", "From", "State", "By", "Detail");
             if (session.TryGetProperty("timeline", out var entries) && entries.ValueKind == JsonValueKind.Array)
             {
                 foreach (var e in entries.EnumerateArray())
                 {
+                    // A change that arrived after a newer one is kept in the history but did not set the state.
+                    var late = e.TryGetProperty("applied", out var applied) && applied.ValueKind == JsonValueKind.False ? " (late, not applied)" : string.Empty;
                     timeline.AddRow(
                         Markup.Escape(Text(e, "at")),
-                        Markup.Escape(Text(e, "kind")),
-                        Markup.Escape(Text(e, "state")),
-                        Markup.Escape(Text(e, "by")),
+                        Markup.Escape(Text(e, "event")),
+                        Markup.Escape(Text(e, "source")),
+                        Markup.Escape(Text(e, "state") + late),
+                        Markup.Escape(Text(e, "actor")),
                         Markup.Escape(Text(e, "detail")));
                 }
             }
@@ -286,11 +289,24 @@ internal static class SessionsCommand
     private static bool FilesMissing(JsonElement session) =>
         session.TryGetProperty("filesMissing", out var missing) && missing.ValueKind == JsonValueKind.True;
 
-    /// <summary>Where the session's files stand: the stored recording it links to, an alarm, or not yet.</summary>
-    private static string Files(JsonElement session) =>
-        FilesMissing(session) ? "[red bold]FILES MISSING[/]"
-        : Text(session, "recordingKey") is var key and not "-" ? $"stored as {Markup.Escape(key)}"
-        : "not yet";
+    /// <summary>Where the session's files stand: an alarm, the stored recording it links to, or not yet.</summary>
+    private static string Files(JsonElement session)
+    {
+        if (FilesMissing(session))
+        {
+            return "[red bold]FILES MISSING[/]";
+        }
+
+        if (!session.TryGetProperty("recording", out var recording) || recording.ValueKind != JsonValueKind.Object)
+        {
+            return "not yet";
+        }
+
+        var progress = $"{Text(recording, "storedChunks")}/{Text(recording, "chunks")} chunks";
+        return Markup.Escape(Text(recording, "storedAt") is not "-"
+            ? $"stored ({progress}) as {Text(recording, "key")}"
+            : $"arriving ({progress} stored) as {Text(recording, "key")}");
+    }
 
     private static string CallOf(JsonElement session) =>
         Text(session, "serverCallId") is var server and not "-" ? server : $"group {Text(session, "groupCallId")}";

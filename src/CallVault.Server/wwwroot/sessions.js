@@ -38,7 +38,6 @@
   const canPause = s => stateOf(s) === "active";
   const canResume = s => stateOf(s) === "paused";
   const canStop = s => !finished(s);
-  const recordingKeyOf = s => (s.files && s.files.recordingKey) || s.recordingKey || null;
   const callOf = s => s.serverCallId ? s.serverCallId : `group ${text(s.groupCallId)}`;
 
   // What each timeline event means, in words: asked through the API, reported by a callback, or seen in Event Grid.
@@ -93,11 +92,11 @@
 
   function files(session) {
     if (session.filesMissing) return el("td", { className: "files files-missing" }, "files missing");
-    const key = recordingKeyOf(session);
-    if (key) {
-      const f = session.files || {};
-      const progress = f.chunks ? ` (${f.storedChunks}/${f.chunks} chunks stored)` : "";
-      return el("td", { className: "files" }, el("a", { href: `#/recordings/${encodeURIComponent(key)}` }, f.storedAt ? "stored" : "arriving"), progress);
+    // The stored recording the session links to, once the files' event arrived.
+    const r = session.recording;
+    if (r) {
+      return el("td", { className: "files" },
+        el("a", { href: `#/recordings/${encodeURIComponent(r.key)}` }, r.storedAt ? "stored" : "arriving"), ` ${r.storedChunks}/${r.chunks} chunks`);
     }
     return el("td", { className: "files" }, finished(session) ? "waiting for files" : "–");
   }

@@ -10,19 +10,29 @@ public sealed class SessionsCommandTests : IAsyncLifetime
     private const string RecordingId = "eyJQbGF0Zm9ybSI6InRlc3QifQ+/x=";
     private const string EscapedId = "eyJQbGF0Zm9ybSI6InRlc3QifQ%2B%2Fx%3D";
 
+    /// <summary>A session as <c>GET /api/sessions/{id}</c> answers it.</summary>
     private const string ActiveSession = $$"""
-        {"recordingId":"{{RecordingId}}","state":"active","serverCallId":"server-call-1","groupCallId":null,
-         "content":"audio","channel":"unmixed","format":"mp3","pauseOnStart":false,"startedBy":"local",
-         "createdAt":"2026-11-30T10:00:00+00:00","updatedAt":"2026-11-30T10:00:01+00:00","filesMissing":false,"recordingKey":null,
+        {"recordingId":"{{RecordingId}}","state":"Active","stateChangedAt":"2026-11-30T10:00:06+00:00","serverCallId":"server-call-1","groupCallId":null,
+         "content":"audio","channel":"unmixed","format":"mp3","pauseOnStart":false,"participantOrdering":[],"channelAffinity":[],
+         "externalStorageContainerUrl":null,"filesExpectedIn":"acs","origin":"Api","startedBy":"local",
+         "createdAt":"2026-11-30T10:00:00+00:00","lastRequested":"Pause","stoppedAt":null,"detail":null,"filesMissing":false,"recording":null,
          "timeline":[
-           {"at":"2026-11-30T10:00:00+00:00","kind":"started","state":"active","by":"local","detail":null},
-           {"at":"2026-11-30T10:00:05+00:00","kind":"paused","state":"inactive","by":"operator-alice","detail":null}]}
+           {"at":"2026-11-30T10:00:00+00:00","receivedAt":"2026-11-30T10:00:00+00:00","source":"Api","event":"start","state":"Active","applied":true,"actor":"local","detail":null},
+           {"at":"2026-11-30T10:00:05+00:00","receivedAt":"2026-11-30T10:00:05+00:00","source":"Api","event":"pause","state":"Paused","applied":true,"actor":"operator-alice","detail":null},
+           {"at":"2026-11-30T10:00:04+00:00","receivedAt":"2026-11-30T10:00:07+00:00","source":"Callback","event":"active","state":"Active","applied":false,"actor":null,"detail":null}]}
         """;
 
     private const string MissingSession = """
-        {"recordingId":"rec-missing","state":"inactive","serverCallId":"server-call-2","groupCallId":null,
+        {"recordingId":"rec-missing","state":"Stopped","serverCallId":"server-call-2","groupCallId":null,
          "content":"audio","channel":"mixed","format":"wav","pauseOnStart":false,"startedBy":"local",
-         "createdAt":"2026-11-30T09:00:00+00:00","updatedAt":"2026-11-30T09:40:00+00:00","filesMissing":true,"recordingKey":null,"timeline":[]}
+         "createdAt":"2026-11-30T09:00:00+00:00","stoppedAt":"2026-11-30T09:10:00+00:00","filesMissing":true,"recording":null,"timeline":null}
+        """;
+
+    private const string StoredSession = """
+        {"recordingId":"rec-stored","state":"Stopped","serverCallId":"server-call-3","groupCallId":null,
+         "content":"audio","channel":"mixed","format":"wav","pauseOnStart":false,"startedBy":"local",
+         "createdAt":"2026-11-30T08:00:00+00:00","stoppedAt":"2026-11-30T08:10:00+00:00","filesMissing":false,
+         "recording":{"key":"20261130-call-3-rec","arrivedAt":"2026-11-30T08:11:00+00:00","chunks":2,"storedChunks":2,"storedAt":"2026-11-30T08:11:30+00:00"},"timeline":null}
         """;
 
     private SessionsApiStub _stub = null!;
@@ -59,7 +69,7 @@ public sealed class SessionsCommandTests : IAsyncLifetime
         Assert.True(body.RootElement.GetProperty("pauseOnStart").GetBoolean());
         Assert.False(body.RootElement.TryGetProperty("groupCallId", out _));
         Assert.Contains(RecordingId, output, StringComparison.Ordinal);
-        Assert.Contains("active", output, StringComparison.Ordinal);
+        Assert.Contains("Active", output, StringComparison.Ordinal);
     }
 
     /// <summary>Only what was given is sent: the service applies its own defaults to the rest.</summary>
@@ -111,14 +121,15 @@ public sealed class SessionsCommandTests : IAsyncLifetime
     [Fact]
     public async Task List_ShowsEachSessionAndFlagsFilesMissing()
     {
-        _stub.Answers["GET /api/sessions"] = (200, $"[{ActiveSession},{MissingSession}]");
+        _stub.Answers["GET /api/sessions"] = (200, $"[{ActiveSession},{MissingSession},{StoredSession}]");
 
         var (exitCode, output, error) = await RunAsync("sessions", "list");
 
         Assert.True(exitCode == 0, error);
         var lines = output.Split('\n');
-        Assert.Contains(lines, l => l.Contains(RecordingId, StringComparison.Ordinal) && l.Contains("server-call-1", StringComparison.Ordinal) && l.Contains("active", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(RecordingId, StringComparison.Ordinal) && l.Contains("server-call-1", StringComparison.Ordinal) && l.Contains("Active", StringComparison.Ordinal) && l.Contains("not yet", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("rec-missing", StringComparison.Ordinal) && l.Contains("FILES MISSING", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("rec-stored", StringComparison.Ordinal) && l.Contains("stored (2/2 chunks) as 20261130-call-3-rec", StringComparison.Ordinal));
         Assert.Contains("1 session(s) have files missing", output, StringComparison.Ordinal);
     }
 
@@ -143,8 +154,10 @@ public sealed class SessionsCommandTests : IAsyncLifetime
         Assert.True(exitCode == 0, error);
         Assert.Equal($"/api/sessions/{EscapedId}", Assert.Single(_stub.Received).RawPath);
         Assert.Contains("server-call-1", output, StringComparison.Ordinal);
-        Assert.Contains(output.Split('\n'), l => l.Contains("paused", StringComparison.Ordinal) && l.Contains("operator-alice", StringComparison.Ordinal));
-        Assert.Contains(output.Split('\n'), l => l.Contains("started", StringComparison.Ordinal) && l.Contains("local", StringComparison.Ordinal));
+        var lines = output.Split('\n');
+        Assert.Contains(lines, l => l.Contains("pause", StringComparison.Ordinal) && l.Contains("Paused", StringComparison.Ordinal) && l.Contains("operator-alice", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("start", StringComparison.Ordinal) && l.Contains("local", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Callback", StringComparison.Ordinal) && l.Contains("late, not applied", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -153,7 +166,7 @@ public sealed class SessionsCommandTests : IAsyncLifetime
     [InlineData("stop")]
     public async Task PauseResumeStop_PostToTheSessionsAction(string action)
     {
-        _stub.Answers[$"POST /api/sessions/{EscapedId}/{action}"] = (200, ActiveSession);
+        _stub.Answers[$"POST /api/sessions/{EscapedId}/{action}"] = (202, ActiveSession);
 
         var (exitCode, output, error) = await RunAsync("sessions", action, RecordingId);
 

@@ -53,7 +53,7 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
 
         var session = await _stack.WaitForSessionAsync(
             recordingId,
-            s => State(s) == "stopped" && s.GetProperty("files").ValueKind == JsonValueKind.Object && s.GetProperty("files").GetProperty("storedAt").ValueKind == JsonValueKind.String,
+            s => State(s) == "stopped" && s.GetProperty("recording").ValueKind == JsonValueKind.Object && s.GetProperty("recording").GetProperty("storedAt").ValueKind == JsonValueKind.String,
             TimeSpan.FromSeconds(60));
 
         // Every state the recording went through was reported by a callback the service accepted (a callback
@@ -65,7 +65,7 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
         Assert.Contains("filesArrived", events);
         Assert.Contains("stored", events);
 
-        var key = session.GetProperty("files").GetProperty("recordingKey").GetString()!;
+        var key = session.GetProperty("recording").GetProperty("key").GetString()!;
         var recording = await _stack.Server.Client.GetFromJsonAsync<JsonElement>($"api/recordings/{Uri.EscapeDataString(key)}");
         Assert.Equal(callId, recording.GetProperty("callId").GetString());
         Assert.Equal(recordingId, recording.GetProperty("recordingId").GetString());
@@ -91,7 +91,7 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
         var stoppedAt = DateTimeOffset.Parse((await _stack.WaitForSessionAsync(recordingId, s => State(s) == "stopped")).GetProperty("stoppedAt").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
         var missing = await _stack.WaitForSessionAsync(recordingId, s => s.GetProperty("filesMissing").GetBoolean(), TimeSpan.FromSeconds(30));
 
-        Assert.Equal(JsonValueKind.Null, missing.GetProperty("files").ValueKind);
+        Assert.Equal(JsonValueKind.Null, missing.GetProperty("recording").ValueKind);
         Assert.Contains((await _stack.Server.Client.GetFromJsonAsync<JsonElement[]>("api/sessions"))!, s => s.GetProperty("recordingId").GetString() == recordingId && s.GetProperty("filesMissing").GetBoolean());
         using var ready = await _stack.Server.Client.GetAsync("health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
