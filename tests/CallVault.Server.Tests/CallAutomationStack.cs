@@ -2,6 +2,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using CallVault.Emulator;
 using CallVault.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CallVault.Server.Tests;
 
@@ -13,10 +16,13 @@ namespace CallVault.Server.Tests;
 /// </summary>
 public sealed class CallAutomationStack : IAsyncDisposable
 {
-    private CallAutomationStack(AcsEmulator emulator, ServerUnderTest server)
+    private readonly FakeTimeProvider? _callClock;
+
+    private CallAutomationStack(AcsEmulator emulator, ServerUnderTest server, FakeTimeProvider? callClock)
     {
         Emulator = emulator;
         Server = server;
+        _callClock = callClock;
         Admin = new HttpClient { BaseAddress = emulator.AdminBase };
     }
 
@@ -28,30 +34,57 @@ public sealed class CallAutomationStack : IAsyncDisposable
     public HttpClient Admin { get; }
 
     /// <param name="filesMissingAfter">The files-missing window the service is configured with.</param>
-    /// <param name="emulatorOptions">Changes to the emulator's options (its clock, for one).</param>
-    public static async Task<CallAutomationStack> StartAsync(TimeSpan filesMissingAfter, Action<AcsEmulatorOptions>? emulatorOptions = null)
+    /// <param name="callClock">
+    /// The emulator's clock, which the calls' time (and so the recorded media) follows: a fake one makes "a few seconds
+    /// of call" exact with <see cref="AdvanceCallAsync"/>. Null: the system clock.
+    /// </param>
+    public static async Task<CallAutomationStack> StartAsync(TimeSpan filesMissingAfter, FakeTimeProvider? callClock = null)
     {
-        var options = new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.001 };
-        emulatorOptions?.Invoke(options);
-        var emulator = await AcsEmulator.StartAsync(options);
-        var server = await ServerUnderTest.StartAsync(emulator, settings => ConfigureCallAutomation(settings, emulator, filesMissingAfter));
-        var stack = new CallAutomationStack(emulator, server);
+        var emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions
+        {
+            EndpointUrl = "http://127.0.0.1:0",
+            StorageUrl = "http://127.0.0.1:0",
+            TimeFactor = 0.001,
+            TimeProvider = callClock ?? TimeProvider.System,
+        });
+        var server = await ServerUnderTest.StartAsync(emulator, settings =>
+        {
+            // As against a real resource: the token audience is the resource's immutable id, and the OpenID
+            // configuration is where ACS publishes it, on the emulator's endpoint.
+            settings["CallVault:Recording:CallbackAudience"] = AcsEmulatorOptions.DefaultResourceImmutableId;
+            settings["CallVault:Recording:CallbackMetadataAddress"] = new Uri(emulator.Endpoint, "calling/.well-known/acsopenidconfiguration").AbsoluteUri;
+            settings["CallVault:Recording:FilesMissingAfter"] = filesMissingAfter.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        });
+
+        // The public base URL (where the emulator sends the callbacks) is the server's own address, known only once it
+        // listens on its dynamic port; the sessions API reads the option at each start, so a reload is enough.
+        var configuration = (IConfigurationRoot)server.Services.GetRequiredService<IConfiguration>();
+        configuration["CallVault:Recording:PublicBaseUrl"] = server.BaseAddress.AbsoluteUri;
+        configuration.Reload();
+        var stack = new CallAutomationStack(emulator, server, callClock);
         (await stack.Admin.PostAsJsonAsync("subscriptions", new { endpoint = server.WebhookUrl.AbsoluteUri })).EnsureSuccessStatusCode();
         return stack;
     }
 
-    /// <summary>The settings a real deployment sets for recording control, pointed at the emulator.</summary>
-    private static void ConfigureCallAutomation(Dictionary<string, string?> settings, AcsEmulator emulator, TimeSpan filesMissingAfter)
+    /// <summary>Lets <paramref name="duration"/> of call time pass: exactly, on a fake call clock; else in real time.</summary>
+    public async Task AdvanceCallAsync(TimeSpan duration)
     {
-        // The public base URL is only known once the server listens on its dynamic port; ServerUnderTest sets it then.
-        settings["CallVault:Sessions:FilesMissingAfter"] = filesMissingAfter.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
-        settings["CallVault:Callbacks:MetadataAddress"] = new Uri(emulator.Endpoint, ".well-known/openid-configuration").AbsoluteUri;
+        if (_callClock is null)
+        {
+            await Task.Delay(duration);
+        }
+        else
+        {
+            _callClock.Advance(duration);
+        }
     }
 
     /// <summary>Places a call in the emulator and returns its server call id and call id.</summary>
-    public async Task<(string ServerCallId, string CallId)> PlaceCallAsync(params string[] participants)
+    /// <param name="publishFiles">False: the emulator never announces its recordings' files, as when they are lost.</param>
+    /// <param name="participants">The participants' raw ids.</param>
+    public async Task<(string ServerCallId, string CallId)> PlaceCallAsync(bool publishFiles, params string[] participants)
     {
-        using var response = await Admin.PostAsJsonAsync("calls", new { participants });
+        using var response = await Admin.PostAsJsonAsync("calls", new { participants, publishFiles });
         response.EnsureSuccessStatusCode();
         var call = await response.Content.ReadFromJsonAsync<JsonElement>();
         return (call.GetProperty("serverCallId").GetString()!, call.GetProperty("callId").GetString()!);
@@ -62,17 +95,6 @@ public sealed class CallAutomationStack : IAsyncDisposable
     {
         using var response = await Admin.DeleteAsync($"calls/{Uri.EscapeDataString(serverCallId)}");
         response.EnsureSuccessStatusCode();
-    }
-
-    /// <summary>Tells the emulator not to publish the files' event of this call's recordings: they never reach CallVault.</summary>
-    public async Task WithholdFilesAsync(string serverCallId)
-    {
-        // Until the emulator has a per-call switch, no subscription means no delivery.
-        _ = serverCallId;
-        foreach (var subscription in (await Admin.GetFromJsonAsync<JsonElement[]>("subscriptions"))!)
-        {
-            (await Admin.DeleteAsync($"subscriptions/{subscription.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
-        }
     }
 
     /// <summary>Sends a state-changing request to the service as a local operator would.</summary>

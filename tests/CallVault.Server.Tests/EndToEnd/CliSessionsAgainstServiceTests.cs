@@ -27,7 +27,7 @@ public sealed class CliSessionsAgainstServiceTests : IAsyncLifetime
     [Fact]
     public async Task StartPauseStop_ControlTheRecordingAndAStoppedOneCannotResume()
     {
-        var (serverCallId, _) = await _stack.PlaceCallAsync("8:acs:agent", "4:+14255550123");
+        var (serverCallId, _) = await _stack.PlaceCallAsync(publishFiles: true, "8:acs:agent", "4:+14255550123");
 
         var (startCode, started, startError) = await RunAsync("sessions", "start", "--server-call-id", serverCallId, "--format", "wav", "--channel", "unmixed", "--json");
         Assert.True(startCode == 0, startError);

@@ -55,7 +55,7 @@ public sealed class SessionsDashboardTests : IAsyncLifetime
     [Fact]
     public async Task Session_IsFollowedLiveControlledByItsButtonsAndLinkedToItsStoredRecording()
     {
-        var (serverCallId, callId) = await _stack.PlaceCallAsync("8:acs:agent", "4:+14255550123");
+        var (serverCallId, callId) = await _stack.PlaceCallAsync(publishFiles: true, "8:acs:agent", "4:+14255550123");
         var recordingId = (await _stack.StartSessionAsync(new { serverCallId })).GetProperty("recordingId").GetString()!;
         var page = await _browser.NewPageAsync();
         await page.GotoAsync(_stack.Server.BaseAddress.AbsoluteUri);
@@ -93,8 +93,7 @@ public sealed class SessionsDashboardTests : IAsyncLifetime
     [Fact]
     public async Task SessionWhoseFilesNeverCome_RaisesTheFilesMissingAlarm()
     {
-        var (serverCallId, _) = await _stack.PlaceCallAsync("8:acs:agent");
-        await _stack.WithholdFilesAsync(serverCallId);
+        var (serverCallId, _) = await _stack.PlaceCallAsync(publishFiles: false, "8:acs:agent");
         var recordingId = (await _stack.StartSessionAsync(new { serverCallId })).GetProperty("recordingId").GetString()!;
         var page = await _browser.NewPageAsync();
         await page.GotoAsync(_stack.Server.BaseAddress.AbsoluteUri);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CallVault.Server.Tests.EndToEnd;
 
@@ -16,7 +17,8 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
     private static readonly TimeSpan FilesMissingAfter = TimeSpan.FromSeconds(2);
     private CallAutomationStack _stack = null!;
 
-    public async Task InitializeAsync() => _stack = await CallAutomationStack.StartAsync(FilesMissingAfter);
+    /// <summary>The calls' clock: the pause lasts exactly as long as the test says, however slow the machine is.</summary>
+    public async Task InitializeAsync() => _stack = await CallAutomationStack.StartAsync(FilesMissingAfter, new FakeTimeProvider(DateTimeOffset.UtcNow));
 
     public async Task DisposeAsync() => await _stack.DisposeAsync();
 
@@ -27,13 +29,13 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task PausedAndResumedRecording_IsStoredWithSilenceWhereThePauseWasAndLinkedToItsSession()
     {
-        var (serverCallId, callId) = await _stack.PlaceCallAsync("8:acs:agent", "4:+14255550123");
+        var (serverCallId, callId) = await _stack.PlaceCallAsync(publishFiles: true, "8:acs:agent", "4:+14255550123");
 
         var started = await _stack.StartSessionAsync(new { serverCallId, format = "wav", channel = "mixed", content = "audio" });
         var recordingId = started.GetProperty("recordingId").GetString()!;
         Assert.Equal("active", State(started));
         await _stack.WaitForSessionAsync(recordingId, s => Timeline(s).Any(e => e.GetProperty("event").GetString() == "active"));
-        await _stack.AdvanceCallAsync(serverCallId, TimeSpan.FromSeconds(2));
+        await _stack.AdvanceCallAsync(TimeSpan.FromSeconds(2));
 
         using (var paused = await _stack.PostAsync($"api/sessions/{Uri.EscapeDataString(recordingId)}/pause"))
         {
@@ -41,14 +43,14 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
         }
 
         await _stack.WaitForSessionAsync(recordingId, s => State(s) == "paused" && Timeline(s).Any(e => e.GetProperty("event").GetString() == "inactive"));
-        await _stack.AdvanceCallAsync(serverCallId, PauseLength);
+        await _stack.AdvanceCallAsync(PauseLength);
         using (var resumed = await _stack.PostAsync($"api/sessions/{Uri.EscapeDataString(recordingId)}/resume"))
         {
             Assert.True(resumed.IsSuccessStatusCode, await resumed.Content.ReadAsStringAsync());
         }
 
         await _stack.WaitForSessionAsync(recordingId, s => State(s) == "active");
-        await _stack.AdvanceCallAsync(serverCallId, TimeSpan.FromSeconds(2));
+        await _stack.AdvanceCallAsync(TimeSpan.FromSeconds(2));
         await _stack.EndCallAsync(serverCallId);
 
         var session = await _stack.WaitForSessionAsync(
@@ -79,8 +81,7 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task StoppedRecordingWhoseFilesNeverCome_TurnsFilesMissingWithinTheWindow()
     {
-        var (serverCallId, _) = await _stack.PlaceCallAsync("8:acs:agent");
-        await _stack.WithholdFilesAsync(serverCallId);
+        var (serverCallId, _) = await _stack.PlaceCallAsync(publishFiles: false, "8:acs:agent");
         var recordingId = (await _stack.StartSessionAsync(new { serverCallId })).GetProperty("recordingId").GetString()!;
 
         using (var stopped = await _stack.PostAsync($"api/sessions/{Uri.EscapeDataString(recordingId)}/stop"))
