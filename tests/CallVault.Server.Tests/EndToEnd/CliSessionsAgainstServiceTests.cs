@@ -8,9 +8,9 @@ namespace CallVault.Server.Tests.EndToEnd;
 /// <summary><c>callvault sessions</c> against a running service that controls the emulator's calls.</summary>
 public sealed class CliSessionsAgainstServiceTests : IAsyncLifetime
 {
-    private CallAutomationStack _stack = null!;
+    private CallAutomationSetup _stack = null!;
 
-    public async Task InitializeAsync() => _stack = await CallAutomationStack.StartAsync(TimeSpan.FromMinutes(30));
+    public async Task InitializeAsync() => _stack = await CallAutomationSetup.StartAsync(TimeSpan.FromMinutes(30));
 
     public async Task DisposeAsync() => await _stack.DisposeAsync();
 

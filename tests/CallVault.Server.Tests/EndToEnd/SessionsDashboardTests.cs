@@ -14,7 +14,7 @@ public sealed class SessionsDashboardTests : IAsyncLifetime
     /// <summary>Short, so that the files-missing test sees the alarm soon; a session whose files are late only shows it until they come.</summary>
     private static readonly TimeSpan FilesMissingAfter = TimeSpan.FromSeconds(2);
 
-    private CallAutomationStack _stack = null!;
+    private CallAutomationSetup _stack = null!;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 
@@ -25,7 +25,7 @@ public sealed class SessionsDashboardTests : IAsyncLifetime
             throw new InvalidOperationException($"{Chromium} is missing. ./eng/test.sh installs Debian's chromium package.");
         }
 
-        _stack = await CallAutomationStack.StartAsync(FilesMissingAfter);
+        _stack = await CallAutomationSetup.StartAsync(FilesMissingAfter);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -15,16 +15,16 @@ namespace CallVault.Server.Tests.EndToEnd;
 public sealed class SessionsEndToEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan FilesMissingAfter = TimeSpan.FromSeconds(2);
-    private CallAutomationStack _stack = null!;
+    private CallAutomationSetup _stack = null!;
 
     /// <summary>The calls' clock: the pause lasts exactly as long as the test says, however slow the machine is.</summary>
-    public async Task InitializeAsync() => _stack = await CallAutomationStack.StartAsync(FilesMissingAfter, new FakeTimeProvider(DateTimeOffset.UtcNow));
+    public async Task InitializeAsync() => _stack = await CallAutomationSetup.StartAsync(FilesMissingAfter, new FakeTimeProvider(TimeProvider.System.GetUtcNow()));
 
     public async Task DisposeAsync() => await _stack.DisposeAsync();
 
     private static string State(JsonElement session) => session.GetProperty("state").GetString()!.ToLowerInvariant();
 
-    private static IEnumerable<JsonElement> Timeline(JsonElement session) => session.GetProperty("timeline").EnumerateArray();
+    private static JsonElement.ArrayEnumerator Timeline(JsonElement session) => session.GetProperty("timeline").EnumerateArray();
 
     [Fact]
     public async Task PausedAndResumedRecording_IsStoredWithSilenceWhereThePauseWasAndLinkedToItsSession()
@@ -97,7 +97,7 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
         using var ready = await _stack.Server.Client.GetAsync("health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal("Degraded", (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
-        Assert.True(stoppedAt <= DateTimeOffset.UtcNow);
+        Assert.True(stoppedAt <= TimeProvider.System.GetUtcNow());
     }
 
     /// <summary>How long the test pauses the recording, in the call's time.</summary>
@@ -118,7 +118,7 @@ public sealed class SessionsEndToEndTests : IAsyncLifetime
             var silent = true;
             for (var channel = 0; channel < channels && silent; channel++)
             {
-                silent = BinaryPrimitives.ReadInt16LittleEndian(data[((frame * channels) + channel) * 2..]) == 0;
+                silent = BinaryPrimitives.ReadInt16LittleEndian(data[(((frame * channels) + channel) * 2)..]) == 0;
             }
 
             if (!silent)

@@ -14,11 +14,11 @@ namespace CallVault.Server.Tests;
 /// it validates the callback tokens through the emulator's OpenID configuration, and its webhook is subscribed to the
 /// emulator's Event Grid.
 /// </summary>
-public sealed class CallAutomationStack : IAsyncDisposable
+public sealed class CallAutomationSetup : IAsyncDisposable
 {
     private readonly FakeTimeProvider? _callClock;
 
-    private CallAutomationStack(AcsEmulator emulator, ServerUnderTest server, FakeTimeProvider? callClock)
+    private CallAutomationSetup(AcsEmulator emulator, ServerUnderTest server, FakeTimeProvider? callClock)
     {
         Emulator = emulator;
         Server = server;
@@ -38,7 +38,7 @@ public sealed class CallAutomationStack : IAsyncDisposable
     /// The emulator's clock, which the calls' time (and so the recorded media) follows: a fake one makes "a few seconds
     /// of call" exact with <see cref="AdvanceCallAsync"/>. Null: the system clock.
     /// </param>
-    public static async Task<CallAutomationStack> StartAsync(TimeSpan filesMissingAfter, FakeTimeProvider? callClock = null)
+    public static async Task<CallAutomationSetup> StartAsync(TimeSpan filesMissingAfter, FakeTimeProvider? callClock = null)
     {
         var emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions
         {
@@ -61,7 +61,7 @@ public sealed class CallAutomationStack : IAsyncDisposable
         var configuration = (IConfigurationRoot)server.Services.GetRequiredService<IConfiguration>();
         configuration["CallVault:Recording:PublicBaseUrl"] = server.BaseAddress.AbsoluteUri;
         configuration.Reload();
-        var stack = new CallAutomationStack(emulator, server, callClock);
+        var stack = new CallAutomationSetup(emulator, server, callClock);
         (await stack.Admin.PostAsJsonAsync("subscriptions", new { endpoint = server.WebhookUrl.AbsoluteUri })).EnsureSuccessStatusCode();
         return stack;
     }
