@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using CallVault.Acs;
 using CallVault.Emulator.Admin;
+using CallVault.Emulator.CallAutomation;
 using CallVault.Emulator.EventGrid;
 using CallVault.Emulator.Hosting;
 using CallVault.Emulator.Media;
@@ -56,12 +57,17 @@ public sealed class AcsEmulator : IAsyncDisposable
         var key = options.AccessKey is { } text ? Convert.FromBase64String(text) : RandomNumberGenerator.GetBytes(32);
         var context = new EmulatorContext(options, key);
         var loggerFactory = options.Verbose ? LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)) : NullLoggerFactory.Instance;
-        var factory = new RecordingFactory(options.TimeProvider, options.Retention, new FfmpegEncoder(options.FfmpegPath, Path.Combine(Path.GetTempPath(), "callvault-emulator")));
+        var factory = new RecordingFactory(
+            options.TimeProvider,
+            options.Retention,
+            new FfmpegEncoder(options.FfmpegPath, Path.Combine(Path.GetTempPath(), "callvault-emulator")),
+            options.ResourceImmutableId);
 
         var storageHost = CreateHost(options.StorageUrl, options.Verbose);
         storageHost.MapStorageDownloads(context);
         var endpointHost = CreateHost(options.EndpointUrl, options.Verbose);
         endpointHost.MapPreviewDownloads(context);
+        endpointHost.MapCallAutomation(context);
         endpointHost.MapAdmin(context, spec =>
         {
             var recording = factory.Create(spec);
@@ -74,6 +80,10 @@ public sealed class AcsEmulator : IAsyncDisposable
         context.StorageBase = BoundAddress(storageHost);
         context.Endpoint = BoundAddress(endpointHost);
         context.EventGrid = new EventGridService(context, loggerFactory.CreateLogger<EventGridService>());
+        context.CallAutomation = new CallAutomationService(
+            context,
+            factory,
+            new CallbackTokenIssuer(context.Endpoint, options.ResourceImmutableId, options.TimeProvider));
         return new AcsEmulator(context, endpointHost, storageHost);
     }
 
@@ -94,6 +104,11 @@ public sealed class AcsEmulator : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Context.CallAutomation is not null)
+        {
+            await Context.CallAutomation.DisposeAsync();
+        }
+
         if (Context.EventGrid is not null)
         {
             await Context.EventGrid.DisposeAsync();

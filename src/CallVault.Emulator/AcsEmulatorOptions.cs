@@ -36,6 +36,17 @@ public sealed class AcsEmulatorOptions
     /// <summary>The ffmpeg executable used for tone recordings in mp3 and mp4. Default <c>ffmpeg</c> on the PATH.</summary>
     public string FfmpegPath { get; set; } = "ffmpeg";
 
+    /// <summary>
+    /// The emulated ACS resource's immutable id (a GUID): the audience of the Call Automation callback tokens, as the
+    /// immutable resource id shown on a real resource's overview is, and the <c>resourceId</c> of the recording
+    /// metadata. Default <c>6d2f0c3a-1b4e-4f7a-9c8d-2e1f0a3b4c5d</c>.
+    /// </summary>
+    [RegularExpression("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    public string ResourceImmutableId { get; set; } = DefaultResourceImmutableId;
+
+    /// <summary>The default <see cref="ResourceImmutableId"/>.</summary>
+    public const string DefaultResourceImmutableId = "6d2f0c3a-1b4e-4f7a-9c8d-2e1f0a3b4c5d";
+
     /// <summary>Whether to log requests to the console. Default false.</summary>
     public bool Verbose { get; set; }
 

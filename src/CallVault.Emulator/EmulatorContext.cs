@@ -45,6 +45,9 @@ public sealed class EmulatorContext
     /// <summary>Event Grid: subscriptions, deliveries and dead letters.</summary>
     public EventGridService EventGrid { get; internal set; } = null!;
 
+    /// <summary>Calls and their Call Automation recordings, callbacks and callback tokens.</summary>
+    public CallAutomation.CallAutomationService CallAutomation { get; internal set; } = null!;
+
     /// <summary>Every media and metadata request served, with when it started and ended.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<ObjectRequest> ObjectRequests { get; } = new();
 

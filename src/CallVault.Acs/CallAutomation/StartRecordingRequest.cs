@@ -5,7 +5,7 @@ namespace CallVault.Acs.CallAutomation;
 /// <see cref="GroupCallId"/> must be set. Every other property is optional; an unset one is left out of the request so
 /// that ACS applies its own default.
 /// </summary>
-public sealed class StartRecordingRequest
+public sealed record StartRecordingRequest
 {
     /// <summary>The server call id of the call to record (a <c>serverCallLocator</c>).</summary>
     public string? ServerCallId { get; init; }

@@ -34,8 +34,21 @@ public enum FaultTarget
     /// <summary>Deletes.</summary>
     Delete,
 
-    /// <summary>All of them.</summary>
+    /// <summary>All of them, Call Automation requests and callbacks included.</summary>
     Any,
+
+    /// <summary>
+    /// Call Automation starts (<c>POST /calling/recordings</c>), matched by server or group call id:
+    /// <see cref="FaultType.Status"/> and <see cref="FaultType.Html"/> answer without starting anything;
+    /// <see cref="FaultType.Reset"/> starts the recording and then drops the connection, so the answer is lost.
+    /// </summary>
+    StartRecording,
+
+    /// <summary>Call Automation get, pause, resume and stop, matched by recording id; the same fault types as a start.</summary>
+    RecordingControl,
+
+    /// <summary><c>RecordingStateChanged</c> callbacks, matched by recording id: any fault drops the callback.</summary>
+    RecordingCallback,
 }
 
 /// <summary>One fault.</summary>
@@ -63,7 +76,7 @@ public sealed record FaultSpec
 /// </summary>
 public sealed record FaultRule
 {
-    /// <summary>Only requests for this document; null matches all.</summary>
+    /// <summary>Only requests for this document (for Call Automation: this recording, or the call of a start); null matches all.</summary>
     public string? DocumentId { get; init; }
 
     /// <summary>Which requests. Default <see cref="FaultTarget.Content"/>.</summary>

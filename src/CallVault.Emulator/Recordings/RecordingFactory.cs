@@ -10,13 +10,17 @@ namespace CallVault.Emulator.Recordings;
 /// Turns a <see cref="RecordingSpec"/> into a recording: plans its chunks by size and duration limits, produces their
 /// media and metadata documents, and hashes each chunk.
 /// </summary>
-internal sealed class RecordingFactory(TimeProvider timeProvider, TimeSpan retention, FfmpegEncoder encoder)
+internal sealed class RecordingFactory(TimeProvider timeProvider, TimeSpan retention, FfmpegEncoder encoder, string resourceId)
 {
     private const int SampleRate = 16_000;
     private const long SyntheticBytesPerSecond = 32_000;
     private static readonly JsonSerializerOptions MetadataJson = new() { WriteIndented = true };
 
-    public EmulatedRecording Create(RecordingSpec spec)
+    /// <summary>Records a call.</summary>
+    /// <param name="spec">What the recording holds.</param>
+    /// <param name="identity">The ids and start of a recording started through Call Automation; null for a new
+    /// call that ended just now, with generated ids.</param>
+    public EmulatedRecording Create(RecordingSpec spec, RecordingIdentity? identity = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var contentType = Normalize(spec.ContentType, "contentType", "audio", "audioVideo");
@@ -52,10 +56,10 @@ internal sealed class RecordingFactory(TimeProvider timeProvider, TimeSpan reten
         var duration = TimeSpan.FromSeconds(spec.DurationSeconds);
         var recording = new EmulatedRecording
         {
-            RecordingId = Base64Url($"{{\"PlatformEndpointId\":\"{Guid.NewGuid()}\",\"ResourceSpecificId\":\"{Guid.NewGuid()}\"}}"),
-            CallId = Guid.NewGuid().ToString(),
-            ServerCallId = Base64Url($"https://api.flightproxy.skype.com/api/v2/cpconv/{Guid.NewGuid():N}"),
-            StartTime = now - duration,
+            RecordingId = identity?.RecordingId ?? NewRecordingId(),
+            CallId = identity?.CallId ?? Guid.NewGuid().ToString(),
+            ServerCallId = identity?.ServerCallId ?? NewServerCallId(),
+            StartTime = identity?.StartTime ?? now - duration,
             Duration = duration,
             ContentType = contentType,
             ChannelType = channelType,
@@ -92,6 +96,13 @@ internal sealed class RecordingFactory(TimeProvider timeProvider, TimeSpan reten
         recording.Chunks = chunks;
         return recording;
     }
+
+    /// <summary>A new recording id, shaped as ACS's: base64url of a small JSON document.</summary>
+    public static string NewRecordingId() =>
+        Base64Url($"{{\"PlatformEndpointId\":\"{Guid.NewGuid()}\",\"ResourceSpecificId\":\"{Guid.NewGuid()}\"}}");
+
+    /// <summary>A new server call id, shaped as ACS's: base64url of a conversation URL.</summary>
+    public static string NewServerCallId() => Base64Url($"https://api.flightproxy.skype.com/api/v2/cpconv/{Guid.NewGuid():N}");
 
     private IMediaSource ToneMedia(ChunkPlan plan, RecordingSpec spec, EmulatedRecording recording, int channels, string format)
     {
@@ -159,7 +170,7 @@ internal sealed class RecordingFactory(TimeProvider timeProvider, TimeSpan reten
         return plans;
     }
 
-    private static byte[] BuildMetadata(EmulatedRecording recording, ChunkPlan plan, string documentId, int channels)
+    private byte[] BuildMetadata(EmulatedRecording recording, ChunkPlan plan, string documentId, int channels)
     {
         var chunkStart = recording.StartTime + plan.Offset;
         var chunkEnd = chunkStart + plan.Duration;
@@ -173,7 +184,7 @@ internal sealed class RecordingFactory(TimeProvider timeProvider, TimeSpan reten
             : null;
         var document = new Dictionary<string, object?>
         {
-            ["resourceId"] = "6d2f0c3a-1b4e-4f7a-9c8d-2e1f0a3b4c5d",
+            ["resourceId"] = resourceId,
             ["callId"] = recording.CallId,
             ["chunkDocumentId"] = documentId,
             ["chunkIndex"] = plan.Index,
@@ -246,3 +257,6 @@ internal sealed class RecordingFactory(TimeProvider timeProvider, TimeSpan reten
 
     private sealed record ChunkPlan(int Index, string EndReason, long FirstFrame, long Frames, long Bytes, TimeSpan Offset, TimeSpan Duration);
 }
+
+/// <summary>The ids and start time of a recording started through Call Automation, kept in its files.</summary>
+internal sealed record RecordingIdentity(string RecordingId, string CallId, string ServerCallId, DateTimeOffset StartTime);
