@@ -4,7 +4,6 @@ using CallVault.Emulator;
 using CallVault.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace CallVault.Server.Tests;
 
@@ -16,13 +15,10 @@ namespace CallVault.Server.Tests;
 /// </summary>
 public sealed class CallAutomationSetup : IAsyncDisposable
 {
-    private readonly FakeTimeProvider? _callClock;
-
-    private CallAutomationSetup(AcsEmulator emulator, ServerUnderTest server, FakeTimeProvider? callClock)
+    private CallAutomationSetup(AcsEmulator emulator, ServerUnderTest server)
     {
         Emulator = emulator;
         Server = server;
-        _callClock = callClock;
         Admin = new HttpClient { BaseAddress = emulator.AdminBase };
     }
 
@@ -34,18 +30,18 @@ public sealed class CallAutomationSetup : IAsyncDisposable
     public HttpClient Admin { get; }
 
     /// <param name="filesMissingAfter">The files-missing window the service is configured with.</param>
-    /// <param name="callClock">
-    /// The emulator's clock, which the calls' time (and so the recorded media) follows: a fake one makes "a few seconds
-    /// of call" exact with <see cref="AdvanceCallAsync"/>. Null: the system clock.
-    /// </param>
-    public static async Task<CallAutomationSetup> StartAsync(TimeSpan filesMissingAfter, FakeTimeProvider? callClock = null)
+    /// <remarks>
+    /// The emulator runs on the system clock, as ACS and CallVault share real time: the service orders a session's
+    /// changes by when they happened, API requests by its own clock and callbacks by ACS's, so an emulator clock that
+    /// runs behind (a fake one) makes every callback look older than the requests before it.
+    /// </remarks>
+    public static async Task<CallAutomationSetup> StartAsync(TimeSpan filesMissingAfter)
     {
         var emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions
         {
             EndpointUrl = "http://127.0.0.1:0",
             StorageUrl = "http://127.0.0.1:0",
             TimeFactor = 0.001,
-            TimeProvider = callClock ?? TimeProvider.System,
         });
         var server = await ServerUnderTest.StartAsync(emulator, settings =>
         {
@@ -61,22 +57,9 @@ public sealed class CallAutomationSetup : IAsyncDisposable
         var configuration = (IConfigurationRoot)server.Services.GetRequiredService<IConfiguration>();
         configuration["CallVault:Recording:PublicBaseUrl"] = server.BaseAddress.AbsoluteUri;
         configuration.Reload();
-        var stack = new CallAutomationSetup(emulator, server, callClock);
+        var stack = new CallAutomationSetup(emulator, server);
         (await stack.Admin.PostAsJsonAsync("subscriptions", new { endpoint = server.WebhookUrl.AbsoluteUri })).EnsureSuccessStatusCode();
         return stack;
-    }
-
-    /// <summary>Lets <paramref name="duration"/> of call time pass: exactly, on a fake call clock; else in real time.</summary>
-    public async Task AdvanceCallAsync(TimeSpan duration)
-    {
-        if (_callClock is null)
-        {
-            await Task.Delay(duration);
-        }
-        else
-        {
-            _callClock.Advance(duration);
-        }
     }
 
     /// <summary>Places a call in the emulator and returns its server call id and call id.</summary>
