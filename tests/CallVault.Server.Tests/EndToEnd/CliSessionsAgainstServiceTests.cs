@@ -45,7 +45,7 @@ public sealed class CliSessionsAgainstServiceTests : IAsyncLifetime
 
         Assert.Equal(0, showCode);
         Assert.Contains(serverCallId, shown, StringComparison.Ordinal);
-        Assert.Contains(shown.Split('\n'), l => l.Contains("pause", StringComparison.Ordinal) && l.Contains("local", StringComparison.Ordinal));
+        Assert.Contains(shown.Split('\n'), l => l.Contains("│ pause ", StringComparison.Ordinal) && l.Contains("Api", StringComparison.Ordinal));
         Assert.Equal(1, resumeCode);
         Assert.StartsWith("error: the service answered 4", resumeError, StringComparison.Ordinal);
         Assert.Equal(0, listCode);
