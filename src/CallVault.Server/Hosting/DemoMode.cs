@@ -37,6 +37,11 @@ public static partial class DemoMode
             ["CallVault:Acs:ConnectionString"] = emulator.ConnectionString.ToSecretString(),
             ["CallVault:Acs:AllowedHosts:0"] = emulator.StorageOrigin,
             ["CallVault:Webhook:Secrets:0"] = secret,
+
+            // Call Automation's callback tokens are checked as against a real resource: the emulator's OpenID
+            // configuration and its resource id as the audience. The public base URL is set once the server listens.
+            ["CallVault:Recording:CallbackAudience"] = AcsEmulatorOptions.DefaultResourceImmutableId,
+            ["CallVault:Recording:CallbackMetadataAddress"] = new Uri(emulator.Endpoint, "calling/.well-known/acsopenidconfiguration").AbsoluteUri,
         });
         builder.Services.AddSingleton(emulator);
         builder.Services.AddSingleton(new DemoSecret(secret));
@@ -60,8 +65,6 @@ public static partial class DemoMode
         TimeProvider timeProvider,
         ILogger<DemoRecorder> logger) : BackgroundService
     {
-        /// <summary>How long a sample call lasts, in seconds of the emulator's time.</summary>
-        private const int CallSeconds = 20;
 
         /// <summary>An agent and a customer on the phone: two channels in the unmixed recording.</summary>
         private static readonly string[] Participants = ["8:acs:demo-agent", "4:+14255550123"];
@@ -73,11 +76,21 @@ public static partial class DemoMode
             await started.Task.WaitAsync(stoppingToken);
 
             var address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+
+            // The emulator calls back to this server's own address, known only now that it listens (the port may be
+            // chosen by the system); the session API reads the option at each start, so a reload is enough.
+            if (configuration is IConfigurationRoot root)
+            {
+                root["CallVault:Recording:PublicBaseUrl"] = address + "/";
+                root.Reload();
+            }
+
             var subscription = await emulator.Context.EventGrid.SubscribeAsync(
                 new SubscriptionSpec { Name = "callvault-demo", Endpoint = $"{address}/api/events?code={secret.Value}" },
                 stoppingToken);
             Log.Subscribed(logger, emulator.Endpoint, subscription.State.ToString(), address);
             var interval = TimeSpan.FromSeconds(configuration.GetValue("CallVault:Demo:IntervalSeconds", 60.0));
+            var callSeconds = configuration.GetValue("CallVault:Demo:CallSeconds", 20.0);
             using var emulatorAdmin = new HttpClient { BaseAddress = emulator.AdminBase };
             using var callVault = new HttpClient { BaseAddress = new Uri(address + "/") };
 
@@ -88,7 +101,7 @@ public static partial class DemoMode
             {
                 try
                 {
-                    await RecordSampleCallAsync(emulatorAdmin, callVault, address, stoppingToken);
+                    await RecordSampleCallAsync(emulatorAdmin, callVault, address, callSeconds, stoppingToken);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
                 {
@@ -99,11 +112,11 @@ public static partial class DemoMode
             }
         }
 
-        private async Task RecordSampleCallAsync(HttpClient emulatorAdmin, HttpClient callVault, string address, CancellationToken cancellationToken)
+        private async Task RecordSampleCallAsync(HttpClient emulatorAdmin, HttpClient callVault, string address, double callSeconds, CancellationToken cancellationToken)
         {
             using var placed = await emulatorAdmin.PostAsJsonAsync(
                 "calls",
-                new { participants = Participants, durationSeconds = CallSeconds },
+                new { participants = Participants, durationSeconds = callSeconds },
                 cancellationToken);
             await EnsureSuccessAsync(placed, "the emulator refused the sample call", cancellationToken);
             var call = await placed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(cancellationToken);
