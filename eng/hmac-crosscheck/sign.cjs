@@ -7,7 +7,10 @@
 //   "endpoint": the request goes to the ACS endpoint itself, signed by communication-common's access-key policy.
 //   "storage":  a recording URL on the media storage host, downloaded (GET) or deleted (DELETE) through
 //               communication-call-automation's CallRecording, which signs it as if sent to the endpoint.
-// stdout: [{"url": "...", "headers": {"x-ms-date": "...", ...}}] in the order of the requests.
+//   "call-recording": a Call Automation recording operation through communication-call-automation's CallRecording:
+//               {"operation": "start"|"pause"|"resume"|"getState"|"stop", "recordingId": "...", "options": {...}}
+//               ("options": the SDK's StartRecordingOptions for a start).
+// stdout: [{"url": "...", "headers": {"x-ms-date": "...", ...}, "body": "..."}] in the order of the requests.
 "use strict";
 
 const path = require("node:path");
@@ -24,17 +27,31 @@ const { createEmptyPipeline, createPipelineRequest, createHttpHeaders } = requir
 const { createCommunicationAccessKeyCredentialPolicy, parseConnectionString } = requireTool("@azure/communication-common");
 const { CallAutomationClient } = requireTool("@azure/communication-call-automation");
 
-const reportedHeaders = ["host", "x-ms-date", "x-ms-content-sha256", "authorization", "x-ms-host"];
+const reportedHeaders = [
+  "host", "x-ms-date", "x-ms-content-sha256", "authorization", "x-ms-host",
+  "repeatability-request-id", "repeatability-first-sent",
+];
 
-function capturingClient(captured) {
+// The answer each Call Automation operation expects, so that the SDK accepts it and sends nothing more.
+const recordingState = JSON.stringify({ recordingId: "captured", recordingState: "active", recordingKind: "azureCommunicationServices" });
+const answers = {
+  start: { status: 200, body: recordingState },
+  getState: { status: 200, body: recordingState },
+  pause: { status: 202, body: "" },
+  resume: { status: 202, body: "" },
+  stop: { status: 204, body: "" },
+};
+
+function capturingClient(captured, answer = { status: 200, body: "" }) {
   return {
     async sendRequest(request) {
       const headers = {};
       for (const name of reportedHeaders) {
         if (request.headers.has(name)) headers[name] = request.headers.get(name);
       }
-      captured.push({ url: request.url, headers });
-      return { request, status: 200, headers: createHttpHeaders(), bodyAsText: "", readableStreamBody: Readable.from([]) };
+      captured.push({ url: request.url, headers, body: typeof request.body === "string" ? request.body : undefined });
+      const responseHeaders = createHttpHeaders(answer.body ? { "content-type": "application/json" } : {});
+      return { request, status: answer.status, headers: responseHeaders, bodyAsText: answer.body, readableStreamBody: Readable.from([]) };
     },
   };
 }
@@ -60,6 +77,18 @@ async function signForStorage(spec, httpClient) {
   }
 }
 
+async function callRecording(spec, httpClient) {
+  const recording = new CallAutomationClient(spec.connectionString, { httpClient, retryOptions: { maxRetries: 0 } }).getCallRecording();
+  switch (spec.operation) {
+    case "start": return recording.start(spec.options);
+    case "getState": return recording.getState(spec.recordingId);
+    case "pause": return recording.pause(spec.recordingId);
+    case "resume": return recording.resume(spec.recordingId);
+    case "stop": return recording.stop(spec.recordingId);
+    default: throw new Error(`unknown operation ${spec.operation}`);
+  }
+}
+
 async function main() {
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
@@ -67,9 +96,10 @@ async function main() {
   const results = [];
   for (const spec of requests) {
     const captured = [];
-    const httpClient = capturingClient(captured);
+    const httpClient = capturingClient(captured, spec.form === "call-recording" ? answers[spec.operation] : undefined);
     if (spec.form === "endpoint") await signAtEndpoint(spec, httpClient);
     else if (spec.form === "storage") await signForStorage(spec, httpClient);
+    else if (spec.form === "call-recording") await callRecording(spec, httpClient);
     else throw new Error(`unknown form ${spec.form}`);
     if (captured.length !== 1) throw new Error(`expected one request for ${spec.url}, the SDK sent ${captured.length}`);
     results.push(captured[0]);

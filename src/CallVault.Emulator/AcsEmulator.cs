@@ -54,6 +54,11 @@ public sealed class AcsEmulator : IAsyncDisposable
     public static async Task<AcsEmulator> StartAsync(AcsEmulatorOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (!Guid.TryParse(options.ResourceImmutableId, out _))
+        {
+            throw new ArgumentException($"The resource immutable id must be a GUID; got '{options.ResourceImmutableId}'.", nameof(options));
+        }
+
         var key = options.AccessKey is { } text ? Convert.FromBase64String(text) : RandomNumberGenerator.GetBytes(32);
         var context = new EmulatorContext(options, key);
         var loggerFactory = options.Verbose ? LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)) : NullLoggerFactory.Instance;

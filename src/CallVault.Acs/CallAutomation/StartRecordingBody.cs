@@ -1,33 +1,39 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace CallVault.Acs.CallAutomation;
 
 /// <summary>
 /// The JSON of a <c>StartCallRecordingRequest</c>, written once per logical start so that every retry sends (and
-/// signs) the same bytes. Properties left unset are omitted, so ACS applies its defaults.
+/// signs) the same bytes. Properties left unset are omitted, so ACS applies its defaults. The order is the
+/// JavaScript SDK's, so the same start is byte-for-byte the same request (a cross-check test holds us to it).
 /// </summary>
 internal static class StartRecordingBody
 {
     /// <summary>The highest channel <c>channelAffinity</c> accepts.</summary>
     public const int MaxChannel = 4;
 
+    // Escape only what JSON requires, as JSON.stringify does: the default encoder writes '+' of a phone number as
+    // \u002B, the same value but other bytes, so another body hash than the SDKs'. The body is never put in HTML.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static byte[] Serialize(StartRecordingRequest request)
     {
         Validate(request);
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteStartObject("callLocator");
             if (request.ServerCallId is not null)
             {
-                writer.WriteString("kind", "serverCallLocator");
                 writer.WriteString("serverCallId", request.ServerCallId);
+                writer.WriteString("kind", "serverCallLocator");
             }
             else
             {
-                writer.WriteString("kind", "groupCallLocator");
                 writer.WriteString("groupCallId", request.GroupCallId);
+                writer.WriteString("kind", "groupCallLocator");
             }
 
             writer.WriteEndObject();

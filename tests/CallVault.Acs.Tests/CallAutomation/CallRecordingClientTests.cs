@@ -15,6 +15,7 @@ namespace CallVault.Acs.Tests.CallAutomation;
 public sealed class CallRecordingClientTests : IAsyncLifetime
 {
     private const string RecordingId = "eyJQbGF0Zm9ybUVuZHBvaW50SWQiOiJ+/w+P9ifQ==";
+    private static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private CallAutomationStubServer _server = null!;
     private ServiceProvider? _services;
 
@@ -77,18 +78,18 @@ public sealed class CallRecordingClientTests : IAsyncLifetime
         Assert.Equal(
             Normalize("""
             {
-              "callLocator": {"kind": "serverCallLocator", "serverCallId": "aHR0cHM6Ly9zZXJ2ZXIvY2FsbA"},
+              "callLocator": {"serverCallId": "aHR0cHM6Ly9zZXJ2ZXIvY2FsbA", "kind": "serverCallLocator"},
               "recordingStateCallbackUri": "https://callvault.example/api/callbacks",
               "recordingContentType": "audio",
               "recordingChannelType": "unmixed",
               "recordingFormatType": "wav",
               "audioChannelParticipantOrdering": [
-                {"rawId": "8:acs:res_user-1", "kind": "communicationUser", "communicationUser": {"id": "8:acs:res_user-1"}},
-                {"rawId": "4:+14255550123", "kind": "phoneNumber", "phoneNumber": {"value": "+14255550123"}},
+                {"kind": "communicationUser", "rawId": "8:acs:res_user-1", "communicationUser": {"id": "8:acs:res_user-1"}},
+                {"kind": "phoneNumber", "rawId": "4:+14255550123", "phoneNumber": {"value": "+14255550123", "isAnonymous": false}},
                 {"rawId": "8:orgid:teams-user"}
               ],
               "channelAffinity": [
-                {"channel": 1, "participant": {"rawId": "8:acs:res_user-1", "kind": "communicationUser", "communicationUser": {"id": "8:acs:res_user-1"}}}
+                {"channel": 1, "participant": {"kind": "communicationUser", "rawId": "8:acs:res_user-1", "communicationUser": {"id": "8:acs:res_user-1"}}}
               ],
               "pauseOnStart": true,
               "externalStorage": {"recordingStorageKind": "azureBlobStorage", "recordingDestinationContainerUrl": "https://account.blob.core.windows.net/recordings"}
@@ -107,7 +108,7 @@ public sealed class CallRecordingClientTests : IAsyncLifetime
         var sent = Assert.Single(_server.Requests);
         Assert.Equal("/calling/recordings?api-version=2024-09-15", sent.RawTarget);
         Assert.Equal(
-            """{"callLocator":{"kind":"groupCallLocator","groupCallId":"3f1c1a2e-9a6b-4c1e-8b7e-2a1d0c9b8a7f"}}""",
+            """{"callLocator":{"groupCallId":"3f1c1a2e-9a6b-4c1e-8b7e-2a1d0c9b8a7f","kind":"groupCallLocator"}}""",
             Encoding.UTF8.GetString(sent.Body));
         Assert.True(Guid.TryParse(sent.Headers["Repeatability-Request-ID"], out _));
     }
@@ -228,6 +229,17 @@ public sealed class CallRecordingClientTests : IAsyncLifetime
         Assert.Equal(2, _server.Requests.Count);
     }
 
+    [Fact]
+    public async Task StartAsync_MalformedApiVersion_FailsOptionsValidationBeforeSending()
+    {
+        var client = CreateClient(o => o.CallAutomationApiVersion = "latest");
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => client.StartAsync(new StartRecordingRequest { ServerCallId = "c" }));
+
+        Assert.Contains("CallAutomationApiVersion", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_server.Requests);
+    }
+
     [Theory]
     [InlineData(null, null)]
     [InlineData("server", "group")]
@@ -252,5 +264,7 @@ public sealed class CallRecordingClientTests : IAsyncLifetime
         }));
     }
 
-    private static string Normalize(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);
+    /// <summary>The JSON without white space, escaped as JSON.stringify would: the client's bytes, '+' unescaped.</summary>
+    private static string Normalize(string json) =>
+        JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement, RelaxedJson);
 }
