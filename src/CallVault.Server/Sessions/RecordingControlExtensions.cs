@@ -1,10 +1,10 @@
-using CallVault.Acs;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace CallVault.Server.Sessions;
 
-/// <summary>Recording control's composition: its options, the Call Automation client, callback authentication and the files-missing monitor.</summary>
+/// <summary>Recording control's composition: its options, callback authentication and the files-missing monitor.</summary>
+/// <remarks>The Call Automation client itself is registered beside the download client, in <c>AddCallVault</c>.</remarks>
 internal static class RecordingControlExtensions
 {
     public static WebApplicationBuilder AddRecordingControl(this WebApplicationBuilder builder)
@@ -13,7 +13,6 @@ internal static class RecordingControlExtensions
         services.AddOptions<RecordingControlOptions>().BindConfiguration(RecordingControlOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecordingControlOptions>, RecordingControlOptionsAttributeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecordingControlOptions>, RecordingControlOptionsValidator>());
-        services.AddCallRecordingClient();
         services.AddCallbackAuthentication();
         services.AddSingleton<SessionMetrics>();
         services.AddHostedService<FilesMissingSampler>();
