@@ -176,7 +176,12 @@ internal static class SessionsCommand
                 return ExitCodes.Success;
             }
 
-            var table = new Table().AddColumns("Recording id", "Call", "State", "Format", "Started", "By", "Files");
+            // Recording ids are long (base64); kept on one line so they can be copied whole. The files column stays short
+            // (no recording key) for the same reason; 'sessions show' names the key.
+            var table = new Table()
+                .AddColumn(new TableColumn("Recording id").NoWrap())
+                .AddColumn(new TableColumn("Call").NoWrap())
+                .AddColumns("State", "Format", "Started", "By", "Files");
             var missing = 0;
             foreach (var s in sessions.EnumerateArray())
             {
@@ -188,7 +193,7 @@ internal static class SessionsCommand
                     Markup.Escape($"{Text(s, "content")} {Text(s, "channel")} {Text(s, "format")}"),
                     Markup.Escape(Text(s, "createdAt")),
                     Markup.Escape(Text(s, "startedBy")),
-                    Files(s));
+                    Files(s, withKey: false));
             }
 
             var console = RecordingsCommand.Console(output);
@@ -217,7 +222,7 @@ internal static class SessionsCommand
             var console = RecordingsCommand.Console(output);
             console.MarkupLine($"Recording [bold]{Markup.Escape(Text(session, "recordingId"))}[/], call {Markup.Escape(CallOf(session))}, {Markup.Escape(Text(session, "state"))}");
             console.MarkupLine($"  {Markup.Escape($"{Text(session, "content")} · {Text(session, "channel")} · {Text(session, "format")}")}, started by {Markup.Escape(Text(session, "startedBy"))}");
-            console.MarkupLine($"  files: {Files(session)}");
+            console.MarkupLine($"  files: {Files(session, withKey: true)}");
             var timeline = new Table().AddColumns("Time", "Event", "From", "State", "By", "Detail");
             if (session.TryGetProperty("timeline", out var entries) && entries.ValueKind == JsonValueKind.Array)
             {
@@ -290,7 +295,7 @@ internal static class SessionsCommand
         session.TryGetProperty("filesMissing", out var missing) && missing.ValueKind == JsonValueKind.True;
 
     /// <summary>Where the session's files stand: an alarm, the stored recording it links to, or not yet.</summary>
-    private static string Files(JsonElement session)
+    private static string Files(JsonElement session, bool withKey)
     {
         if (FilesMissing(session))
         {
@@ -303,9 +308,8 @@ internal static class SessionsCommand
         }
 
         var progress = $"{Text(recording, "storedChunks")}/{Text(recording, "chunks")} chunks";
-        return Markup.Escape(Text(recording, "storedAt") is not "-"
-            ? $"stored ({progress}) as {Text(recording, "key")}"
-            : $"arriving ({progress} stored) as {Text(recording, "key")}");
+        var key = withKey ? $" as {Text(recording, "key")}" : string.Empty;
+        return Markup.Escape(Text(recording, "storedAt") is not "-" ? $"stored ({progress}){key}" : $"arriving ({progress} stored){key}");
     }
 
     private static string CallOf(JsonElement session) =>

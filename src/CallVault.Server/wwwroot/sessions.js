@@ -95,8 +95,9 @@
     // The stored recording the session links to, once the files' event arrived.
     const r = session.recording;
     if (r) {
-      return el("td", { className: "files" },
-        el("a", { href: `#/recordings/${encodeURIComponent(r.key)}` }, r.storedAt ? "stored" : "arriving"), ` ${r.storedChunks}/${r.chunks} chunks`);
+      const link = el("a", { href: `#/recordings/${encodeURIComponent(r.key)}` }, r.storedAt ? "stored" : "arriving");
+      link.addEventListener("click", event => event.stopPropagation());
+      return el("td", { className: "files" }, link, ` ${r.storedChunks}/${r.chunks} chunks`);
     }
     return el("td", { className: "files" }, finished(session) ? "waiting for files" : "–");
   }

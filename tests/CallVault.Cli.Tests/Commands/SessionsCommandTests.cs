@@ -129,7 +129,7 @@ public sealed class SessionsCommandTests : IAsyncLifetime
         var lines = output.Split('\n');
         Assert.Contains(lines, l => l.Contains(RecordingId, StringComparison.Ordinal) && l.Contains("server-call-1", StringComparison.Ordinal) && l.Contains("Active", StringComparison.Ordinal) && l.Contains("not yet", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("rec-missing", StringComparison.Ordinal) && l.Contains("FILES MISSING", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("rec-stored", StringComparison.Ordinal) && l.Contains("stored (2/2 chunks) as 20261130-call-3-rec", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("rec-stored", StringComparison.Ordinal) && l.Contains("stored (2/2 chunks)", StringComparison.Ordinal));
         Assert.Contains("1 session(s) have files missing", output, StringComparison.Ordinal);
     }
 
@@ -158,6 +158,34 @@ public sealed class SessionsCommandTests : IAsyncLifetime
         Assert.Contains(lines, l => l.Contains("pause", StringComparison.Ordinal) && l.Contains("Paused", StringComparison.Ordinal) && l.Contains("operator-alice", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("start", StringComparison.Ordinal) && l.Contains("local", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("Callback", StringComparison.Ordinal) && l.Contains("late, not applied", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Show_StoredSession_NamesTheRecordingKey()
+    {
+        _stub.Answers["GET /api/sessions/rec-stored"] = (200, StoredSession);
+
+        var (exitCode, output, error) = await RunAsync("sessions", "show", "rec-stored");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("files: stored (2/2 chunks) as 20261130-call-3-rec", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Real ids are long (a recording id ~170 characters, a server call id ~120): the recording id stays on one line of the list, so it can be copied whole.</summary>
+    [Fact]
+    public async Task List_RealLengthIds_KeepTheRecordingIdOnOneLine()
+    {
+        var longId = new string('A', 170);
+        var session = StoredSession
+            .Replace("rec-stored", longId, StringComparison.Ordinal)
+            .Replace("server-call-3", new string('S', 120), StringComparison.Ordinal)
+            .Replace("20261130-call-3-rec", new string('K', 70), StringComparison.Ordinal);
+        _stub.Answers["GET /api/sessions"] = (200, $"[{session}]");
+
+        var (exitCode, output, _) = await RunAsync("sessions", "list");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(output.Split('\n'), l => l.Contains(longId, StringComparison.Ordinal) && l.Contains("stored (2/2 chunks)", StringComparison.Ordinal));
     }
 
     [Theory]
