@@ -109,17 +109,24 @@ public sealed class CallRecordingClient
 
     /// <summary>
     /// Stops a recording for good (<c>DELETE /calling/recordings/{recordingId}</c>); its files are announced later
-    /// through Event Grid.
+    /// through Event Grid. When an attempt got no answer and the retry finds the recording gone (404), that attempt
+    /// is what stopped it, and the stop succeeds.
     /// </summary>
     /// <exception cref="CallAutomationException">404: the recording is unknown or already stopped.</exception>
     public Task StopAsync(string recordingId, CancellationToken cancellationToken = default) =>
-        SendWithoutResultAsync("stop", recordingId, HttpMethod.Delete, action: null, cancellationToken);
+        SendWithoutResultAsync("stop", recordingId, HttpMethod.Delete, action: null, cancellationToken, goneAfterLostAnswerIsDone: true);
 
-    private async Task SendWithoutResultAsync(string verb, string recordingId, HttpMethod method, string? action, CancellationToken cancellationToken)
+    private async Task SendWithoutResultAsync(
+        string verb,
+        string recordingId,
+        HttpMethod method,
+        string? action,
+        CancellationToken cancellationToken,
+        bool goneAfterLostAnswerIsDone = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(recordingId);
         await SendAsync<object?>(
-            new Operation(verb, $"recording '{recordingId}'", Target.Recording),
+            new Operation(verb, $"recording '{recordingId}'", Target.Recording) { GoneAfterLostAnswerIsDone = goneAfterLostAnswerIsDone },
             () => new HttpRequestMessage(method, RecordingLocation(recordingId, action)),
             static (_, _) => Task.FromResult<object?>(null),
             cancellationToken).ConfigureAwait(false);
@@ -133,19 +140,39 @@ public sealed class CallRecordingClient
     {
         var options = _options.CurrentValue;
         var pipeline = AcsRetryPipeline.Create(options.Retry, _timeProvider, _logger);
+        var answerLost = false;
         try
         {
             return await pipeline.ExecuteAsync(
                 async ct =>
                 {
                     using var message = createMessage();
-                    using var response = await SendOnceAsync(message, ct).ConfigureAwait(false);
-                    if (!response.IsSuccessStatusCode)
+                    HttpResponseMessage response;
+                    try
                     {
-                        throw await ReadErrorAsync(operation, response, ct).ConfigureAwait(false);
+                        response = await SendOnceAsync(message, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException)
+                    {
+                        // The request may have been carried out; only its answer is known to be lost.
+                        answerLost = true;
+                        throw;
                     }
 
-                    return await readResult(response, ct).ConfigureAwait(false);
+                    using (response)
+                    {
+                        if (response.StatusCode == HttpStatusCode.NotFound && answerLost && operation.GoneAfterLostAnswerIsDone)
+                        {
+                            return default!;
+                        }
+
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            throw await ReadErrorAsync(operation, response, ct).ConfigureAwait(false);
+                        }
+
+                        return await readResult(response, ct).ConfigureAwait(false);
+                    }
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -301,5 +328,9 @@ public sealed class CallRecordingClient
         Recording,
     }
 
-    private sealed record Operation(string Verb, string Subject, Target Target);
+    private sealed record Operation(string Verb, string Subject, Target Target)
+    {
+        /// <summary>Whether a 404 after an attempt whose answer was lost means that attempt did the work.</summary>
+        public bool GoneAfterLostAnswerIsDone { get; init; }
+    }
 }

@@ -238,7 +238,7 @@ public sealed class CallAutomationService : IAsyncDisposable
             };
             if (command.PauseOnStart)
             {
-                recording.Pauses.Add((TimeSpan.Zero, null));
+                recording.Pauses = [(TimeSpan.Zero, null)];
             }
 
             _recordings[recording.RecordingId] = recording;
@@ -273,7 +273,7 @@ public sealed class CallAutomationService : IAsyncDisposable
 
             var now = _emulator.TimeProvider.GetUtcNow();
             recording.State = CallRecordingState.Paused;
-            recording.Pauses.Add((now - recording.StartedAt, null));
+            recording.Pauses = [.. recording.Pauses, (now - recording.StartedAt, null)];
             EnqueueCallbackLocked(recording, now);
         }
     }
@@ -351,7 +351,7 @@ public sealed class CallAutomationService : IAsyncDisposable
     {
         if (recording.Pauses.Count > 0 && recording.Pauses[^1].End is null)
         {
-            recording.Pauses[^1] = (recording.Pauses[^1].Start, now - recording.StartedAt);
+            recording.Pauses = [.. recording.Pauses.Take(recording.Pauses.Count - 1), (recording.Pauses[^1].Start, now - recording.StartedAt)];
         }
     }
 

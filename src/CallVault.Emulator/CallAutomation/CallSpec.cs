@@ -98,8 +98,9 @@ public sealed class EmulatedCallRecording
     /// <summary>When it stopped.</summary>
     public DateTimeOffset? StoppedAt { get; internal set; }
 
-    /// <summary>Paused spans, as offsets from <see cref="StartedAt"/>; the last one is open while paused.</summary>
-    public List<(TimeSpan Start, TimeSpan? End)> Pauses { get; } = [];
+    /// <summary>Paused spans, as offsets from <see cref="StartedAt"/>; the last one is open while paused. Replaced
+    /// whole on each change, so a reader outside the service's lock always sees a consistent list.</summary>
+    public IReadOnlyList<(TimeSpan Start, TimeSpan? End)> Pauses { get; internal set; } = [];
 
     /// <summary>Whether it was ever active: one started paused and never resumed produces no file, as in ACS.</summary>
     public bool WasEverActive { get; internal set; }

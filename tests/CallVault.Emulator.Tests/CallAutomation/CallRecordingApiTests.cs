@@ -288,6 +288,23 @@ public sealed class CallRecordingApiTests : EmulatorTestBase
     }
 
     [Fact]
+    public async Task Stop_AnswerLostAfterTheRecordingStopped_TheRetryFindsItGoneAndTheStopSucceeds()
+    {
+        var (serverCallId, _) = await CreateCallAsync(new { participants = new[] { Alice, Bob } });
+        var client = CreateCallRecordingClient();
+        var started = await client.StartAsync(Start(serverCallId));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        using var fault = await Admin.PostAsJsonAsync("faults", new { target = "RecordingControl", documentId = started.RecordingId, fault = new { type = "Reset" } });
+
+        await client.StopAsync(started.RecordingId);
+
+        Assert.Empty(await Admin.GetFromJsonAsync<JsonElement[]>("faults") ?? []);
+        var recording = Assert.Single((await CallViewAsync(serverCallId)).GetProperty("recordings").EnumerateArray());
+        Assert.Equal("Stopped", recording.GetProperty("state").GetString());
+        Assert.True(await WebhookRecorder.WaitUntilAsync(() => FilesEventFor(started.RecordingId) is not null, Patience));
+    }
+
+    [Fact]
     public async Task Callback_LostByAFault_IsNotDeliveredAndTheNextOneIs()
     {
         var (serverCallId, _) = await CreateCallAsync(new { participants = new[] { Alice, Bob } });
