@@ -39,6 +39,17 @@ public interface IRecordingSessionStore
     /// <returns>What the change did; <see cref="SessionChangeOutcome.UnknownSession"/> only for a change whose recording id is null and matches no session.</returns>
     Task<SessionChangeOutcome> RecordChangeAsync(SessionChange change, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Notes what is about to be asked of ACS, before it is asked, so that a callback ACS sends before the request's
+    /// answer is recorded is already read in its light (an "inactive" after a pause request is a pause, not the end).
+    /// </summary>
+    /// <param name="recordingId">The recording id.</param>
+    /// <param name="action">The action about to be asked; null to put back <paramref name="previous"/> after ACS refused.</param>
+    /// <param name="previous">With a null <paramref name="action"/>: the value to put back.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The last action noted before this call.</returns>
+    Task<SessionAction?> NoteRequestAsync(string recordingId, SessionAction? action, SessionAction? previous, CancellationToken cancellationToken);
+
     /// <summary>One session with its history, or null.</summary>
     /// <param name="recordingId">The recording id.</param>
     /// <param name="filesMissingAfter">How long a stopped session may wait for its files before it counts as missing them.</param>

@@ -216,6 +216,8 @@ internal static partial class SessionsApi
             return Results.Problem($"Recording '{id}' is {session.State.ToString().ToLowerInvariant()}; it cannot be {Verb(action)}.", statusCode: StatusCodes.Status409Conflict);
         }
 
+        // Noted before ACS is asked: ACS may call back before it answers, and that callback must be read as this request's.
+        var previous = await jobs.Sessions.NoteRequestAsync(id, action, null, cancellationToken);
         try
         {
             await (action switch
@@ -227,6 +229,7 @@ internal static partial class SessionsApi
         }
         catch (Exception ex) when (AcsFailure(ex, action.ToString().ToLowerInvariant(), context.RequestServices.GetRequiredService<ILoggerFactory>()) is { } failure)
         {
+            await jobs.Sessions.NoteRequestAsync(id, null, previous, CancellationToken.None);
             return failure;
         }
 

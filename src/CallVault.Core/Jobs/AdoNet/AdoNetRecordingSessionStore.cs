@@ -225,6 +225,28 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
     }
 
     /// <inheritdoc />
+    public Task<SessionAction?> NoteRequestAsync(string recordingId, SessionAction? action, SessionAction? previous, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(recordingId);
+        return database.WriteAsync(
+            async session =>
+            {
+                var current = await LockAsync(session, recordingId, cancellationToken).ConfigureAwait(false);
+                if (current is null)
+                {
+                    return null;
+                }
+
+                await session.ExecuteAsync(
+                    "UPDATE recording_sessions SET last_requested = @requested, updated_at = @now WHERE recording_id = @id;",
+                    cancellationToken,
+                    ("@requested", (action ?? previous)?.ToString()), ("@now", database.Now()), ("@id", recordingId)).ConfigureAwait(false);
+                return current.LastRequested;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public async Task<RecordingSession?> GetAsync(string recordingId, TimeSpan filesMissingAfter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recordingId);

@@ -76,6 +76,27 @@ public abstract class RecordingSessionStoreContract(JobStoreBackend backend) : J
         Assert.Equal("bob", paused.History[1].Actor);
     }
 
+    /// <summary>A pause noted before ACS is asked: its callback, arriving before the request is recorded, is read as a pause; a refused request is put back.</summary>
+    [Fact]
+    public async Task NoteRequest_BeforeACallbackThatOvertakesTheAnswer_ReadsItAsThePause()
+    {
+        await Sessions.RecordStartAsync(Start("rec-1"), default);
+        await Sessions.RecordStartAsync(Start("rec-2"), default);
+
+        var previous = await Sessions.NoteRequestAsync("rec-1", SessionAction.Pause, null, default);
+        await Sessions.RecordChangeAsync(Callback("rec-1", "e1", "inactive", 2), default);
+        await Sessions.RecordChangeAsync(Request("rec-1", SessionAction.Pause, 1), default);
+        var refused = await Sessions.NoteRequestAsync("rec-2", SessionAction.Stop, null, default);
+        await Sessions.NoteRequestAsync("rec-2", null, refused, default);
+
+        var paused = (await Sessions.GetAsync("rec-1", Window, default))!;
+        Assert.Equal(SessionAction.Start, previous);
+        Assert.Equal(SessionState.Paused, paused.State);
+        Assert.Equal(SessionState.Paused, Assert.Single(paused.History, h => h.Event == "inactive").State);
+        Assert.Equal(SessionAction.Start, (await Sessions.GetAsync("rec-2", Window, default))!.LastRequested);
+        Assert.Null(await Sessions.NoteRequestAsync("rec-x", SessionAction.Pause, null, default));
+    }
+
     /// <summary>A late callback (the "inactive" of a pause, after the resume) is kept in the history but does not change the state.</summary>
     [Fact]
     public async Task Callback_OlderThanTheState_IsKeptButChangesNothing()
