@@ -14,7 +14,8 @@ namespace CallVault.Emulator.Storage;
 /// </summary>
 internal sealed class ObjectResponder(EmulatorContext emulator)
 {
-    private const int BlockSize = 64 * 1024;
+    /// <summary>How many bytes one write to the response carries: 64 KiB.</summary>
+    internal const int BlockSize = 64 * 1024;
 
     /// <summary>Answers the request; <paramref name="meter"/> counts the body bytes written and says how the response ended.</summary>
     public async Task WriteAsync(HttpContext context, IMediaSource media, string etag, FaultSpec? fault, ResponseMeter meter)

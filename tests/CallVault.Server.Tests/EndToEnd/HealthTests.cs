@@ -40,7 +40,7 @@ public sealed class HealthTests
         Assert.Equal("Healthy", body.GetProperty("status").GetString());
         Assert.Equal(["status"], (await live.Content.ReadFromJsonAsync<JsonElement>()).EnumerateObject().Select(p => p.Name));
         var checks = (await detailed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks");
-        Assert.Equal(["configuration", "database", "store"], checks.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(["configuration", "database", "sessions", "store"], checks.EnumerateObject().Select(p => p.Name).Order());
         Assert.True(checks.GetProperty("database").GetProperty("data").TryGetProperty("pending", out _));
     }
 

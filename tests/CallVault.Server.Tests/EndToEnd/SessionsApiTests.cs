@@ -33,6 +33,8 @@ public sealed class SessionsApiTests : IAsyncLifetime
         var configuration = (IConfigurationRoot)_server.Services.GetRequiredService<IConfiguration>();
         configuration["CallVault:Recording:PublicBaseUrl"] = _server.BaseAddress.AbsoluteUri;
         configuration.Reload();
+        // A keyless caller on this machine proves a state change is not a cross-site form with this header, as the CLI does.
+        _server.Client.DefaultRequestHeaders.Add("X-CallVault-Request", "1");
         _admin = new HttpClient { BaseAddress = _emulator.AdminBase };
         (await _admin.PostAsJsonAsync("subscriptions", new { endpoint = _server.WebhookUrl.AbsoluteUri })).EnsureSuccessStatusCode();
     }

@@ -197,9 +197,12 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
                 var requested = change.Requested ?? current.LastRequested;
                 var state = Interpret(change, requested);
 
-                // A request through the API is always news (ACS just accepted it); a callback is news only when it is
-                // not older than the change that set the state, and never undoes a stop that was asked for.
-                var applied = !current.IsTerminal && (change.Source == SessionChangeSource.Api || at >= current.StateAt);
+                // A request through the API is always news (ACS just accepted it). A callback is news when it is not
+                // older than the last callback applied: callbacks carry ACS's clock and requests CallVault's, so they are
+                // ordered only among themselves (a skew between the two clocks would otherwise make every callback look
+                // stale, and the end of a call would never end its session). Nothing undoes a stop that was asked for.
+                var applied = !current.IsTerminal
+                    && (change.Source == SessionChangeSource.Api || await LastAppliedObservationAsync(session, current.RecordingId, cancellationToken).ConfigureAwait(false) is not { } last || at >= last);
                 if (!await AddChangeAsync(session, current.RecordingId, change.ChangeId, at, now, change.Source, eventName, state, applied, actor, detail, cancellationToken).ConfigureAwait(false))
                 {
                     return SessionChangeOutcome.Duplicate;
@@ -349,6 +352,15 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
 
             // The files-missing window runs from when CallVault learnt of the stop, on its own clock.
             ("@stopped", state == SessionState.Stopped ? current.StoppedAt ?? now : null)).ConfigureAwait(false);
+
+    /// <summary>The time (ACS's clock, Unix ms) of the newest callback or event applied to the session; null before the first.</summary>
+    private static async Task<long?> LastAppliedObservationAsync(SqlSession session, string recordingId, CancellationToken cancellationToken) =>
+        await session.ScalarAsync(
+            "SELECT MAX(occurred_at) FROM recording_session_changes WHERE recording_id = @id AND applied = 1 AND source <> @api;",
+            cancellationToken,
+            ("@id", recordingId), ("@api", nameof(SessionChangeSource.Api))).ConfigureAwait(false) is { } value and not DBNull
+            ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
+            : null;
 
     /// <summary>Adds a history entry; false when the change was recorded before.</summary>
     private static async Task<bool> AddChangeAsync(

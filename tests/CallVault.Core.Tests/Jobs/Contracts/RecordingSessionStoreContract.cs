@@ -115,6 +115,30 @@ public abstract class RecordingSessionStoreContract(JobStoreBackend backend) : J
         Assert.False(late.Applied);
     }
 
+    /// <summary>
+    /// ACS's clock 12 s behind CallVault's: callbacks are ordered among themselves, not against the times of API
+    /// requests, so the end of the call still ends the session instead of being taken as stale forever.
+    /// </summary>
+    [Fact]
+    public async Task Callbacks_FromAClockBehindOurs_AreOrderedAmongThemselves_AndTheEndOfTheCallEndsTheSession()
+    {
+        await Sessions.RecordStartAsync(Start("rec-1"), default);
+        await Sessions.RecordChangeAsync(Callback("rec-1", "active-at-start", "active", 50), default);
+        await Sessions.NoteRequestAsync("rec-1", SessionAction.Pause, null, default);
+        await Sessions.RecordChangeAsync(Callback("rec-1", "inactive-of-pause", "inactive", 88), default);
+        await Sessions.RecordChangeAsync(Request("rec-1", SessionAction.Pause, 100), default);
+        await Sessions.NoteRequestAsync("rec-1", SessionAction.Resume, SessionAction.Pause, default);
+        await Sessions.RecordChangeAsync(Callback("rec-1", "active-of-resume", "active", 98), default);
+        await Sessions.RecordChangeAsync(Request("rec-1", SessionAction.Resume, 110), default);
+
+        var outcome = await Sessions.RecordChangeAsync(Callback("rec-1", "inactive-call-ended", "inactive", 105), default);
+
+        var session = (await Sessions.GetAsync("rec-1", Window, default))!;
+        Assert.Equal(SessionChangeOutcome.Applied, outcome);
+        Assert.Equal(SessionState.Stopped, session.State);
+        Assert.NotNull(session.StoppedAt);
+    }
+
     /// <summary>The same callback delivered twice (two instances, or a retry) is one entry.</summary>
     [Fact]
     public async Task Callback_Twice_IsRecordedOnce()
