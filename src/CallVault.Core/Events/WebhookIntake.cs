@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Azure.Messaging;
 using Azure.Messaging.EventGrid;
@@ -46,9 +44,8 @@ public sealed partial class WebhookIntake(
         var matched = false;
         foreach (var secret in webhook.Secrets.Where(s => !string.IsNullOrEmpty(s)))
         {
-            var expected = Encoding.UTF8.GetBytes(secret);
-            matched |= querySecret is not null && CryptographicOperations.FixedTimeEquals(expected, Encoding.UTF8.GetBytes(querySecret));
-            matched |= headerSecret is not null && CryptographicOperations.FixedTimeEquals(expected, Encoding.UTF8.GetBytes(headerSecret));
+            matched |= CallVault.Security.SecretComparison.AreEqual(secret, querySecret);
+            matched |= CallVault.Security.SecretComparison.AreEqual(secret, headerSecret);
         }
 
         return matched;

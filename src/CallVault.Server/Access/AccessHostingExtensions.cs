@@ -24,6 +24,8 @@ internal static partial class AccessHostingExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallVaultOptions>, AccessModeValidator>());
         services.AddSingleton(sp => AccessMode.Decide(sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Api, sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<ApiKeyRing>();
+        services.AddSingleton<AccessRefusalLog>();
+        services.AddSingleton<FailedKeyAttempts>();
 
         services.AddAuthentication(SelectorScheme)
             .AddPolicyScheme(SelectorScheme, "Key header or session", policy => policy.ForwardDefaultSelector = context =>
@@ -75,10 +77,14 @@ internal static partial class AccessHostingExtensions
         });
 
         services.AddRateLimiter(SessionEndpoints.AddSignInRateLimit);
-        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<CallVaultOptions>>((forwarded, options) =>
+        // PostConfigure, so that this wins over ASP.NET's own setup for ASPNETCORE_FORWARDEDHEADERS_ENABLED, which runs
+        // the middleware trusting every sender: without proxies configured here, no forwarded header is believed.
+        services.AddOptions<ForwardedHeadersOptions>().PostConfigure<IOptions<CallVaultOptions>>((forwarded, options) =>
         {
             var proxies = options.Value.Api.ForwardedHeaders;
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            forwarded.ForwardedHeaders = proxies.Configured
+                ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto
+                : ForwardedHeaders.None;
 
             // Only the configured proxies: ASP.NET's default trusts loopback, which is where a same-host proxy connects from.
             forwarded.KnownProxies.Clear();
@@ -101,7 +107,7 @@ internal static partial class AccessHostingExtensions
 
     /// <summary>
     /// The access middleware, in order: forwarded headers (so the client's address is known), allowed host names,
-    /// routing, authentication, the sign-in rate limit, the state-change header, then authorization.
+    /// the limit on unknown keys, routing, authentication, the sign-in rate limit, the state-change header, then authorization.
     /// </summary>
     public static WebApplication UseCallVaultAccess(this WebApplication app)
     {
@@ -128,6 +134,7 @@ internal static partial class AccessHostingExtensions
         }
 
         app.UseMiddleware<AllowedHostsMiddleware>();
+        app.UseMiddleware<FailedKeyAttemptsMiddleware>();
         app.UseRouting();
         app.UseAuthentication();
         app.UseRateLimiter();

@@ -9,12 +9,14 @@ namespace CallVault.Server.Access;
 /// says so (<c>local</c> over loopback, or <c>anonymous</c>). Answers challenges (401) and refusals (403) for every
 /// scheme, as problem details that never repeat what was presented.
 /// </summary>
-internal sealed partial class ApiKeyAuthenticationHandler(
+internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     ApiKeyRing keys,
-    AccessMode mode) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+    AccessMode mode,
+    AccessRefusalLog refusals,
+    FailedKeyAttempts failedAttempts) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
 
@@ -32,7 +34,8 @@ internal sealed partial class ApiKeyAuthenticationHandler(
                 return Task.FromResult(Success(Callers.ForKey(key, Callers.ByKeyHeader)));
             }
 
-            Log.KeyRefused(Logger, Context.Connection.RemoteIpAddress?.ToString());
+            failedAttempts.Failed(Context.Connection.RemoteIpAddress);
+            refusals.KeyRefused(Context.Connection.RemoteIpAddress);
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
         }
 
@@ -69,10 +72,4 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
     private AuthenticateResult Success(System.Security.Claims.ClaimsPrincipal principal) =>
         AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Refused a request with an unknown API key from {RemoteAddress}")]
-        public static partial void KeyRefused(ILogger logger, string? remoteAddress);
-    }
 }

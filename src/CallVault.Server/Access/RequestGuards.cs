@@ -7,9 +7,9 @@ internal sealed class StateChangeMetadata;
 
 /// <summary>
 /// Against DNS rebinding: a request whose <c>Host</c> is not one the service answers to gets 421 before anything else
-/// runs. The health probes are exempt: they answer only a status, and orchestrators probe by address.
+/// runs. The health probes are exempt (orchestrators probe by address), but answer such a host only the status.
 /// </summary>
-internal sealed partial class AllowedHostsMiddleware(RequestDelegate next, AccessMode mode, ILogger<AllowedHostsMiddleware> logger)
+internal sealed class AllowedHostsMiddleware(RequestDelegate next, AccessMode mode, AccessRefusalLog refusals)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -19,16 +19,10 @@ internal sealed partial class AllowedHostsMiddleware(RequestDelegate next, Acces
             return;
         }
 
-        Log.HostRefused(logger, context.Connection.RemoteIpAddress?.ToString());
+        refusals.HostRefused(context.Connection.RemoteIpAddress);
         await Results.Problem(
             "This service does not answer to that host name. An operator can add it to CallVault:Api:AllowedHosts.",
             statusCode: StatusCodes.Status421MisdirectedRequest).ExecuteAsync(context);
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Refused a request for a host name this service does not answer to, from {RemoteAddress}")]
-        public static partial void HostRefused(ILogger logger, string? remoteAddress);
     }
 }
 

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -28,9 +26,12 @@ internal static partial class SessionEndpoints
         var auth = routes.MapGroup("/api/auth").WithTags("Access");
         auth.MapPost("/sign-in", SignInAsync)
             .RequireRateLimiting(SignInRateLimit)
+            .AllowAnonymous()
             .WithSummary("Signs the dashboard in with a key: 204 and the session cookie callvault.session, or 401. Limited per client address (429).");
         auth.MapPost("/sign-out", SignOutAsync)
             .WithMetadata(new StateChangeMetadata())
+            // Ends only the caller's own session, if any; still needs X-CallVault-Request against a cross-site sign-out.
+            .AllowAnonymous()
             .WithSummary("Ends the dashboard's session (204).");
         auth.MapGet("/me", (HttpContext context) =>
             TypedResults.Ok(new CallerResponse(
@@ -48,7 +49,7 @@ internal static partial class SessionEndpoints
         ArgumentNullException.ThrowIfNull(limiter);
         limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         limiter.AddPolicy(SignInRateLimit, context => RateLimitPartition.GetTokenBucketLimiter(
-            ClientPartition(context.Connection.RemoteIpAddress),
+            ClientPartition.Of(context.Connection.RemoteIpAddress),
             _ => new TokenBucketRateLimiterOptions
             {
                 TokenLimit = SignInBurst,
@@ -90,20 +91,6 @@ internal static partial class SessionEndpoints
         }
 
         return TypedResults.NoContent();
-    }
-
-    private static string ClientPartition(IPAddress? address) => address switch
-    {
-        null => "(none)",
-        { AddressFamily: AddressFamily.InterNetworkV6, IsIPv4MappedToIPv6: false } => Prefix64(address),
-        _ => address.IsIPv4MappedToIPv6 ? address.MapToIPv4().ToString() : address.ToString(),
-    };
-
-    private static string Prefix64(IPAddress address)
-    {
-        var bytes = address.GetAddressBytes();
-        Array.Clear(bytes, 8, 8);
-        return $"{new IPAddress(bytes)}/64";
     }
 
     /// <summary>The sign-in body.</summary>

@@ -327,12 +327,21 @@ internal static partial class SessionsApi
                 };
                 var detail = acs.StatusCode is 401 or 403
                     ? $"ACS refused CallVault's credentials ({acs.StatusCode}); check CallVault:Acs:ConnectionString."
-                    : acs.Message;
+                    : WithoutQueryStrings(acs.Message);
                 return Results.Problem(detail, statusCode: status, extensions: new Dictionary<string, object?> { ["acsStatus"] = acs.StatusCode, ["acsCode"] = acs.ErrorCode });
             default:
                 return null;
         }
     }
+
+    /// <summary>
+    /// ACS's own message may repeat a URL CallVault sent it (a callback address with its <c>?code=</c> secret):
+    /// every query string is cut from URLs in the text.
+    /// </summary>
+    internal static string WithoutQueryStrings(string text) => UrlQuery().Replace(text, "$1");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#""']*)\?[^\s#""']*")]
+    private static partial System.Text.RegularExpressions.Regex UrlQuery();
 
     private static object View(RecordingSession s, bool withTimeline) => new
     {

@@ -21,8 +21,8 @@ internal static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapCallVaultHealth(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
-        routes.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync });
+        routes.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync }).AllowAnonymous();
+        routes.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync }).AllowAnonymous();
         return routes;
     }
 
@@ -42,9 +42,14 @@ internal static class HealthEndpoints
         }));
     }
 
-    /// <summary>Whether the caller may read the checks' details: an authenticated reader (or operator).</summary>
+    /// <summary>
+    /// Whether the caller may read the checks' details: an authenticated reader (or operator), asking by a host name
+    /// the service answers to. The probes skip the host check so that orchestrators can probe by address; without
+    /// this, a DNS-rebinding page could read the details through a keyless loopback caller's browser.
+    /// </summary>
     private static async Task<bool> MaySeeDetailsAsync(HttpContext context) =>
-        context.User.Identity is { IsAuthenticated: true }
+        context.RequestServices.GetRequiredService<AccessMode>().IsHostAllowed(context.Request.Host)
+        && context.User.Identity is { IsAuthenticated: true }
         && (await context.RequestServices.GetRequiredService<IAuthorizationService>().AuthorizeAsync(context.User, AccessPolicies.Reader)).Succeeded;
 }
 

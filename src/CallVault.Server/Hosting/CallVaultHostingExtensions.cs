@@ -141,7 +141,8 @@ public static class CallVaultHostingExtensions
         app.MapCallAutomationCallbacks();
         app.MapRecoveryApi();
         app.MapAuditApi();
-        app.MapOpenApi();
+        // The document only describes routes, but a map of the API is of use to nobody without a key.
+        app.MapOpenApi().RequireAuthorization(AccessPolicies.Reader);
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Metrics);
         app.MapCallVaultHealth();
         return app;

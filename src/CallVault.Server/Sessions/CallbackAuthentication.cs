@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -28,7 +26,8 @@ internal static class CallbackAuthentication
         {
             var options = recording.Value;
             jwt.MetadataAddress = options.CallbackMetadataAddress.AbsoluteUri;
-            jwt.RequireHttpsMetadata = options.CallbackMetadataAddress.Scheme == Uri.UriSchemeHttps;
+            // Start-up validation allows http only for a loopback address (the emulator's).
+            jwt.RequireHttpsMetadata = !options.CallbackMetadataAddress.IsLoopback;
             jwt.MapInboundClaims = false;
             jwt.SaveToken = false;
             jwt.TokenValidationParameters = new TokenValidationParameters
@@ -63,7 +62,7 @@ internal static class CallbackAuthentication
         var matched = false;
         foreach (var secret in options.CallbackSecrets.Where(s => !string.IsNullOrEmpty(s)))
         {
-            matched |= presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(presented));
+            matched |= CallVault.Security.SecretComparison.AreEqual(secret, presented);
         }
 
         return matched;

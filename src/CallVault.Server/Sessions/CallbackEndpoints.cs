@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using CallVault.Events;
 using CallVault.Jobs;
+using CallVault.Server.Access;
 using CallVault.Sessions;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -38,12 +39,13 @@ internal static partial class CallbackEndpoints
         IOptionsMonitor<RecordingControlOptions> options,
         TimeProvider time,
         ILoggerFactory loggers,
+        AccessRefusalLog refusals,
         CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger("CallVault.Callbacks");
         if (!await CallbackAuthentication.IsAuthenticAsync(context, options.CurrentValue))
         {
-            Log.Unauthorized(logger, context.Connection.RemoteIpAddress?.ToString());
+            refusals.CallbackRefused(context.Connection.RemoteIpAddress);
             return Results.Problem("The callback carries no valid Call Automation token (or secret).", statusCode: StatusCodes.Status401Unauthorized);
         }
 
@@ -220,9 +222,6 @@ internal static partial class CallbackEndpoints
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Refused a Call Automation callback without a valid token or secret from {RemoteAddress}")]
-        public static partial void Unauthorized(ILogger logger, string? remoteAddress);
-
         [LoggerMessage(2, LogLevel.Error, "Could not record a Call Automation callback; answered 503")]
         public static partial void StoreFailed(ILogger logger, Exception exception);
 

@@ -86,6 +86,12 @@ internal sealed class RecordingControlOptionsValidator : IValidateOptions<Record
         {
             failures.Add("CallVault:Recording:CallbackMetadataAddress must be an absolute http(s) address.");
         }
+        else if (options.CallbackMetadataAddress is { Scheme: "http", IsLoopback: false } plain)
+        {
+            // The signing keys come from this document: fetched in the clear, anyone on the path could substitute theirs
+            // and forge callbacks. Only a loopback emulator may serve it over http.
+            failures.Add($"CallVault:Recording:CallbackMetadataAddress must use https (only a loopback address, such as the emulator's, may use http); {plain.Scheme}://{plain.Authority} is neither.");
+        }
 
         if (options.CallbackSecrets.Any(s => s.Length < 16))
         {

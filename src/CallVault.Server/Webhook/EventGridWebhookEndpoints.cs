@@ -28,6 +28,8 @@ internal static partial class EventGridWebhookEndpoints
         var webhook = routes.MapGroup("/api/events")
             .WithTags("Webhook")
             .AddEndpointFilter<WebhookSecretFilter>()
+            // Event Grid presents no API key: the webhook's own secret (the filter above) is its authentication.
+            .AllowAnonymous()
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         webhook.MapPost("", ReceiveAsync).DisableAntiforgery()
             .WithSummary("The Event Grid webhook: a delivery of recording events (Event Grid or CloudEvents schema), or a validation.");

@@ -1,5 +1,6 @@
 using System.Net;
 using CallVault.Diagnostics;
+using CallVault.Server.Access;
 
 namespace CallVault.Server.Webhook;
 
@@ -12,30 +13,19 @@ namespace CallVault.Server.Webhook;
 internal sealed partial class WebhookAuthFailureLog(ILoggerFactory loggers, CallVaultMetrics metrics, TimeProvider timeProvider)
 {
     /// <summary>At most one line per interval: 1 minute.</summary>
-    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan Interval = LogThrottle.Interval;
 
     private readonly ILogger _logger = loggers.CreateLogger("CallVault.Webhook");
-    private readonly Lock _lock = new();
-    private long? _lastLoggedAt;
-    private long _suppressed;
+    private readonly LogThrottle _throttle = new(timeProvider);
 
     /// <summary>Counts one refused delivery and logs it unless a line was already logged within the interval.</summary>
     /// <param name="remoteAddress">Where the delivery came from, as the connection says.</param>
     public void Refused(IPAddress? remoteAddress)
     {
         metrics.WebhookUnauthorized.Add(1);
-        long suppressed;
-        lock (_lock)
+        if (!_throttle.TryEnter(out var suppressed))
         {
-            if (_lastLoggedAt is { } last && timeProvider.GetElapsedTime(last) < Interval)
-            {
-                _suppressed++;
-                return;
-            }
-
-            suppressed = _suppressed;
-            _suppressed = 0;
-            _lastLoggedAt = timeProvider.GetTimestamp();
+            return;
         }
 
         Log.Unauthorized(_logger, remoteAddress?.ToString(), suppressed, Interval.TotalSeconds);

@@ -3,6 +3,9 @@
 // HttpOnly session cookie that the browser sends by itself (also for the audio players' requests).
 "use strict";
 
+// Older dashboards kept the key in local storage; a key left there is a secret any script on the page could read.
+try { localStorage.removeItem("callvault-api-key"); } catch { /* storage disabled */ }
+
 class SignInNeeded extends Error {}
 
 async function api(path, options = {}) {

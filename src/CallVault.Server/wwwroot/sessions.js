@@ -4,13 +4,13 @@
 (() => {
   "use strict";
 
-  const storedKey = () => localStorage.getItem("callvault-api-key") || "";
+  // Older dashboards kept a key in local storage; sent as X-Api-Key it would outlive signing out. Forget it.
+  try { localStorage.removeItem("callvault-api-key"); } catch { /* storage disabled */ }
 
-  // Every call sends the session cookie (same origin) and, when the dashboard was opened with a key, the key.
-  // State changes also carry X-CallVault-Request, which a cross-site form cannot send.
+  // Every call sends the session cookie (same origin) and nothing else that authenticates, so signing out signs
+  // this view out too. State changes also carry X-CallVault-Request, which a cross-site form cannot send.
   async function call(path, options = {}) {
     const headers = { Accept: "application/json" };
-    if (storedKey()) headers["X-Api-Key"] = storedKey();
     if (options.method && options.method !== "GET") headers["X-CallVault-Request"] = "1";
     const response = await fetch(path, { ...options, headers, credentials: "same-origin" });
     if (!response.ok) {

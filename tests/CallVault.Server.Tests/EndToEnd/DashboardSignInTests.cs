@@ -164,6 +164,26 @@ public sealed class DashboardSignInTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A key an older dashboard left in local storage is forgotten on load and never sent: sent as X-Api-Key, it would
+    /// override the session, so signing out would not sign the Sessions view out.
+    /// </summary>
+    [Fact]
+    public async Task KeyLeftInLocalStorage_IsRemovedAndNeverSent()
+    {
+        var page = await _browser.NewPageAsync();
+        await page.GotoAsync(_server.BaseAddress.AbsoluteUri);
+        await page.EvaluateAsync("key => localStorage.setItem('callvault-api-key', key)", OperatorKey);
+
+        var sessionsRequest = await page.RunAndWaitForRequestAsync(
+            () => page.ReloadAsync(),
+            request => request.Url.Contains("/api/sessions", StringComparison.Ordinal),
+            new() { Timeout = 15_000 });
+
+        Assert.False((await sessionsRequest.AllHeadersAsync()).ContainsKey("x-api-key"), "the Sessions view sent a stored key");
+        Assert.Null(await page.EvaluateAsync<string?>("() => localStorage.getItem('callvault-api-key')"));
+    }
+
     /// <summary>A wrong key is refused with a message, and nothing is shown.</summary>
     [Fact]
     public async Task SignIn_WithAWrongKey_IsRefused()

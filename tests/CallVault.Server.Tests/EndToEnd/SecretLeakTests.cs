@@ -165,7 +165,7 @@ public sealed class SecretLeakTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // Every operation the OpenAPI document lists, with and without the key.
-        using var openApi = await SendAsync(_anonymous, HttpMethod.Get, "openapi/v1.json");
+        using var openApi = await SendAsync(_withKey, HttpMethod.Get, "openapi/v1.json");
         Assert.True(openApi.IsSuccessStatusCode);
         var document = await openApi.Content.ReadFromJsonAsync<JsonElement>();
         var operations = 0;
