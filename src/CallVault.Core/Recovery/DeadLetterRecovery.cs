@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -23,6 +24,11 @@ namespace CallVault.Recovery;
 /// <para>A chunk whose event time plus <c>CallVault:AcsRetention</c> has passed is lost: ACS has deleted it. It is
 /// recorded with a reason (so the worker dead-letters it without sending a request) and marked lost, logged and
 /// counted, never dropped.</para>
+/// <para>Failures are held per blob: a blob that throws (a storage read error, a database error while committing it)
+/// is logged and counted, and the pass goes on with the next one; it is tried again in later passes after the blobs
+/// that have not failed, and after <see cref="DeadLetterRecoveryOptions.MaxBlobFailures"/> failed passes in a row it is
+/// kept as a rejected blob with the reason and marked done, so one bad blob cannot hold up the rest. The count is kept
+/// in memory by the lease holder: a restart or a lease that moves starts it again, which only delays giving up.</para>
 /// </remarks>
 public sealed partial class DeadLetterRecovery(
     IDeadLetterSource source,
@@ -38,6 +44,9 @@ public sealed partial class DeadLetterRecovery(
 {
     /// <summary>The most characters of an unreadable blob kept with its rejection (the rest is in the container).</summary>
     private const int MaxKeptBlobCharacters = RejectedEventLimits.MaxRawJsonLength;
+
+    /// <summary>Failed passes in a row per blob (name and ETag: a rewritten blob starts again from zero).</summary>
+    private readonly ConcurrentDictionary<DeadLetterBlobRef, int> _failures = new();
 
     private IDeadLetterRecoveryStore Store => jobs.DeadLetterRecovery;
 
@@ -68,7 +77,19 @@ public sealed partial class DeadLetterRecovery(
 
         await KeepNotDoneAsync(page, pending, cancellationToken).ConfigureAwait(false);
 
+        // Counts of blobs no longer pending (done, deleted, rewritten) are dropped, so the map stays as small as the
+        // set of blobs failing right now.
+        var pendingSet = pending.ToHashSet();
+        foreach (var stale in _failures.Keys.Where(b => !pendingSet.Contains(b)))
+        {
+            _failures.TryRemove(stale, out _);
+        }
+
+        // Blobs that failed before go last (a stable sort keeps the listing order otherwise), so that one that keeps
+        // failing never delays the others.
+        pending = [.. pending.OrderBy(b => _failures.GetValueOrDefault(b))];
         var done = new List<DeadLetterBlobProgress>();
+        var failed = 0;
         foreach (var blob in pending)
         {
             // Renewed before each blob: a pass longer than the lease must not run beside the next holder's.
@@ -78,13 +99,67 @@ public sealed partial class DeadLetterRecovery(
                 break;
             }
 
-            if (await RecoverBlobAsync(blob, settings, cancellationToken).ConfigureAwait(false) is { } progress)
+            try
             {
-                done.Add(progress);
+                if (await RecoverBlobAsync(blob, settings, cancellationToken).ConfigureAwait(false) is { } progress)
+                {
+                    done.Add(progress);
+                    _failures.TryRemove(blob, out _);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                failed++;
+                if (await BlobFailedAsync(owner, blob, ex, settings, cancellationToken).ConfigureAwait(false) is { } givenUp)
+                {
+                    done.Add(givenUp);
+                }
             }
         }
 
-        return new DeadLetterPassResult(Leader: true, done, listed);
+        return new DeadLetterPassResult(Leader: true, done, listed, failed);
+    }
+
+    /// <summary>Counts a blob's failure; at the bound, keeps it as rejected and marks it done.</summary>
+    /// <returns>The blob's progress when it was given up, otherwise null (tried again next pass).</returns>
+    private async Task<DeadLetterBlobProgress?> BlobFailedAsync(string owner, DeadLetterBlobRef blob, Exception failure, DeadLetterRecoveryOptions settings, CancellationToken cancellationToken)
+    {
+        // A job database outage fails every blob alike and is no fault of this one: the lease renewal then fails too,
+        // ending the pass without holding the failure against the blob.
+        if (!await Store.TryAcquireLeaseAsync(owner, settings.LeaseDuration, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var failures = _failures.AddOrUpdate(blob, 1, (_, count) => count + 1);
+        metrics.BlobsFailed.Add(1);
+        var category = FailureCategory(failure);
+        if (failures < settings.MaxBlobFailures)
+        {
+            Log.BlobFailed(logger, blob.Name, failures, settings.MaxBlobFailures, failure);
+            return null;
+        }
+
+        Log.BlobGivenUp(logger, blob.Name, failures, failure);
+
+        // Only the exception's type is kept with the rejection (readers see it); its message may name the account or
+        // a URL, and stays in the log.
+        var reason = string.Create(CultureInfo.InvariantCulture, $"Reading or committing the dead-letter blob failed in {failures} passes in a row ({category}); it was given up (CallVault:Recovery:DeadLetter:MaxBlobFailures). The details are in the log.");
+        var progress = await RejectBlobAsync(blob, reason, string.Empty, cancellationToken).ConfigureAwait(false);
+        await Store.MarkBlobDoneAsync(progress, cancellationToken).ConfigureAwait(false);
+        _failures.TryRemove(blob, out _);
+        metrics.BlobsRead.Add(1);
+        metrics.EventsRejected.Add(progress.EventsRejected);
+        return progress;
+    }
+
+    /// <summary>A short, secret-free name for a failure: its exception type, never its message.</summary>
+    /// <param name="failure">The failure.</param>
+    /// <returns>The exception's type name (e.g. <c>RequestFailedException</c>).</returns>
+    public static string FailureCategory(Exception failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        return failure.GetType().Name;
     }
 
     private async Task KeepNotDoneAsync(List<DeadLetterBlobRef> page, List<DeadLetterBlobRef> pending, CancellationToken cancellationToken)
@@ -257,6 +332,12 @@ public sealed partial class DeadLetterRecovery(
 
         [LoggerMessage(4, LogLevel.Warning, "Lost the dead-letter polling lease ({Owner}) during a pass; another instance continues")]
         public static partial void LeaseLost(ILogger logger, string owner);
+
+        [LoggerMessage(5, LogLevel.Warning, "Dead-letter blob {Blob} failed ({Failures} of {MaxFailures} passes in a row); the pass goes on with the next blob and this one is tried again next pass")]
+        public static partial void BlobFailed(ILogger logger, string blob, int failures, int maxFailures, Exception exception);
+
+        [LoggerMessage(6, LogLevel.Error, "Dead-letter blob {Blob} failed in {Failures} passes in a row; it is given up, kept as a rejected event and marked done")]
+        public static partial void BlobGivenUp(ILogger logger, string blob, int failures, Exception exception);
     }
 }
 
@@ -264,4 +345,5 @@ public sealed partial class DeadLetterRecovery(
 /// <param name="Leader">Whether this instance held the lease (false: another instance polls, nothing was read).</param>
 /// <param name="Blobs">The blobs read to the end in this pass.</param>
 /// <param name="Listed">Blobs in the container, done or not.</param>
-public sealed record DeadLetterPassResult(bool Leader, IReadOnlyList<DeadLetterBlobProgress> Blobs, int Listed);
+/// <param name="Failed">Blobs that failed in this pass (given up ones included; those are also in <paramref name="Blobs"/>).</param>
+public sealed record DeadLetterPassResult(bool Leader, IReadOnlyList<DeadLetterBlobProgress> Blobs, int Listed, int Failed = 0);

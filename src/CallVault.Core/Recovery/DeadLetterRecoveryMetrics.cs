@@ -14,6 +14,7 @@ public sealed class DeadLetterRecoveryMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(CallVaultMetrics.MeterName);
         BlobsRead = _meter.CreateCounter<long>("callvault.deadletter.blobs", "{blob}", "Dead-letter blobs read to the end (rejected ones included).");
+        BlobsFailed = _meter.CreateCounter<long>("callvault.deadletter.blobs.failed", "{blob}", "Dead-letter blob reads that failed (tried again next pass, given up after MaxBlobFailures).");
         EventsRecovered = _meter.CreateCounter<long>("callvault.deadletter.events.recovered", "{event}", "Recording events from dead-letter blobs committed through the webhook's intake.");
         EventsSkipped = _meter.CreateCounter<long>("callvault.deadletter.events.skipped", "{event}", "Events in dead-letter blobs that are not recording events.");
         EventsLost = _meter.CreateCounter<long>("callvault.deadletter.events.lost", "{event}", "Recording events found after ACS's retention ran out: their chunks are lost.");
@@ -22,6 +23,9 @@ public sealed class DeadLetterRecoveryMetrics : IDisposable
 
     /// <summary>Blobs read to the end.</summary>
     public Counter<long> BlobsRead { get; }
+
+    /// <summary>Failed blob reads, one per blob per pass.</summary>
+    public Counter<long> BlobsFailed { get; }
 
     /// <summary>Recording events committed.</summary>
     public Counter<long> EventsRecovered { get; }

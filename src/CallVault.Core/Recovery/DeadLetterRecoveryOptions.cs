@@ -45,6 +45,13 @@ public sealed class DeadLetterRecoveryOptions
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How many passes in a row a blob may fail (a read or commit error) before it is given up: kept as a rejected
+    /// event with the reason and marked done. Default 5; 1 to 1,000. Counted by the polling instance in memory.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MaxBlobFailures { get; set; } = 5;
+
     /// <summary>Whether recovery is configured at all.</summary>
     public bool IsConfigured => !string.IsNullOrWhiteSpace(ContainerName) || !string.IsNullOrWhiteSpace(ConnectionString) || AccountUrl is not null;
 }

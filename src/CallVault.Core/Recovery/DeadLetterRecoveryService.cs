@@ -24,7 +24,10 @@ public sealed partial class DeadLetterRecoveryService(
     /// <summary>When the last pass completed.</summary>
     public DateTimeOffset? LastPassAt { get; private set; }
 
-    /// <summary>Why the last pass failed, or null when it succeeded (a storage or database outage; retried next poll).</summary>
+    /// <summary>
+    /// Why the last pass failed, or null when it succeeded (a storage or database outage; retried next poll): a short
+    /// category (the exception's type), never its message, which may name the account or a URL; the details are logged.
+    /// </summary>
     public string? LastError { get; private set; }
 
     /// <inheritdoc />
@@ -35,15 +38,18 @@ public sealed partial class DeadLetterRecoveryService(
             return;
         }
 
-        // Resolved here, not injected: the source exists only when recovery is configured.
-        var recovery = (DeadLetterRecovery)services.GetService(typeof(DeadLetterRecovery))!;
         Log.Started(logger, options.CurrentValue.ContainerName, options.CurrentValue.PollInterval);
         try
         {
+            DeadLetterRecovery? recovery = null;
             while (!stoppingToken.IsCancellationRequested)
             {
+                // Nothing a pass throws may end this loop: an exception out of ExecuteAsync stops the host.
                 try
                 {
+                    // Resolved here, not injected (the source exists only when recovery is configured), and inside the
+                    // try: a source that cannot be built is logged and tried again, never a stopped host.
+                    recovery ??= (DeadLetterRecovery)services.GetService(typeof(DeadLetterRecovery))!;
                     LastPass = await recovery.RunOnceAsync(_owner, stoppingToken).ConfigureAwait(false);
                     LastPassAt = timeProvider.GetUtcNow();
                     LastError = null;
@@ -51,7 +57,7 @@ public sealed partial class DeadLetterRecoveryService(
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     // A storage or database outage: the next poll tries again; nothing was marked done that was not committed.
-                    LastError = ex.Message;
+                    LastError = "The last pass failed (" + DeadLetterRecovery.FailureCategory(ex) + "); it is tried again at the next poll. The details are in the log.";
                     Log.PassFailed(logger, ex);
                 }
 

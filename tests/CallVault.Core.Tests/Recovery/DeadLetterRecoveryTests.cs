@@ -191,7 +191,8 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
         await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)},{EventGridRecording("e2", "d2", 1)}]");
         var failing = new FailingMarkStore(_store);
 
-        await Assert.ThrowsAsync<IOException>(() => Recovery(failing).RunOnceAsync("a", default));
+        var failed = await Recovery(failing).RunOnceAsync("a", default);
+        Assert.Equal((1, 0), (failed.Failed, failed.Blobs.Count));
         var before = await ChunksAsync();
         Assert.Equal(2, before.Count);
         Assert.Empty(await _store.DeadLetterRecovery.ListBlobsAsync(10, default));
@@ -232,13 +233,13 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
         Assert.Single(await ChunksAsync());
     }
 
-    private DeadLetterRecovery Recovery(IJobStore? store = null)
+    private DeadLetterRecovery Recovery(IJobStore? store = null, IDeadLetterSource? source = null, Microsoft.Extensions.Logging.ILogger<DeadLetterRecovery>? logger = null)
     {
         store ??= _store;
         var enqueuer = new GroupCommitEnqueuer(store.Queue);
         _enqueuers.Add(enqueuer);
         return new DeadLetterRecovery(
-            new AzureDeadLetterSource(_container),
+            source ?? new AzureDeadLetterSource(_container),
             store,
             Intake(),
             enqueuer,
@@ -247,7 +248,7 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
             new Monitor<DeadLetterRecoveryOptions>(_options),
             new Monitor<CallVaultOptions>(new CallVaultOptions()),
             _clock,
-            NullLogger<DeadLetterRecovery>.Instance);
+            logger ?? NullLogger<DeadLetterRecovery>.Instance);
     }
 
     private static WebhookIntake Intake()
@@ -355,6 +356,176 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
         ["publishtime"] = Now.AddHours(-1).ToString("O"),
         ["lastdeliveryattempttime"] = Now.AddMinutes(-6).ToString("O"),
     };
+
+    /// <summary>
+    /// A blob whose read always fails (a storage error) neither stops the pass nor blocks the blobs after it; it is
+    /// tried again after them, and after MaxBlobFailures failed passes it is kept as rejected, without the exception's
+    /// message, and marked done.
+    /// </summary>
+    [Fact]
+    public async Task RunOnce_BlobThatAlwaysFails_OtherBlobsAreRecovered_AndItIsGivenUpAfterTheBound()
+    {
+        _options.MaxBlobFailures = 2;
+        await UploadAsync("CALLVAULT/2026/3/3/9/a-bad.json", $"[{EventGridRecording("e1", "d1", 0)}]");
+        await UploadAsync("CALLVAULT/2026/3/3/9/b.json", $"[{EventGridRecording("e2", "d2", 1)}]");
+        var source = new ThrowingSource(new AzureDeadLetterSource(_container), "CALLVAULT/2026/3/3/9/a-bad.json");
+        var recovery = Recovery(source: source);
+
+        var first = await recovery.RunOnceAsync("a", default);
+
+        Assert.Equal(1, first.Failed);
+        Assert.Equal("CALLVAULT/2026/3/3/9/b.json", Assert.Single(first.Blobs).Name);
+        Assert.Equal(["d2"], (await ChunksAsync()).Select(c => c.Request.DocumentId));
+        Assert.Equal(1, Counter("callvault.deadletter.blobs.failed"));
+
+        await UploadAsync("CALLVAULT/2026/3/3/9/c.json", $"[{EventGridRecording("e3", "d3", 2)}]");
+        var second = await recovery.RunOnceAsync("a", default);
+
+        Assert.Equal(1, second.Failed);
+        Assert.Equal(["CALLVAULT/2026/3/3/9/c.json", "CALLVAULT/2026/3/3/9/a-bad.json"], second.Blobs.Select(b => b.Name));
+        var givenUp = second.Blobs[1];
+        Assert.Equal(1, givenUp.EventsRejected);
+        Assert.Contains("failed in 2 passes in a row (IOException)", givenUp.RejectedReason, StringComparison.Ordinal);
+        Assert.DoesNotContain(ThrowingSource.Marker, givenUp.RejectedReason, StringComparison.Ordinal);
+        var rejected = await _store.RejectedEvents.ListAsync(10, default);
+        Assert.DoesNotContain(rejected, r => r.Reason.Contains(ThrowingSource.Marker, StringComparison.Ordinal));
+
+        var third = await recovery.RunOnceAsync("a", default);
+
+        Assert.Equal((0, 0), (third.Failed, third.Blobs.Count));
+        Assert.Equal(2, source.FailedReads);
+        Assert.Equal(2, Counter("callvault.deadletter.blobs.failed"));
+    }
+
+    /// <summary>
+    /// The service survives what a pass throws (here the recovery cannot even be built): it reports a short category,
+    /// never the exception's message (which may name an account or carry a URL), and tries again at the next poll.
+    /// </summary>
+    [Fact]
+    public async Task Service_PassThatThrows_NeverStopsTheHost_AndReportsNoExceptionText()
+    {
+        var attempts = 0;
+        var logger = new CollectingLogger<DeadLetterRecoveryService>();
+        var provider = new LambdaServiceProvider(_ =>
+        {
+            Interlocked.Increment(ref attempts);
+            throw new FormatException("bad settings near " + ThrowingSource.Marker);
+        });
+        using var service = new DeadLetterRecoveryService(provider, _store, new Monitor<DeadLetterRecoveryOptions>(_options), _clock, logger);
+
+        await service.StartAsync(default);
+        await WaitUntilAsync(() => Volatile.Read(ref attempts) == 1 && service.LastError is not null);
+        _clock.Advance(_options.PollInterval);
+        await WaitUntilAsync(() => Volatile.Read(ref attempts) == 2);
+
+        Assert.False(service.ExecuteTask!.IsCompleted);
+        Assert.Contains("FormatException", service.LastError, StringComparison.Ordinal);
+        Assert.DoesNotContain("secretaccount", service.LastError, StringComparison.Ordinal);
+        await service.StopAsync(default);
+    }
+
+    /// <summary>
+    /// Against real storage (Azurite) refusing a wrong account key or a forged SAS: the pass fails, and neither the key
+    /// nor the SAS signature appears in the service's state or in any log line (exceptions included).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Service_StorageRefusesTheCredential_SecretInNoAnswerAndNoLog(bool sas)
+    {
+        const string KeyMarker = "S0VZTUFSS0VSS0VZTUFSS0VS";
+        const string SasMarker = "SASMARKERSASMARKER";
+        var endpoint = new BlobServiceClient(TestServices.Azurite).Uri.ToString().TrimEnd('/');
+        var settings = new DeadLetterRecoveryOptions
+        {
+            ContainerName = _container.Name,
+            ConnectionString = sas
+                ? $"BlobEndpoint={endpoint};SharedAccessSignature=sv=2024-08-04&ss=b&srt=sco&sp=rl&se=2099-01-01T00:00:00Z&sig={SasMarker}"
+                : $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={KeyMarker};BlobEndpoint={endpoint};",
+        };
+        Assert.True(new DeadLetterRecoveryOptionsValidator().Validate(null, settings).Succeeded);
+        await UploadAsync("CALLVAULT/2026/3/3/9/a.json", $"[{EventGridRecording("e1", "d1", 0)}]");
+        var recoveryLogger = new CollectingLogger<DeadLetterRecovery>();
+        var recovery = Recovery(source: AzureDeadLetterSource.Create(settings), logger: recoveryLogger);
+        var serviceLogger = new CollectingLogger<DeadLetterRecoveryService>();
+        using var service = new DeadLetterRecoveryService(new LambdaServiceProvider(_ => recovery), _store, new Monitor<DeadLetterRecoveryOptions>(_options), _clock, serviceLogger);
+
+        await service.StartAsync(default);
+        await WaitUntilAsync(() => service.LastError is not null);
+        await service.StopAsync(default);
+
+        var everything = string.Join("\n", [service.LastError, .. serviceLogger.Lines, .. recoveryLogger.Lines]);
+        Assert.NotEmpty(serviceLogger.Lines);
+        Assert.DoesNotContain(KeyMarker, everything, StringComparison.Ordinal);
+        Assert.DoesNotContain(SasMarker, everything, StringComparison.Ordinal);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    private sealed class LambdaServiceProvider(Func<Type, object?> resolve) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => resolve(serviceType);
+    }
+
+    /// <summary>Every log line with its exception (type, message and stack), as a sink would write it.</summary>
+    private sealed class CollectingLogger<T> : Microsoft.Extensions.Logging.ILogger<T>
+    {
+        private readonly List<string> _lines = [];
+
+        public IReadOnlyList<string> Lines
+        {
+            get
+            {
+                lock (_lines)
+                {
+                    return [.. _lines];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lines)
+            {
+                _lines.Add(formatter(state, exception) + " " + exception);
+            }
+        }
+    }
+
+    /// <summary>A source whose read of one blob always throws, with a message that must not leave the log.</summary>
+    private sealed class ThrowingSource(IDeadLetterSource inner, string failingBlob) : IDeadLetterSource
+    {
+        public const string Marker = "https://secretaccount.blob.core.windows.net/?sig=MARKER";
+
+        public int FailedReads { get; private set; }
+
+        public IAsyncEnumerable<DeadLetterBlobRef> ListAsync(CancellationToken cancellationToken) => inner.ListAsync(cancellationToken);
+
+        public Task<DeadLetterBlobRead> ReadAsync(DeadLetterBlobRef blob, long maxBytes, CancellationToken cancellationToken)
+        {
+            if (blob.Name == failingBlob)
+            {
+                FailedReads++;
+                throw new IOException("read failed at " + Marker);
+            }
+
+            return inner.ReadAsync(blob, maxBytes, cancellationToken);
+        }
+
+        public Task DeleteAsync(DeadLetterBlobRef blob, CancellationToken cancellationToken) => inner.DeleteAsync(blob, cancellationToken);
+    }
 
     /// <summary>A job store whose recovery role fails marking a blob done, as a crash right after the commit would leave it.</summary>
     private sealed class FailingMarkStore(IJobStore inner) : IJobStore

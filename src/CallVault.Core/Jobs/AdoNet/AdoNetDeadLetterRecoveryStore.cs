@@ -26,6 +26,9 @@ public sealed class AdoNetDeadLetterRecoveryStore(RelationalDatabase database) :
 
         // One statement decides: a row nobody holds is inserted, a row held by this owner or expired is taken, a row
         // another owner holds is left alone (0 rows). Two instances racing for a free row serialise on its key.
+        // The times are each instance's own clock, so instances whose clocks disagree by more than a lease could both
+        // hold it for a while. That costs work, not data: the intake, chunk marks and done marks are idempotent (a blob
+        // read twice enqueues nothing twice and is marked done once per ETag), so the lease only saves duplicate reads.
         var changed = await database.WriteAsync(
             session =>
             {
