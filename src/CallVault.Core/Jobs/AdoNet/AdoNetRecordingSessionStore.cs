@@ -290,6 +290,34 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
     }
 
     /// <inheritdoc />
+    public Task<SessionChangeOutcome> RecordGoneAsync(string recordingId, string? actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(recordingId);
+        return database.WriteAsync(
+            async session =>
+            {
+                var current = await LockAsync(session, recordingId, cancellationToken).ConfigureAwait(false);
+                if (current is null)
+                {
+                    return SessionChangeOutcome.UnknownSession;
+                }
+
+                var now = database.Now();
+                await AddChangeAsync(
+                    session, recordingId, "gone-" + Guid.NewGuid().ToString("N"), now, now, SessionChangeSource.Api, "gone", SessionState.Stopped, applied: !current.Terminal,
+                    Cut(actor, StoredText.MaxIndexedLength), "ACS no longer knows the recording: its call ended.", cancellationToken).ConfigureAwait(false);
+                if (current.Terminal)
+                {
+                    return SessionChangeOutcome.Stale;
+                }
+
+                await SetStateAsync(session, current, SessionState.Stopped, current.StateAt, null, now, terminal: true, cancellationToken).ConfigureAwait(false);
+                return SessionChangeOutcome.Applied;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public async Task<RecordingSession?> GetAsync(string recordingId, TimeSpan filesMissingAfter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recordingId);

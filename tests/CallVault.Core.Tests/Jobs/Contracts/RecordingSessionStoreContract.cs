@@ -387,6 +387,24 @@ public abstract class RecordingSessionStoreContract(JobStoreBackend backend) : J
         Assert.Equal(SessionState.Active, (await Sessions.GetAsync("rec-2", Window, default))!.State);
     }
 
+    /// <summary>A paused session whose recording ACS no longer knows (404: the call ended) is stopped for good, and its missing files count.</summary>
+    [Fact]
+    public async Task Gone_PausedSession_IsStoppedForGood()
+    {
+        await Sessions.RecordStartAsync(Start("rec-1"), default);
+        await Sessions.RecordChangeAsync(Request("rec-1", SessionAction.Pause, 1), default);
+        await Sessions.RecordChangeAsync(Callback("rec-1", "e1", "inactive", 2), default);
+
+        var gone = await Sessions.RecordGoneAsync("rec-1", "bob", default);
+        var late = await Sessions.RecordChangeAsync(Callback("rec-1", "e2", "inactive", 3), default);
+        Clock.Advance(Window);
+
+        Assert.Equal((SessionChangeOutcome.Applied, SessionChangeOutcome.Stale), (gone, late));
+        Assert.Equal(SessionState.Stopped, (await Sessions.GetAsync("rec-1", Window, default))!.State);
+        Assert.Equal(1, await Sessions.CountFilesMissingAsync(Window, default));
+        Assert.Equal(SessionChangeOutcome.UnknownSession, await Sessions.RecordGoneAsync("rec-x", null, default));
+    }
+
     /// <summary>Lists page newest first and filter by state.</summary>
     [Fact]
     public async Task List_PagesNewestFirstAndFiltersByState()
