@@ -104,6 +104,24 @@ public sealed class SessionsApiTests : IAsyncLifetime
         Assert.Equal(("Paused", "Pause"), (paused.GetProperty("state").GetString(), paused.GetProperty("lastRequested").GetString()));
     }
 
+    /// <summary>A call that ends while paused reads as paused until a resume gets ACS's 404: then the session is stopped.</summary>
+    [Fact]
+    public async Task Resume_AfterTheCallEndedWhilePaused_Is404AndStopsTheSession()
+    {
+        var call = await CreateCallAsync();
+        var id = (await StartAsync(new { serverCallId = call })).GetProperty("recordingId").GetString()!;
+        await UntilCallbackAsync(id, "active");
+        Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(id, "pause")).StatusCode);
+        await UntilCallbackAsync(id, "inactive");
+        (await _admin.DeleteAsync("calls/" + Uri.EscapeDataString(call))).EnsureSuccessStatusCode();
+
+        using var resume = await PostAsync(id, "resume");
+        var session = await _server.Client.GetFromJsonAsync<JsonElement>("api/sessions/" + Uri.EscapeDataString(id));
+
+        Assert.Equal(HttpStatusCode.NotFound, resume.StatusCode);
+        Assert.Equal("Stopped", session.GetProperty("state").GetString());
+    }
+
     /// <summary>A start retried with the same Idempotency-Key answers the same session and starts one recording.</summary>
     [Fact]
     public async Task Start_RetriedWithTheSameIdempotencyKey_StartsOneRecording()
