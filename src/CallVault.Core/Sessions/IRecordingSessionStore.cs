@@ -50,6 +50,13 @@ public interface IRecordingSessionStore
     /// <returns>The last action noted before this call.</returns>
     Task<SessionAction?> NoteRequestAsync(string recordingId, SessionAction? action, SessionAction? previous, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records that ACS answered a request for the recording with 404: the recording no longer exists (its call
+    /// ended), so a live session is stopped for good whatever its last callback or request suggested (an
+    /// "inactive" read as a pause was in fact the end). Unknown for an unknown recording; stale for an ended one.
+    /// </summary>
+    Task<SessionChangeOutcome> RecordGoneAsync(string recordingId, string? actor, CancellationToken cancellationToken);
+
     /// <summary>One session with its history, or null.</summary>
     /// <param name="recordingId">The recording id.</param>
     /// <param name="filesMissingAfter">How long a stopped session may wait for its files before it counts as missing them.</param>

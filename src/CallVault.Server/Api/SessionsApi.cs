@@ -25,6 +25,9 @@ internal static partial class SessionsApi
     private static readonly string[] Formats = ["wav", "mp3", "mp4"];
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>How long CallVault keeps trying to record what ACS already did once the client is gone (30 s).</summary>
+    private static readonly TimeSpan RecordAfterAcsTimeout = TimeSpan.FromSeconds(30);
+
     public static IEndpointRouteBuilder MapSessionsApi(this IEndpointRouteBuilder routes)
     {
         // Reading sessions is a reader's; starting, pausing, resuming and stopping a recording is an operator's.
@@ -142,6 +145,8 @@ internal static partial class SessionsApi
             return failure;
         }
 
+        // ACS has started recording: a client that hangs up now must not leave the recording unknown to CallVault.
+        using var recordTimeout = new CancellationTokenSource(RecordAfterAcsTimeout, time);
         var session = await jobs.Sessions.RecordStartAsync(
             new SessionStart
             {
@@ -160,7 +165,7 @@ internal static partial class SessionsApi
                 StartedAt = time.GetUtcNow(),
                 IdempotencyKey = scopedKey,
             },
-            cancellationToken);
+            recordTimeout.Token);
         return Results.Created($"/api/sessions/{Uri.EscapeDataString(result.RecordingId)}", View(session, withTimeline: false));
     }
 
@@ -231,12 +236,31 @@ internal static partial class SessionsApi
                 _ => client.StopAsync(id, cancellationToken),
             });
         }
+        catch (CallAutomationException acs) when (OutcomeUnknown(acs))
+        {
+            // No answer (or a failure that may follow the action): ACS may have acted, so the noted request stays and
+            // its callback, if it comes, is read as this request's.
+            Log.AcsRefused(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CallVault.Sessions"), action.ToString().ToLowerInvariant(), acs.StatusCode, acs.ErrorCode);
+            return Results.Problem(
+                $"ACS gave no clear answer to the {action.ToString().ToLowerInvariant()} of recording '{id}'; whether it happened is unknown. The session follows ACS's callbacks; check it again shortly.",
+                statusCode: acs.StatusCode is 0 or 408 or 504 ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+                extensions: new Dictionary<string, object?> { ["acsStatus"] = acs.StatusCode, ["acsCode"] = acs.ErrorCode, ["outcome"] = "unknown" });
+        }
         catch (Exception ex) when (AcsFailure(ex, action.ToString().ToLowerInvariant(), context.RequestServices.GetRequiredService<ILoggerFactory>()) is { } failure)
         {
-            await jobs.Sessions.NoteRequestAsync(id, null, previous, CancellationToken.None);
+            using var putBackTimeout = new CancellationTokenSource(RecordAfterAcsTimeout, time);
+            await jobs.Sessions.NoteRequestAsync(id, null, previous, putBackTimeout.Token);
+            if (ex is CallAutomationException { StatusCode: 404 })
+            {
+                // ACS no longer knows the recording: its call ended, and an "inactive" read as a pause was the end.
+                await jobs.Sessions.RecordGoneAsync(id, context.User.Identity?.Name, putBackTimeout.Token);
+            }
+
             return failure;
         }
 
+        // ACS has acted: a client that hangs up now must not leave the change unrecorded.
+        using var recordTimeout = new CancellationTokenSource(RecordAfterAcsTimeout, time);
         await jobs.Sessions.RecordChangeAsync(
             new SessionChange
             {
@@ -247,8 +271,8 @@ internal static partial class SessionsApi
                 OccurredAt = time.GetUtcNow(),
                 Requested = action,
             },
-            cancellationToken);
-        var updated = await jobs.Sessions.GetAsync(id, options.FilesMissingAfter, cancellationToken);
+            recordTimeout.Token);
+        var updated = await jobs.Sessions.GetAsync(id, options.FilesMissingAfter, recordTimeout.Token);
         return Results.Accepted($"/api/sessions/{Uri.EscapeDataString(id)}", View(updated!, withTimeline: true));
     }
 
@@ -310,6 +334,12 @@ internal static partial class SessionsApi
 
         return null;
     }
+
+    /// <summary>
+    /// Whether a failed pause, resume or stop may nonetheless have been carried out: no answer at all (status 0), a
+    /// timeout, or a server error that can come after the action; a refusal (4xx) or 503 (not taken on) did nothing.
+    /// </summary>
+    private static bool OutcomeUnknown(CallAutomationException exception) => exception.StatusCode is 0 or 408 or 500 or 502 or 504;
 
     /// <summary>ACS's refusal as a clear answer: its own 4xx stays a 4xx (a call that is unknown or over is 404), anything else is 502.</summary>
     private static IResult? AcsFailure(Exception exception, string operation, ILoggerFactory loggers)

@@ -81,6 +81,47 @@ public sealed class SessionsApiTests : IAsyncLifetime
         Assert.Equal(id, recording.GetProperty("recordingId").GetString());
     }
 
+    /// <summary>
+    /// A pause whose answer is lost (ACS paused, then the connection dropped) is not a refusal: the answer says the
+    /// outcome is unknown, the pause stays noted, and ACS's "inactive" callback is read as the pause, not the end.
+    /// </summary>
+    [Fact]
+    public async Task Pause_AnswerLost_OutcomeUnknown_CallbackStillReadAsThePause()
+    {
+        var id = (await StartAsync(new { serverCallId = await CreateCallAsync() })).GetProperty("recordingId").GetString()!;
+        await UntilCallbackAsync(id, "active");
+        var configuration = (IConfigurationRoot)_server.Services.GetRequiredService<IConfiguration>();
+        configuration["CallVault:Acs:Retry:MaxRetryAttempts"] = "0";
+        configuration.Reload();
+        (await _admin.PostAsJsonAsync("faults", new { documentId = id, target = "RecordingControl", fault = new { type = "Reset" } })).EnsureSuccessStatusCode();
+
+        using var lost = await PostAsync(id, "pause");
+        var paused = await UntilCallbackAsync(id, "inactive");
+
+        var answer = await lost.Content.ReadAsStringAsync();
+        Assert.True(lost.StatusCode == HttpStatusCode.GatewayTimeout, $"{(int)lost.StatusCode}: {answer}");
+        Assert.Contains("unknown", answer, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(("Paused", "Pause"), (paused.GetProperty("state").GetString(), paused.GetProperty("lastRequested").GetString()));
+    }
+
+    /// <summary>A call that ends while paused reads as paused until a resume gets ACS's 404: then the session is stopped.</summary>
+    [Fact]
+    public async Task Resume_AfterTheCallEndedWhilePaused_Is404AndStopsTheSession()
+    {
+        var call = await CreateCallAsync();
+        var id = (await StartAsync(new { serverCallId = call })).GetProperty("recordingId").GetString()!;
+        await UntilCallbackAsync(id, "active");
+        Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(id, "pause")).StatusCode);
+        await UntilCallbackAsync(id, "inactive");
+        (await _admin.DeleteAsync("calls/" + Uri.EscapeDataString(call))).EnsureSuccessStatusCode();
+
+        using var resume = await PostAsync(id, "resume");
+        var session = await _server.Client.GetFromJsonAsync<JsonElement>("api/sessions/" + Uri.EscapeDataString(id));
+
+        Assert.Equal(HttpStatusCode.NotFound, resume.StatusCode);
+        Assert.Equal("Stopped", session.GetProperty("state").GetString());
+    }
+
     /// <summary>A start retried with the same Idempotency-Key answers the same session and starts one recording.</summary>
     [Fact]
     public async Task Start_RetriedWithTheSameIdempotencyKey_StartsOneRecording()

@@ -37,6 +37,9 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
     private const string FilesMissingCondition =
         "s.state = 'Stopped' AND s.stopped_at <= @cutoff AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.recording_id = s.recording_id)";
 
+    /// <summary>How far ahead of its arrival a callback's own time may lie (5 minutes); later times count as this.</summary>
+    private static readonly TimeSpan CallbackLeadLimit = TimeSpan.FromMinutes(5);
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <inheritdoc />
@@ -84,26 +87,25 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
             async session =>
             {
                 var now = database.Now();
-                var current = await LockAsync(session, start.RecordingId, cancellationToken).ConfigureAwait(false);
-                if (current is null)
-                {
-                    await session.ExecuteAsync(
-                        """
-                        INSERT INTO recording_sessions (recording_id, server_call_id, group_call_id, content_type, channel_type, format_type, pause_on_start,
-                            start_options, external_container, origin, started_by, created_at, state, state_at, last_requested, updated_at)
-                        VALUES (@id, @server, @group, @content, @channel, @format, @paused, @options, @container, 'Api', @actor, @now, @state, @at, @requested, @now);
-                        """,
-                        cancellationToken,
-                        ("@id", start.RecordingId), ("@server", start.ServerCallId), ("@group", start.GroupCallId), ("@content", start.Content),
-                        ("@channel", start.Channel), ("@format", start.Format), ("@paused", start.PauseOnStart ? 1L : 0L), ("@options", options),
-                        ("@container", start.ExternalStorageContainerUrl), ("@actor", start.Actor), ("@now", now), ("@state", state.ToString()),
-                        ("@at", at), ("@requested", requested.ToString())).ConfigureAwait(false);
-                }
-                else
+
+                // The first callback may be creating the same row on another instance right now: a row that does not
+                // exist yet cannot be locked, so the insert itself settles who creates it and the loser updates.
+                var created = await session.ExecuteAsync(
+                    """
+                    INSERT INTO recording_sessions (recording_id, server_call_id, group_call_id, content_type, channel_type, format_type, pause_on_start,
+                        start_options, external_container, origin, started_by, created_at, state, state_at, last_requested, updated_at)
+                    VALUES (@id, @server, @group, @content, @channel, @format, @paused, @options, @container, 'Api', @actor, @now, @state, @at, @requested, @now)
+                    ON CONFLICT (recording_id) DO NOTHING;
+                    """,
+                    cancellationToken,
+                    ("@id", start.RecordingId), ("@server", start.ServerCallId), ("@group", start.GroupCallId), ("@content", start.Content),
+                    ("@channel", start.Channel), ("@format", start.Format), ("@paused", start.PauseOnStart ? 1L : 0L), ("@options", options),
+                    ("@container", start.ExternalStorageContainerUrl), ("@actor", start.Actor), ("@now", now), ("@state", state.ToString()),
+                    ("@at", at), ("@requested", requested.ToString())).ConfigureAwait(false) > 0;
+                if (!created && await LockAsync(session, start.RecordingId, cancellationToken).ConfigureAwait(false) is { } current)
                 {
                     // A callback got here first (ACS may call back before it answers the start), or this is a retried
-                    // start: complete what the start asked for, and take its state only if nothing newer is known.
-                    var applies = at >= current.StateAt && !current.IsTerminal;
+                    // start: complete what the start asked for.
                     await session.ExecuteAsync(
                         """
                         UPDATE recording_sessions SET
@@ -118,9 +120,20 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
                         ("@id", start.RecordingId), ("@server", start.ServerCallId), ("@group", start.GroupCallId), ("@content", start.Content),
                         ("@channel", start.Channel), ("@format", start.Format), ("@paused", start.PauseOnStart ? 1L : 0L), ("@options", options),
                         ("@container", start.ExternalStorageContainerUrl), ("@actor", start.Actor), ("@requested", requested.ToString()), ("@now", now)).ConfigureAwait(false);
-                    if (applies)
+                    if (!current.Terminal)
                     {
-                        await SetStateAsync(session, current, state, at, null, now, cancellationToken).ConfigureAwait(false);
+                        // The start's time is on CallVault's clock and a callback's on ACS's, so the two are never
+                        // compared: before any callback the start's answer is the state; after one, the last callback
+                        // is read again in the light of what the start asked (inactive with pauseOnStart is a pause).
+                        var asked = current.LastRequested ?? requested;
+                        var settled = await LastAppliedObservedStateAsync(session, current.RecordingId, cancellationToken).ConfigureAwait(false) switch
+                        {
+                            null => state,
+                            "active" => SessionState.Active,
+                            "inactive" => start.PauseOnStart || asked == SessionAction.Pause ? SessionState.Paused : SessionState.Stopped,
+                            _ => current.State,
+                        };
+                        await SetStateAsync(session, current, settled, current.StateAt, null, now, terminal: false, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -160,7 +173,7 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
             throw new ArgumentException("Only a failed start may come without a recording id.", nameof(change));
         }
 
-        var at = change.OccurredAt.ToUnixTimeMilliseconds();
+        var occurredAt = change.OccurredAt.ToUnixTimeMilliseconds();
         var eventName = change.Requested is { } action ? action.ToString().ToLowerInvariant()
             : change.StartFailed ? "startFailed"
             : change.ObservedState!.ToLowerInvariant();
@@ -170,28 +183,44 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
             async session =>
             {
                 var now = database.Now();
+
+                // One callback dated far ahead (a wrong clock) would otherwise make every later callback look stale.
+                var at = change.Source == SessionChangeSource.Api ? occurredAt : Math.Min(occurredAt, now + (long)CallbackLeadLimit.TotalMilliseconds);
+                if (change.RecordingId is null)
+                {
+                    // Without a recording id a redelivery would match whichever session of the call is live by then.
+                    if (await SeenOnCallAsync(session, change.ServerCallId, change.ChangeId, cancellationToken).ConfigureAwait(false))
+                    {
+                        return SessionChangeOutcome.Duplicate;
+                    }
+                }
+                else if (change.Source != SessionChangeSource.Api)
+                {
+                    // Someone else started it (or its start is not recorded yet): follow it from its first callback.
+                    // The insert settles a race with the start creating the same row; the loser takes the update path.
+                    var first = Interpret(change, lastRequested: null);
+                    var created = await session.ExecuteAsync(
+                        """
+                        INSERT INTO recording_sessions (recording_id, server_call_id, origin, created_at, state, state_at, stopped_at, detail, terminal, updated_at)
+                        VALUES (@id, @server, 'Callback', @now, @state, @at, @stopped, @detail, @terminal, @now) ON CONFLICT (recording_id) DO NOTHING;
+                        """,
+                        cancellationToken,
+                        ("@id", change.RecordingId), ("@server", Cut(change.ServerCallId, StoredText.MaxIndexedLength)), ("@now", now), ("@state", first.ToString()),
+                        ("@at", at), ("@stopped", first == SessionState.Stopped ? now : null), ("@detail", detail),
+                        ("@terminal", first == SessionState.Failed ? 1L : 0L)).ConfigureAwait(false) > 0;
+                    if (created)
+                    {
+                        await AddChangeAsync(session, change.RecordingId, change.ChangeId, at, now, change.Source, eventName, first, applied: true, actor, detail, cancellationToken).ConfigureAwait(false);
+                        return SessionChangeOutcome.Applied;
+                    }
+                }
+
                 var current = change.RecordingId is { } id
                     ? await LockAsync(session, id, cancellationToken).ConfigureAwait(false)
                     : await LockLatestOfCallAsync(session, change.ServerCallId, cancellationToken).ConfigureAwait(false);
                 if (current is null)
                 {
-                    if (change.Source == SessionChangeSource.Api || change.RecordingId is null)
-                    {
-                        return SessionChangeOutcome.UnknownSession;
-                    }
-
-                    // Someone else started it (or its start is not recorded yet): follow it from its first callback.
-                    var first = Interpret(change, lastRequested: null);
-                    await session.ExecuteAsync(
-                        """
-                        INSERT INTO recording_sessions (recording_id, server_call_id, origin, created_at, state, state_at, stopped_at, detail, updated_at)
-                        VALUES (@id, @server, 'Callback', @now, @state, @at, @stopped, @detail, @now);
-                        """,
-                        cancellationToken,
-                        ("@id", change.RecordingId), ("@server", Cut(change.ServerCallId, StoredText.MaxIndexedLength)), ("@now", now), ("@state", first.ToString()),
-                        ("@at", at), ("@stopped", first == SessionState.Stopped ? now : null), ("@detail", detail)).ConfigureAwait(false);
-                    await AddChangeAsync(session, change.RecordingId, change.ChangeId, at, now, change.Source, eventName, first, applied: true, actor, detail, cancellationToken).ConfigureAwait(false);
-                    return SessionChangeOutcome.Applied;
+                    return SessionChangeOutcome.UnknownSession;
                 }
 
                 var requested = change.Requested ?? current.LastRequested;
@@ -201,11 +230,20 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
                 // older than the last callback applied: callbacks carry ACS's clock and requests CallVault's, so they are
                 // ordered only among themselves (a skew between the two clocks would otherwise make every callback look
                 // stale, and the end of a call would never end its session). Nothing undoes a stop that was asked for.
-                var applied = !current.IsTerminal
-                    && (change.Source == SessionChangeSource.Api || await LastAppliedObservationAsync(session, current.RecordingId, cancellationToken).ConfigureAwait(false) is not { } last || at >= last);
+                // A failed start cannot follow a callback that already saw the recording active.
+                var applied = !current.Terminal
+                    && (change.Source == SessionChangeSource.Api || await LastAppliedObservationAsync(session, current.RecordingId, cancellationToken).ConfigureAwait(false) is not { } last || at >= last)
+                    && !(change.StartFailed && await ConfirmedActiveAsync(session, current.RecordingId, cancellationToken).ConfigureAwait(false));
                 if (!await AddChangeAsync(session, current.RecordingId, change.ChangeId, at, now, change.Source, eventName, state, applied, actor, detail, cancellationToken).ConfigureAwait(false))
                 {
                     return SessionChangeOutcome.Duplicate;
+                }
+
+                if (!applied)
+                {
+                    // A late request (a pause recorded after the stop) must not change what the last request was:
+                    // that would turn the stopped session's next "inactive" into a pause.
+                    return SessionChangeOutcome.Stale;
                 }
 
                 if (change.Requested is { } asked)
@@ -216,12 +254,8 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
                         ("@requested", asked.ToString()), ("@now", now), ("@id", current.RecordingId)).ConfigureAwait(false);
                 }
 
-                if (!applied)
-                {
-                    return SessionChangeOutcome.Stale;
-                }
-
-                await SetStateAsync(session, current, state, Math.Max(at, current.StateAt), detail, now, cancellationToken).ConfigureAwait(false);
+                var terminal = state == SessionState.Failed || (state == SessionState.Stopped && requested == SessionAction.Stop);
+                await SetStateAsync(session, current, state, Math.Max(at, current.StateAt), detail, now, terminal, cancellationToken).ConfigureAwait(false);
                 return SessionChangeOutcome.Applied;
             },
             cancellationToken);
@@ -240,11 +274,45 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
                     return null;
                 }
 
+                if (current.Terminal)
+                {
+                    // Nothing reopens an ended session, and a noted request would change how its callbacks read.
+                    return current.LastRequested;
+                }
+
                 await session.ExecuteAsync(
                     "UPDATE recording_sessions SET last_requested = @requested, updated_at = @now WHERE recording_id = @id;",
                     cancellationToken,
                     ("@requested", (action ?? previous)?.ToString()), ("@now", database.Now()), ("@id", recordingId)).ConfigureAwait(false);
                 return current.LastRequested;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<SessionChangeOutcome> RecordGoneAsync(string recordingId, string? actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(recordingId);
+        return database.WriteAsync(
+            async session =>
+            {
+                var current = await LockAsync(session, recordingId, cancellationToken).ConfigureAwait(false);
+                if (current is null)
+                {
+                    return SessionChangeOutcome.UnknownSession;
+                }
+
+                var now = database.Now();
+                await AddChangeAsync(
+                    session, recordingId, "gone-" + Guid.NewGuid().ToString("N"), now, now, SessionChangeSource.Api, "gone", SessionState.Stopped, applied: !current.Terminal,
+                    Cut(actor, StoredText.MaxIndexedLength), "ACS no longer knows the recording: its call ended.", cancellationToken).ConfigureAwait(false);
+                if (current.Terminal)
+                {
+                    return SessionChangeOutcome.Stale;
+                }
+
+                await SetStateAsync(session, current, SessionState.Stopped, current.StateAt, null, now, terminal: true, cancellationToken).ConfigureAwait(false);
+                return SessionChangeOutcome.Applied;
             },
             cancellationToken);
     }
@@ -344,11 +412,11 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
         _ => lastRequested == SessionAction.Pause ? SessionState.Paused : SessionState.Stopped,
     };
 
-    private static async Task SetStateAsync(SqlSession session, Current current, SessionState state, long at, string? detail, long now, CancellationToken cancellationToken) =>
+    private static async Task SetStateAsync(SqlSession session, Current current, SessionState state, long at, string? detail, long now, bool terminal, CancellationToken cancellationToken) =>
         await session.ExecuteAsync(
-            "UPDATE recording_sessions SET state = @state, state_at = @at, stopped_at = @stopped, detail = COALESCE(@detail, detail), updated_at = @now WHERE recording_id = @id;",
+            "UPDATE recording_sessions SET state = @state, state_at = @at, stopped_at = @stopped, detail = COALESCE(@detail, detail), terminal = @terminal, updated_at = @now WHERE recording_id = @id;",
             cancellationToken,
-            ("@state", state.ToString()), ("@at", at), ("@detail", detail), ("@now", now), ("@id", current.RecordingId),
+            ("@state", state.ToString()), ("@at", at), ("@detail", detail), ("@now", now), ("@id", current.RecordingId), ("@terminal", terminal ? 1L : 0L),
 
             // The files-missing window runs from when CallVault learnt of the stop, on its own clock.
             ("@stopped", state == SessionState.Stopped ? current.StoppedAt ?? now : null)).ConfigureAwait(false);
@@ -361,6 +429,38 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
             ("@id", recordingId), ("@api", nameof(SessionChangeSource.Api))).ConfigureAwait(false) is { } value and not DBNull
             ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
             : null;
+
+    /// <summary>What the newest applied callback saw ("active" or "inactive"); null before the first.</summary>
+    private static async Task<string?> LastAppliedObservedStateAsync(SqlSession session, string recordingId, CancellationToken cancellationToken) =>
+        (await session.QueryAsync(
+            """
+            SELECT event FROM recording_session_changes WHERE recording_id = @id AND applied = 1 AND source = @callback AND event IN ('active', 'inactive')
+            ORDER BY occurred_at DESC, received_at DESC, change_id DESC LIMIT 1;
+            """,
+            reader => reader.GetString(0),
+            cancellationToken,
+            ("@id", recordingId), ("@callback", nameof(SessionChangeSource.Callback))).ConfigureAwait(false)).SingleOrDefault();
+
+    /// <summary>Whether any callback has seen the recording active.</summary>
+    private static async Task<bool> ConfirmedActiveAsync(SqlSession session, string recordingId, CancellationToken cancellationToken) =>
+        Convert.ToInt64(
+            await session.ScalarAsync(
+                "SELECT COUNT(*) FROM recording_session_changes WHERE recording_id = @id AND source = @callback AND event = 'active';",
+                cancellationToken,
+                ("@id", recordingId), ("@callback", nameof(SessionChangeSource.Callback))).ConfigureAwait(false),
+            CultureInfo.InvariantCulture) > 0;
+
+    /// <summary>Whether a change id was already recorded on any session of the call.</summary>
+    private static async Task<bool> SeenOnCallAsync(SqlSession session, string? serverCallId, string changeId, CancellationToken cancellationToken) =>
+        serverCallId is not null && Convert.ToInt64(
+            await session.ScalarAsync(
+                """
+                SELECT COUNT(*) FROM recording_session_changes c JOIN recording_sessions s ON s.recording_id = c.recording_id
+                WHERE s.server_call_id = @server AND c.change_id = @change;
+                """,
+                cancellationToken,
+                ("@server", serverCallId), ("@change", Cut(changeId, StoredText.MaxIndexedLength))).ConfigureAwait(false),
+            CultureInfo.InvariantCulture) > 0;
 
     /// <summary>Adds a history entry; false when the change was recorded before.</summary>
     private static async Task<bool> AddChangeAsync(
@@ -376,7 +476,7 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
 
     private async Task<Current?> LockAsync(SqlSession session, string recordingId, CancellationToken cancellationToken) =>
         (await session.QueryAsync(
-            $"SELECT recording_id, state, state_at, last_requested, stopped_at FROM recording_sessions WHERE recording_id = @id {database.LockRowsClause};",
+            $"SELECT recording_id, state, state_at, last_requested, stopped_at, terminal FROM recording_sessions WHERE recording_id = @id {database.LockRowsClause};",
             ReadCurrent,
             cancellationToken,
             ("@id", recordingId)).ConfigureAwait(false)).SingleOrDefault();
@@ -384,7 +484,7 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
     private async Task<Current?> LockLatestOfCallAsync(SqlSession session, string? serverCallId, CancellationToken cancellationToken) =>
         serverCallId is null ? null : (await session.QueryAsync(
             $"""
-            SELECT recording_id, state, state_at, last_requested, stopped_at FROM recording_sessions
+            SELECT recording_id, state, state_at, last_requested, stopped_at, terminal FROM recording_sessions
             WHERE server_call_id = @server AND state IN ('Active', 'Paused') ORDER BY created_at DESC, recording_id DESC LIMIT 1 {database.LockRowsClause};
             """,
             ReadCurrent,
@@ -396,7 +496,8 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
         Enum.Parse<SessionState>(reader.GetString(1)),
         reader.GetInt64(2),
         reader.IsDBNull(3) ? null : Enum.Parse<SessionAction>(reader.GetString(3)),
-        reader.IsDBNull(4) ? null : reader.GetInt64(4));
+        reader.IsDBNull(4) ? null : reader.GetInt64(4),
+        reader.GetInt64(5) != 0);
 
     private static RecordingSession Read(DbDataReader reader, long cutoff)
     {
@@ -468,11 +569,9 @@ public sealed class AdoNetRecordingSessionStore(RelationalDatabase database) : I
         return StoredText.IsClean(cut) ? cut : new string([.. cut.Select(c => c == '\0' || char.IsSurrogate(c) ? '\uFFFD' : c)]);
     }
 
-    private sealed record Current(string RecordingId, SessionState State, long StateAt, SessionAction? LastRequested, long? StoppedAt)
-    {
-        /// <summary>Stopped on request, or failed to start: no later callback changes it.</summary>
-        public bool IsTerminal => State == SessionState.Failed || (State == SessionState.Stopped && LastRequested == SessionAction.Stop);
-    }
+    // Terminal: stopped on request, or failed to start, and nothing later changes it. It is stored rather than derived
+    // from last_requested, because a late request may not rewrite what decided it.
+    private sealed record Current(string RecordingId, SessionState State, long StateAt, SessionAction? LastRequested, long? StoppedAt, bool Terminal);
 
     private sealed record StartOptions(IReadOnlyList<string> ParticipantOrdering, IReadOnlyList<SessionChannelAffinity> ChannelAffinity);
 }

@@ -142,6 +142,7 @@ public static class RelationalSchema
             last_requested      TEXT,
             stopped_at          BIGINT,
             detail              TEXT,
+            terminal            BIGINT NOT NULL DEFAULT 0,
             updated_at          BIGINT NOT NULL
         );
         CREATE INDEX recording_sessions_created ON recording_sessions (created_at, recording_id);

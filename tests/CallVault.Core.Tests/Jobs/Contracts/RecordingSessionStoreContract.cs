@@ -290,6 +290,121 @@ public abstract class RecordingSessionStoreContract(JobStoreBackend backend) : J
         Assert.Equal((SessionState.Active, At(10)), (session.State, session.StateChangedAt));
     }
 
+    /// <summary>
+    /// The API's start and the first callback creating the same session at once (two instances): neither fails and both
+    /// are kept, however the race falls. Repeated so that both orders and the true overlap occur.
+    /// </summary>
+    [Fact]
+    public async Task StartAndFirstCallback_ConcurrentlyOnTwoInstances_NeitherFails()
+    {
+        var other = Backend.NewInstance(Clock);
+
+        for (var i = 0; i < 40; i++)
+        {
+            var id = $"rec-{i}";
+            var start = Task.Run(() => Sessions.RecordStartAsync(Start(id), default));
+            var callback = Task.Run(() => other.Sessions.RecordChangeAsync(Callback(id, $"e{i}", "active", 1), default));
+            await Task.WhenAll(start, callback);
+
+            var session = (await Sessions.GetAsync(id, Window, default))!;
+            Assert.Equal(SessionChangeOutcome.Applied, await callback);
+            Assert.Equal((SessionChangeSource.Api, "alice", SessionState.Active), (session.Origin, session.StartedBy, session.State));
+            Assert.Equal(["active", "start"], session.History.Select(h => h.Event).Order(StringComparer.Ordinal));
+        }
+    }
+
+    /// <summary>
+    /// Operator A pauses while B stops; the stop is recorded first. A's late pause (noted, then recorded) must not
+    /// reopen the session: the next "inactive" leaves it stopped, and its missing files are counted.
+    /// </summary>
+    [Fact]
+    public async Task LatePause_AfterTheStopWasRecorded_DoesNotReopenTheSession()
+    {
+        await Sessions.RecordStartAsync(Start("rec-1"), default);
+        await Sessions.NoteRequestAsync("rec-1", SessionAction.Stop, null, default);
+        await Sessions.RecordChangeAsync(Request("rec-1", SessionAction.Stop, 10), default);
+
+        await Sessions.NoteRequestAsync("rec-1", SessionAction.Pause, null, default);
+        var latePause = await Sessions.RecordChangeAsync(Request("rec-1", SessionAction.Pause, 11), default);
+        await Sessions.RecordChangeAsync(Callback("rec-1", "inactive-of-stop", "inactive", 12), default);
+        Clock.Advance(Window);
+
+        var session = (await Sessions.GetAsync("rec-1", Window, default))!;
+        Assert.Equal(SessionChangeOutcome.Stale, latePause);
+        Assert.Equal((SessionState.Stopped, SessionAction.Stop, true), (session.State, session.LastRequested, session.FilesMissing));
+        Assert.Equal(1, await Sessions.CountFilesMissingAsync(Window, default));
+    }
+
+    /// <summary>
+    /// The start's time (CallVault's clock) is never compared with a callback's (ACS's clock): once a callback is
+    /// applied, the start only reads it in the light of what it asked. ACS 30 s behind: the call already ended.
+    /// </summary>
+    [Fact]
+    public async Task Start_AfterACallback_ReadsTheCallbackWhateverTheClocks()
+    {
+        await Sessions.RecordChangeAsync(Callback("rec-ended", "e1", "inactive", 1), default);
+        await Sessions.RecordChangeAsync(Callback("rec-paused", "e2", "inactive", 1), default);
+
+        await Sessions.RecordStartAsync(Start("rec-ended") with { StartedAt = At(30) }, default);
+        await Sessions.RecordStartAsync(Start("rec-paused") with { StartedAt = At(0), PauseOnStart = true, AcsState = "inactive" }, default);
+
+        Assert.Equal(SessionState.Stopped, (await Sessions.GetAsync("rec-ended", Window, default))!.State);
+        Assert.Equal(SessionState.Paused, (await Sessions.GetAsync("rec-paused", Window, default))!.State);
+    }
+
+    /// <summary>A callback dated far in the future counts as at most five minutes after it arrived, so later callbacks still apply.</summary>
+    [Fact]
+    public async Task Callback_FromTheFarFuture_DoesNotBlockLaterOnes()
+    {
+        await Sessions.RecordStartAsync(Start("rec-1"), default);
+        await Sessions.RecordChangeAsync(Callback("rec-1", "e1", "active", 0) with { OccurredAt = Clock.GetUtcNow().AddDays(1) }, default);
+        Clock.Advance(TimeSpan.FromMinutes(6));
+
+        var outcome = await Sessions.RecordChangeAsync(Callback("rec-1", "e2", "inactive", 0) with { OccurredAt = Clock.GetUtcNow() }, default);
+
+        Assert.Equal(SessionChangeOutcome.Applied, outcome);
+        Assert.Equal(SessionState.Stopped, (await Sessions.GetAsync("rec-1", Window, default))!.State);
+    }
+
+    /// <summary>
+    /// A StartRecordingFailed without a recording id delivered again after a new recording started on the call is a
+    /// duplicate, and a failure never ends a session a callback already confirmed active.
+    /// </summary>
+    [Fact]
+    public async Task StartFailed_Duplicate_OrAfterActive_DoesNotFailAHealthySession()
+    {
+        await Sessions.RecordStartAsync(Start("rec-1"), default);
+        await Sessions.RecordChangeAsync(StartFailed("f1"), default);
+        await Sessions.RecordStartAsync(Start("rec-2"), default);
+        await Sessions.RecordChangeAsync(Callback("rec-2", "e2", "active", 2), default);
+
+        var again = await Sessions.RecordChangeAsync(StartFailed("f1"), default);
+        var late = await Sessions.RecordChangeAsync(StartFailed("f2") with { OccurredAt = At(3) }, default);
+
+        Assert.Equal(SessionState.Failed, (await Sessions.GetAsync("rec-1", Window, default))!.State);
+        Assert.Equal(SessionChangeOutcome.Duplicate, again);
+        Assert.Equal(SessionChangeOutcome.Stale, late);
+        Assert.Equal(SessionState.Active, (await Sessions.GetAsync("rec-2", Window, default))!.State);
+    }
+
+    /// <summary>A paused session whose recording ACS no longer knows (404: the call ended) is stopped for good, and its missing files count.</summary>
+    [Fact]
+    public async Task Gone_PausedSession_IsStoppedForGood()
+    {
+        await Sessions.RecordStartAsync(Start("rec-1"), default);
+        await Sessions.RecordChangeAsync(Request("rec-1", SessionAction.Pause, 1), default);
+        await Sessions.RecordChangeAsync(Callback("rec-1", "e1", "inactive", 2), default);
+
+        var gone = await Sessions.RecordGoneAsync("rec-1", "bob", default);
+        var late = await Sessions.RecordChangeAsync(Callback("rec-1", "e2", "inactive", 3), default);
+        Clock.Advance(Window);
+
+        Assert.Equal((SessionChangeOutcome.Applied, SessionChangeOutcome.Stale), (gone, late));
+        Assert.Equal(SessionState.Stopped, (await Sessions.GetAsync("rec-1", Window, default))!.State);
+        Assert.Equal(1, await Sessions.CountFilesMissingAsync(Window, default));
+        Assert.Equal(SessionChangeOutcome.UnknownSession, await Sessions.RecordGoneAsync("rec-x", null, default));
+    }
+
     /// <summary>Lists page newest first and filter by state.</summary>
     [Fact]
     public async Task List_PagesNewestFirstAndFiltersByState()
@@ -326,6 +441,16 @@ public abstract class RecordingSessionStoreContract(JobStoreBackend backend) : J
         Actor = "bob",
         OccurredAt = At(seconds),
         Requested = action,
+    };
+
+    private SessionChange StartFailed(string eventId) => new()
+    {
+        ChangeId = eventId,
+        Source = SessionChangeSource.Callback,
+        OccurredAt = At(1),
+        StartFailed = true,
+        ServerCallId = "server-1",
+        Detail = "Recording could not start.",
     };
 
     private SessionChange Callback(string recordingId, string eventId, string state, int seconds) => new()
