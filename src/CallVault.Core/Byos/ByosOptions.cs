@@ -22,7 +22,7 @@ public sealed class ByosContainerOptions
 {
     /// <summary>
     /// The container's URL exactly as given to ACS in <c>externalStorage</c> and as the events name it, e.g.
-    /// <c>https://contoso.blob.core.windows.net/recordings</c>; no query (no SAS). Required.
+    /// <c>https://contoso.blob.core.windows.net/recordings</c>; https (http only on loopback, for Azurite), no query (no SAS). Required.
     /// </summary>
     public Uri? ContainerUrl { get; set; }
 

@@ -21,12 +21,12 @@ public sealed partial class ByosOptionsValidator : IValidateOptions<ByosOptions>
             }
 
             if (container?.ContainerUrl is not { IsAbsoluteUri: true } url
-                || url.Scheme is not ("https" or "http")
+                || !(url.Scheme == "https" || (url.Scheme == "http" && url.IsLoopback))
                 || !string.IsNullOrEmpty(url.Query)
                 || !string.IsNullOrEmpty(url.Fragment)
                 || ExportedBlobLocations.ContainerNameOf(url) is null)
             {
-                errors.Add($"{where}:ContainerUrl must be the absolute http(s) URL of a blob container, without a query, e.g. https://contoso.blob.core.windows.net/recordings.");
+                errors.Add($"{where}:ContainerUrl must be the absolute https URL of a blob container (http only on loopback, for Azurite), without a query, e.g. https://contoso.blob.core.windows.net/recordings.");
                 continue;
             }
 
