@@ -36,6 +36,9 @@ public sealed class EmulatorContext
     /// <summary>The recordings.</summary>
     public RecordingStore Recordings { get; }
 
+    /// <summary>Storage accounts the resource may export recordings to (Bring Your Own Storage).</summary>
+    internal ExternalStorageExporter ExternalStorage { get; } = new();
+
     /// <summary>Faults waiting for requests.</summary>
     public FaultPlan Faults { get; } = new();
 

@@ -28,7 +28,8 @@ namespace CallVault.Events;
 public sealed partial class WebhookIntake(
     IOptionsMonitor<CallVaultOptions> options,
     IOptionsMonitor<AcsClientOptions> acsOptions,
-    ILogger<WebhookIntake> logger)
+    ILogger<WebhookIntake> logger,
+    Byos.ExportedBlobLocations? exportedBlobs = null)
 {
     /// <summary>Whether a delivery carries one of the configured secrets, compared in constant time.</summary>
     /// <param name="querySecret">The value of the secret query parameter, if any.</param>
@@ -348,7 +349,12 @@ public sealed partial class WebhookIntake(
             var metadata = ParseLocation(info.MetadataLocation);
             var delete = ParseLocation(info.DeleteLocation);
             string? rejected = null;
-            foreach (var location in new[] { content, metadata, delete })
+
+            // Media and metadata that ACS exported to a configured container are read there with CallVault's own
+            // storage credential, never with the ACS key, so they need no ACS host; anything else does.
+            var exported = exportedBlobs?.Match(content) is { } exportedMedia && exportedBlobs.Match(metadata) is { } exportedMetadata
+                && exportedMedia.Container == exportedMetadata.Container;
+            foreach (var location in exported ? new[] { delete } : [content, metadata, delete])
             {
                 if (location is not null && (allowList is null || !allowList.IsAllowed(location, endpoint, out _)))
                 {

@@ -5,6 +5,7 @@ using CallVault.Acs.Downloads;
 using CallVault.Acs.Errors;
 using CallVault.Acs.Hosts;
 using CallVault.Acs.Recordings;
+using CallVault.Byos;
 using CallVault.Diagnostics;
 using CallVault.Jobs;
 using CallVault.Storage;
@@ -30,8 +31,12 @@ public sealed partial class ChunkDownloadWorker(
     IOptionsMonitor<CallVaultOptions> options,
     IOptionsMonitor<AcsClientOptions> acsOptions,
     TimeProvider timeProvider,
-    ILogger<ChunkDownloadWorker> logger) : BackgroundService
+    ILogger<ChunkDownloadWorker> logger,
+    ExportedBlobLocations? exportedLocations = null,
+    IExportedBlobReader? exportedBlobs = null) : BackgroundService
 {
+    private const long MaxExportedMetadataBytes = 1024 * 1024;
+
     private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}"[..^24];
 
     /// <summary>Chunks stored by this process.</summary>
@@ -155,6 +160,15 @@ public sealed partial class ChunkDownloadWorker(
         var job = lease.Job;
         var request = job.Request;
         var folder = RecordingLayout.FolderOf(request.Recording, request.EventTime);
+        if (exportedBlobs is not null
+            && exportedLocations?.Match(request.ContentLocation) is { } mediaBlob
+            && exportedLocations.Match(request.MetadataLocation) is { } metadataBlob
+            && mediaBlob.Container == metadataBlob.Container)
+        {
+            await ReadExportedAsync(lease, folder, mediaBlob, metadataBlob, exportedBlobs, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
         var (contentLocation, metadataLocation) = Locations(request);
 
         var metadataJson = job.MetadataJson;
@@ -228,6 +242,96 @@ public sealed partial class ChunkDownloadWorker(
 
         return null;
     }
+
+    /// <summary>
+    /// A chunk ACS exported to a configured container: the metadata is read from there and kept in CallVault's store
+    /// like any other; the media stays where it is and is recorded by its SHA-256 and length, after checking that both
+    /// blobs are this chunk's (their names carry its document id, the metadata names it) and that the media is in the
+    /// format the metadata states and not empty.
+    /// </summary>
+    private async Task ReadExportedAsync(ChunkLease lease, string folder, ExportedBlob mediaBlob, ExportedBlob metadataBlob, IExportedBlobReader reader, CancellationToken cancellationToken)
+    {
+        var job = lease.Job;
+        var request = job.Request;
+        var namesChunk = $".{request.DocumentId}.";
+        if (!mediaBlob.BlobName.Contains(namesChunk, StringComparison.Ordinal) || !metadataBlob.BlobName.Contains(namesChunk, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"The exported blobs named by the event are not chunk {request.DocumentId}'s (their names do not carry its document id).");
+        }
+
+        var metadataJson = job.MetadataJson;
+        if (job.Metadata is null)
+        {
+            var stream = await reader.OpenReadAsync(metadataBlob, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidDataException($"The exported metadata of chunk {request.DocumentId} is not in container '{metadataBlob.Container}'.");
+            byte[] json;
+            await using (stream.ConfigureAwait(false))
+            {
+                if (stream.Length > MaxExportedMetadataBytes)
+                {
+                    throw new InvalidDataException($"The exported metadata of chunk {request.DocumentId} is {stream.Length} bytes, more than a metadata document can be ({MaxExportedMetadataBytes}).");
+                }
+
+                using var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+                json = buffer.ToArray();
+            }
+
+            var metadata = RecordingMetadata.Parse(json);
+            if (metadata.ChunkDocumentId is { } documentId && !documentId.Equals(request.DocumentId, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"The exported metadata document is for chunk {documentId}, not {request.DocumentId}.");
+            }
+
+            var path = RecordingLayout.MetadataPath(folder, request.Index);
+            json = await WriteMetadataOnceAsync(path, json, request.DocumentId, cancellationToken).ConfigureAwait(false);
+            metadataJson = Encoding.UTF8.GetString(json);
+            await jobs.Transitions.RecordProgressAsync(
+                lease,
+                new ChunkProgress
+                {
+                    Metadata = new StoredObjectInfo(path, json.Length, Convert.ToHexStringLower(SHA256.HashData(json)), "application/json"),
+                    MetadataJson = metadataJson,
+                    Participants = [.. RecordingMetadata.Parse(json).Participants.Select(p => p.ParticipantId).Where(p => p.Length > 0 && Events.StoredText.Problem("a participant id", p, Events.StoredText.MaxIndexedLength) is null)],
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        if (job.Media is null)
+        {
+            var format = request.Recording.FormatType ?? (metadataJson is null ? null : RecordingMetadata.Parse(Encoding.UTF8.GetBytes(metadataJson)).Format);
+            var extension = RecordingLayout.ExtensionFor(format);
+            if (extension != "bin" && !mediaBlob.BlobName.EndsWith("." + extension, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidDataException($"The exported media of chunk {request.DocumentId} is not a {extension} file, as its metadata says it is.");
+            }
+
+            var stream = await reader.OpenReadAsync(mediaBlob, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidDataException($"The exported media of chunk {request.DocumentId} is not in container '{mediaBlob.Container}'.");
+            await using (stream.ConfigureAwait(false))
+            {
+                var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+                if (stream.Position == 0)
+                {
+                    // ACS has produced empty files before; an empty chunk is an export that went wrong, not a recording.
+                    throw new InvalidDataException($"The exported media of chunk {request.DocumentId} is empty.");
+                }
+
+                await jobs.Transitions.RecordProgressAsync(
+                    lease,
+                    new ChunkProgress { Media = new StoredObjectInfo(mediaBlob.StorePath, stream.Position, sha256, MediaTypeFor(extension)) },
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string MediaTypeFor(string extension) => extension switch
+    {
+        "wav" => "audio/wav",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    };
 
     /// <summary>Downloads the media into a resumable upload (continuing one an earlier attempt left), commits and records it.</summary>
     private async Task DownloadMediaAsync(ChunkLease lease, string path, Uri contentLocation, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)

@@ -90,6 +90,18 @@ internal static class AdminEndpoints
             return Results.NoContent();
         });
 
+        admin.MapPost("/external-storage", (ExternalStorageAccountSpec spec) =>
+        {
+            try
+            {
+                return Results.Ok(new { accountUrl = emulator.ExternalStorage.Register(spec).AbsoluteUri, failExports = spec.FailExports });
+            }
+            catch (EmulatorRequestException ex)
+            {
+                return Problem(ex.Message);
+            }
+        });
+
         admin.MapGet("/link", () => Results.Ok(emulator.Link));
         admin.MapPut("/link", (LinkShape link) =>
         {
@@ -141,6 +153,9 @@ internal static class AdminEndpoints
         participants = recording.Participants,
         expiresAt = recording.ExpiresAt,
         eventIds,
+        export = recording.Export is { } export
+            ? new { state = export.State, containerUrl = export.ContainerUrl, error = export.Error }
+            : null,
         chunks = recording.Chunks.Select(c => new
         {
             documentId = c.DocumentId,

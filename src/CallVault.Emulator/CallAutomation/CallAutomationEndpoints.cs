@@ -148,7 +148,7 @@ internal static class CallAutomationEndpoints
             }
         }
 
-        var command = ParseStart(body, apiVersion, requestId.Length > 0 ? requestId : null);
+        var command = ParseStart(emulator, body, apiVersion, requestId.Length > 0 ? requestId : null);
         var fault = emulator.Faults.Take(command.ServerCallId ?? command.GroupCallId!, FaultTarget.StartRecording);
         if (await AnswerFaultBeforeAsync(context, fault))
         {
@@ -166,7 +166,7 @@ internal static class CallAutomationEndpoints
         AbortIfLost(context, fault);
     }
 
-    private static StartCommand ParseStart(byte[] body, string apiVersion, string? requestId)
+    private static StartCommand ParseStart(EmulatorContext emulator, byte[] body, string apiVersion, string? requestId)
     {
         JsonElement root;
         try
@@ -276,7 +276,7 @@ internal static class CallAutomationEndpoints
             {
                 container = null;
             }
-            else if (storageKind != "azureBlobStorage" || !Uri.TryCreate(container, UriKind.Absolute, out var containerUri) || containerUri.Scheme != Uri.UriSchemeHttps)
+            else if (storageKind != "azureBlobStorage" || !Uri.TryCreate(container, UriKind.Absolute, out var containerUri) || (containerUri.Scheme != Uri.UriSchemeHttps && !(containerUri.Scheme == Uri.UriSchemeHttp && emulator.ExternalStorage.IsRegistered(containerUri))))
             {
                 throw CallAutomationError.Invalid("externalStorage must be {\"recordingStorageKind\":\"azureBlobStorage\",\"recordingDestinationContainerUrl\":\"https://<account>.blob.core.windows.net/<container>\"}.");
             }

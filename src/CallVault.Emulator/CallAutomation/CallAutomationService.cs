@@ -56,6 +56,7 @@ public sealed class CallAutomationService : IAsyncDisposable
     private readonly Channel<PendingCallback> _pending = Channel.CreateUnbounded<PendingCallback>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = CallbackTimeout };
     private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _exports = [];
     private readonly Task _sender;
 
     internal CallAutomationService(EmulatorContext emulator, RecordingFactory factory, CallbackTokenIssuer tokens)
@@ -321,6 +322,13 @@ public sealed class CallAutomationService : IAsyncDisposable
         {
         }
 
+        Task[] exports;
+        lock (_lock)
+        {
+            exports = [.. _exports];
+        }
+
+        await Task.WhenAll(exports);
         lock (_lock)
         {
             foreach (var call in _calls.Values)
@@ -423,7 +431,37 @@ public sealed class CallAutomationService : IAsyncDisposable
         };
         var files = _factory.Create(spec, new RecordingIdentity(recording.RecordingId, recording.Call.CallId, recording.Call.ServerCallId, recording.StartedAt));
         _emulator.Recordings.Add(files);
-        if (spec.Publish)
+        if (recording.ExternalStorageContainerUrl is { } container)
+        {
+            // ACS writes exported files before it announces them, so the event waits for the upload.
+            lock (_lock)
+            {
+                _exports.RemoveAll(t => t.IsCompleted);
+                _exports.Add(Task.Run(() => ExportThenPublishAsync(files, container, spec.Publish)));
+            }
+        }
+        else if (spec.Publish)
+        {
+            _emulator.EventGrid.Publish(files);
+        }
+    }
+
+    private async Task ExportThenPublishAsync(EmulatedRecording files, string container, bool publish)
+    {
+        try
+        {
+            files.Export = await _emulator.ExternalStorage.ExportAsync(files, container, _stopping.Token);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or Azure.RequestFailedException)
+        {
+            files.Export = new Storage.RecordingExport("failed", container, "The container could not be reached.", new Dictionary<string, Storage.ExportedChunk>());
+        }
+
+        if (publish)
         {
             _emulator.EventGrid.Publish(files);
         }

@@ -69,7 +69,14 @@ internal static class RecordingEventFactory
                 ["index"] = chunk.Index,
                 ["endReason"] = chunk.EndReason,
             };
-            if (!preview)
+            if (!preview && recording.Export?.Blobs.GetValueOrDefault(chunk.DocumentId) is { } exported)
+            {
+                // Exported files live in the customer's container: the event points there, and there is nothing in
+                // ACS's storage to delete.
+                item["contentLocation"] = exported.Content.AbsoluteUri;
+                item["metadataLocation"] = exported.Metadata.AbsoluteUri;
+            }
+            else if (!preview)
             {
                 item["contentLocation"] = emulator.ContentLocation(chunk).AbsoluteUri;
                 item["metadataLocation"] = emulator.MetadataLocation(chunk).AbsoluteUri;

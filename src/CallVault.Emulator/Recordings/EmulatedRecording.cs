@@ -38,6 +38,9 @@ public sealed class EmulatedRecording
     /// <summary>How the events are shaped and delivered.</summary>
     public required RecordingSpec Spec { get; init; }
 
+    /// <summary>Where the files were exported (Bring Your Own Storage), or why that failed; null when not asked to.</summary>
+    public Storage.RecordingExport? Export { get; internal set; }
+
     /// <summary>After this time the recording's objects answer 404.</summary>
     public required DateTimeOffset ExpiresAt { get; init; }
 

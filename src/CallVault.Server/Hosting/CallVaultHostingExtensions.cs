@@ -1,4 +1,5 @@
 using CallVault.Acs;
+using CallVault.Byos;
 using CallVault.Diagnostics;
 using CallVault.Events;
 using CallVault.Jobs;
@@ -57,10 +58,20 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetterRecovery);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().AccessAudit);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<IRecordingStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
+        services.AddOptions<ByosOptions>().BindConfiguration(ByosOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ByosOptions>, ByosOptionsValidator>());
+        services.AddSingleton<ExportedBlobLocations>();
+        services.AddSingleton<IExportedBlobReader, AzureExportedBlobReader>();
+        services.AddSingleton<IRecordingStore>(sp =>
         {
-            StorageProvider.AzureBlob => AzureBlobRecordingStoreFactory.Create(sp.GetRequiredService<IOptions<AzureBlobStorageOptions>>().Value),
-            _ => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath, sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.SyncIntervalMiB * 1024L * 1024),
+            IRecordingStore own = sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
+            {
+                StorageProvider.AzureBlob => AzureBlobRecordingStoreFactory.Create(sp.GetRequiredService<IOptions<AzureBlobStorageOptions>>().Value),
+                _ => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath, sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.SyncIntervalMiB * 1024L * 1024),
+            };
+
+            // Exported recordings are read where ACS wrote them: the API and verify reach them through the same store.
+            return new ExportedBlobAwareRecordingStore(own, sp.GetRequiredService<IExportedBlobReader>());
         });
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobStatisticsCache>();
