@@ -1,9 +1,12 @@
+using System.CommandLine;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Storage.Blobs;
+using CallVault.Cli;
+using CallVault.Cli.Commands;
 using CallVault.Emulator;
 using CallVault.Testing;
 
@@ -108,8 +111,25 @@ public sealed class ReconciliationReportTests : IAsyncLifetime
         Assert.Equal(DocumentIds(lost).Count, totals[0].GetProperty("chunks").GetInt32());
         Assert.Equal("lost", report.GetProperty("days")[0].GetProperty("totals")[0].GetProperty("state").GetString());
 
+        // The CLI shows the same report: JSON as the API gives it, and a table with the lost chunk first.
+        var (jsonCode, json, _) = await RunCliAsync("reconcile", "--since", now.AddDays(-3).ToString("O"), "--until", now.AddDays(1).ToString("O"), "--json");
+        Assert.Equal(0, jsonCode);
+        Assert.Equal(["lost", "pending", "recovered", "stored"], JsonDocument.Parse(json).RootElement.GetProperty("recordings").EnumerateArray().Select(r => r.GetProperty("state").GetString()));
+        var (tableCode, table, _) = await RunCliAsync("reconcile", "--since", now.AddDays(-3).ToString("O"), "--until", now.AddDays(1).ToString("O"));
+        Assert.Equal(0, tableCode);
+        Assert.Contains($"{DocumentIds(lost).Count} lost", table, StringComparison.Ordinal);
+        Assert.True(table.IndexOf("lost", StringComparison.Ordinal) < table.IndexOf("dead-letter", StringComparison.Ordinal));
+
         using var backwards = await client.GetAsync("api/reconciliation?since=2026-03-03T00:00:00Z&until=2026-03-02T00:00:00Z");
         Assert.Equal(HttpStatusCode.BadRequest, backwards.StatusCode);
+    }
+
+    private async Task<(int ExitCode, string Output, string Error)> RunCliAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = await CommandRunner.RunAsync(new RootCommand { ReconcileCommand.Create() }, [.. args, "--server", _service.BaseAddress.AbsoluteUri], output, error);
+        return (exitCode, output.ToString(), error.ToString());
     }
 
     private static List<string> DocumentIds(JsonElement recording) =>
