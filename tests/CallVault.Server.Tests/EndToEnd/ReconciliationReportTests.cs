@@ -9,6 +9,7 @@ using CallVault.Cli;
 using CallVault.Cli.Commands;
 using CallVault.Emulator;
 using CallVault.Testing;
+using Microsoft.Playwright;
 
 namespace CallVault.Server.Tests.EndToEnd;
 
@@ -16,7 +17,7 @@ namespace CallVault.Server.Tests.EndToEnd;
 /// The reconciliation report end to end, over real HTTP with the emulator and Azurite: a recording delivered by the
 /// webhook (stored), one whose downloads keep failing (pending, with time left), one the emulator dead-lettered while
 /// the service was down (recovered), and one announced only by a dead-letter blob after ACS's retention (lost) are each
-/// listed in their state, lost first.
+/// listed in their state, lost first, by the API, the CLI and the dashboard (in Chromium).
 /// </summary>
 public sealed class ReconciliationReportTests : IAsyncLifetime
 {
@@ -120,6 +121,22 @@ public sealed class ReconciliationReportTests : IAsyncLifetime
         Assert.Contains($"{DocumentIds(lost).Count} lost", table, StringComparison.Ordinal);
         Assert.True(table.IndexOf("lost", StringComparison.Ordinal) < table.IndexOf("dead-letter", StringComparison.Ordinal));
 
+        // The dashboard's daily summary (reconciliation.js, under the strict CSP) in Chromium: the lost chunks first.
+        await using (var browser = await LaunchChromiumAsync())
+        {
+            var page = await browser.NewPageAsync();
+            var violations = new List<string>();
+            page.Console += (_, message) => { if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal)) violations.Add(message.Text); };
+            await page.GotoAsync(_service.BaseAddress.AbsoluteUri);
+            var firstChunk = page.Locator("#reconciliation-chunks tbody tr").First;
+            await firstChunk.Locator("td.state", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^lost$") }).WaitForAsync(new() { Timeout = 20_000 });
+            Assert.Contains(lost.GetProperty("recordingId").GetString()!, await firstChunk.InnerTextAsync(), StringComparison.Ordinal);
+            var states = await page.Locator("#reconciliation-chunks tbody td.state").AllInnerTextsAsync();
+            Assert.Equal([.. Enumerable.Repeat("lost", DocumentIds(lost).Count), .. Enumerable.Repeat("pending", DocumentIds(pending).Count)], states);
+            Assert.Equal([DocumentIds(lost).Count.ToString(System.Globalization.CultureInfo.InvariantCulture)], await page.Locator("#reconciliation-days tr.has-lost td.count-lost").AllInnerTextsAsync());
+            Assert.Empty(violations);
+        }
+
         using var backwards = await client.GetAsync("api/reconciliation?since=2026-03-03T00:00:00Z&until=2026-03-02T00:00:00Z");
         Assert.Equal(HttpStatusCode.BadRequest, backwards.StatusCode);
     }
@@ -130,6 +147,27 @@ public sealed class ReconciliationReportTests : IAsyncLifetime
         using var error = new StringWriter();
         var exitCode = await CommandRunner.RunAsync(new RootCommand { ReconcileCommand.Create() }, [.. args, "--server", _service.BaseAddress.AbsoluteUri], output, error);
         return (exitCode, output.ToString(), error.ToString());
+    }
+
+    private static async Task<IBrowser> LaunchChromiumAsync()
+    {
+        const string Chromium = "/usr/bin/chromium";
+        if (!File.Exists(Chromium))
+        {
+            throw new InvalidOperationException($"{Chromium} is missing. ./eng/test.sh installs Debian's chromium package.");
+        }
+
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        });
+
+        // Playwright's driver goes when the browser does.
+        browser.Disconnected += (_, _) => playwright.Dispose();
+        return browser;
     }
 
     private static List<string> DocumentIds(JsonElement recording) =>
