@@ -8,6 +8,7 @@ var root = new RootCommand("CallVault: keeps every Azure Communication Services 
     RecordingsCommand.Create(),
     JobsCommand.Create(),
     AuditCommand.Create(),
+    ReconcileCommand.Create(),
     SessionsCommand.Create(),
     VerifyCommand.Create(),
     DoctorCommand.Create(),

@@ -17,4 +17,11 @@ public interface IRecordingReadModel
 
     /// <summary>Counts of chunks by state and the age of the oldest pending one.</summary>
     Task<JobStatistics> GetStatisticsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The reconciliation report for a period: every chunk whose event time is in it with its state (stored, pending
+    /// with time left, recovered, lost, exported, failed) grouped by recording, and the recording sessions created in it
+    /// that have no recording yet.
+    /// </summary>
+    Task<ReconciliationReport> GetReconciliationAsync(ReconciliationQuery query, CancellationToken cancellationToken);
 }

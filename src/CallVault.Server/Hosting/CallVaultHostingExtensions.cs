@@ -151,6 +151,7 @@ public static class CallVaultHostingExtensions
         app.MapSessionsApi();
         app.MapCallAutomationCallbacks();
         app.MapRecoveryApi();
+        app.MapReconciliationApi();
         app.MapAuditApi();
         // The document only describes routes, but a map of the API is of use to nobody without a key.
         app.MapOpenApi().RequireAuthorization(AccessPolicies.Reader);

@@ -75,6 +75,12 @@ public sealed class ExportedRecordingTests : IAsyncLifetime
         expected.Media.Read(0, whole);
         Assert.Equal(whole[100..200], bytes);
 
+        // The reconciliation report calls it exported: stored from the customer's container, not downloaded from ACS.
+        var report = await server.Client.GetFromJsonAsync<JsonElement>("api/reconciliation");
+        var reported = Assert.Single(report.GetProperty("recordings").EnumerateArray(), r => r.GetProperty("recordingId").GetString() == recordingId);
+        Assert.Equal("exported", reported.GetProperty("state").GetString());
+        Assert.Equal("exported", Assert.Single(reported.GetProperty("chunks").EnumerateArray()).GetProperty("state").GetString());
+
         var (okCode, ok) = await VerifyAsync(server);
         var blob = await SingleMediaBlobAsync();
         var changed = whole.ToArray();

@@ -147,6 +147,57 @@ public sealed class AdoNetRecordingReadModel(RelationalDatabase database) : IRec
         },
         cancellationToken);
 
+    /// <inheritdoc />
+    public Task<ReconciliationReport> GetReconciliationAsync(ReconciliationQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var since = query.Since.ToUnixTimeMilliseconds();
+        var until = query.Until.ToUnixTimeMilliseconds();
+        return database.ReadAsync(
+            async session =>
+            {
+                // Driven by the chunks' event time, as ACS's retention is; the period bounds how much is read.
+                var chunks = await QueryAsync(
+                    session,
+                    "c.event_time >= @since AND c.event_time < @until ORDER BY c.recording_key, c.chunk_index, c.document_id",
+                    cancellationToken,
+                    ("@since", since), ("@until", until)).ConfigureAwait(false);
+
+                // Sessions that asked ACS to write to the customer's container: their chunks are exported, not fetched.
+                var exported = await session.QueryAsync(
+                    """
+                    SELECT s.recording_id, s.external_container FROM recording_sessions s
+                    WHERE s.external_container IS NOT NULL
+                      AND s.recording_id IN (SELECT r.recording_id FROM chunks c JOIN recordings r ON r.recording_key = c.recording_key WHERE c.event_time >= @since AND c.event_time < @until);
+                    """,
+                    reader => (Id: reader.GetString(0), Container: reader.GetString(1)),
+                    cancellationToken,
+                    ("@since", since), ("@until", until)).ConfigureAwait(false);
+
+                var missingBefore = (query.Now - query.FilesMissingAfter).ToUnixTimeMilliseconds();
+                var sessions = await session.QueryAsync(
+                    """
+                    SELECT s.recording_id, s.server_call_id, s.created_at, s.stopped_at,
+                           CASE WHEN s.state = 'Stopped' AND s.stopped_at <= @missing THEN 1 ELSE 0 END
+                    FROM recording_sessions s
+                    WHERE s.created_at >= @since AND s.created_at < @until
+                      AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.recording_id = s.recording_id)
+                    ORDER BY s.created_at, s.recording_id;
+                    """,
+                    reader => new ReconciliationSession(
+                        reader.GetString(0),
+                        NullableString(reader, 1),
+                        Convert.ToInt64(reader.GetValue(4), System.Globalization.CultureInfo.InvariantCulture) == 1 ? ReconciliationSessionState.FilesMissing : ReconciliationSessionState.FilesExpected,
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+                        NullableTime(reader, 3)),
+                    cancellationToken,
+                    ("@since", since), ("@until", until), ("@missing", missingBefore)).ConfigureAwait(false);
+
+                return ReconciliationReport.Build(query, chunks, exported.ToDictionary(e => e.Id, e => e.Container, StringComparer.Ordinal), sessions);
+            },
+            cancellationToken);
+    }
+
     private static Task<List<RecordingSummary>> QuerySummariesAsync(SqlSession session, string where, string order, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
         session.QueryAsync(
             $"""

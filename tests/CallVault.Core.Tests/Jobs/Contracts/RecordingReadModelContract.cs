@@ -1,4 +1,5 @@
 using CallVault.Jobs;
+using CallVault.Recovery;
 
 namespace CallVault.Core.Tests.Jobs;
 
@@ -24,6 +25,52 @@ public abstract class RecordingReadModelContract(JobStoreBackend backend) : JobS
             var found = Assert.Single(await Store.Recordings.ListRecordingsAsync(new RecordingQuery { Status = status, Sort = RecordingSort.Largest }, default));
             Assert.Equal((status, status), (found.Key, found.Status));
         }
+    }
+
+    /// <summary>The report classifies each case: stored, pending with time left, recovered, lost (both ways), exported, failed, and a session without files.</summary>
+    [Fact]
+    public async Task GetReconciliation_ClassifiesEachChunkAndListsLostFirst()
+    {
+        var now = Clock.GetUtcNow();
+        var retention = TimeSpan.FromHours(24);
+        async Task StoreNextAsync() => await Store.Transitions.CompleteAsync((await Store.Queue.TryLeaseAsync("w", Lease, default))!, default);
+        DeadLetterChunkMark Mark(string documentId, string recording, DeadLetterChunkOutcome outcome, DateTimeOffset eventTime) => new()
+        {
+            DocumentId = documentId, Outcome = outcome, RecordingKey = recording, RecordingId = recording, CallId = "call-" + recording,
+            EventId = "ev-" + documentId, EventTime = eventTime, AcsExpiresAt = eventTime + retention, BlobName = "SUB/blob.json",
+        };
+
+        await Store.Queue.EnqueueAsync("e1", [Chunk("s0", "stored", eventTime: now.AddHours(-2))], default);
+        await StoreNextAsync();
+        await Store.DeadLetterRecovery.MarkChunksAsync([Mark("r0", "recovered", DeadLetterChunkOutcome.Recovered, now.AddHours(-20))], default);
+        await Store.Queue.EnqueueAsync("e2", [Chunk("r0", "recovered", eventTime: now.AddHours(-20))], default);
+        await StoreNextAsync();
+        await Store.DeadLetterRecovery.MarkChunksAsync([Mark("l0", "lost", DeadLetterChunkOutcome.Lost, now.AddHours(-25))], default);
+        await Store.Queue.EnqueueAsync("e3", [Chunk("l0", "lost", eventTime: now.AddHours(-25)) with { RejectedReason = "Lost: too late." }], default);
+        await Store.Queue.EnqueueAsync("e4", [Chunk("p0", "pending", eventTime: now.AddHours(-3)), Chunk("x0", "expired", eventTime: now.AddHours(-24.5))], default);
+        await Store.Queue.EnqueueAsync("e5", [Chunk("b0", "byos", eventTime: now.AddHours(-1))], default);
+        await Store.Queue.EnqueueAsync("e6", [Chunk("old", "outside", eventTime: now.AddHours(-30))], default);
+        await Store.Sessions.RecordStartAsync(new Sessions.SessionStart { RecordingId = "byos", AcsState = "active", StartedAt = now, ExternalStorageContainerUrl = "https://acct.blob.core.windows.net/byos" }, default);
+        await Store.Sessions.RecordStartAsync(new Sessions.SessionStart { RecordingId = "waiting", ServerCallId = "server-9", AcsState = "active", StartedAt = now }, default);
+
+        var report = await Store.Recordings.GetReconciliationAsync(
+            new ReconciliationQuery { Since = now.AddHours(-26), Until = now.AddMinutes(1), Now = now, AcsRetention = retention, FilesMissingAfter = TimeSpan.FromMinutes(30) }, default);
+
+        var states = report.Recordings.ToDictionary(r => r.Key, r => Assert.Single(r.Chunks));
+        Assert.Equal(
+            [("lost", ReconciliationState.Lost), ("expired", ReconciliationState.Lost), ("pending", ReconciliationState.Pending), ("byos", ReconciliationState.Exported), ("recovered", ReconciliationState.Recovered), ("stored", ReconciliationState.Stored)],
+            report.Recordings.Select(r => (r.Key, r.State)));
+        Assert.Equal(TimeSpan.FromHours(21), states["pending"].TimeLeft);
+        Assert.True(states["recovered"].ViaDeadLetter);
+        Assert.Equal(("Lost: too late.", true), (states["lost"].Reason, states["lost"].ViaDeadLetter));
+        Assert.Null(states["stored"].TimeLeft);
+        Assert.Equal("https://acct.blob.core.windows.net/byos", report.Recordings.Single(r => r.Key == "byos").ExportedTo);
+        Assert.Equal(ReconciliationState.Lost, report.Totals[0].Key);
+        Assert.Equal(
+            [(ReconciliationState.Lost, 2), (ReconciliationState.Failed, 0), (ReconciliationState.Pending, 1), (ReconciliationState.Exported, 1), (ReconciliationState.Recovered, 1), (ReconciliationState.Stored, 1)],
+            report.Totals.Select(t => (t.Key, t.Value)));
+        var session = Assert.Single(report.SessionsWithoutRecording);
+        Assert.Equal(("waiting", "server-9", ReconciliationSessionState.FilesExpected), (session.RecordingId, session.ServerCallId, session.State));
     }
 
     [Fact]
