@@ -30,6 +30,15 @@ public sealed partial class ByosOptionsValidator : IValidateOptions<ByosOptions>
                 continue;
             }
 
+            // A folder inside a container would be matched against events but not be what the reader opens (it opens the
+            // container the URL's last segment names), so only a container itself is accepted: one path segment, or two
+            // on loopback, where Azurite puts the account name first.
+            if (url.AbsolutePath.Trim('/').Split('/').Length > (url.IsLoopback ? 2 : 1))
+            {
+                errors.Add($"{where}:ContainerUrl must name a blob container, not a folder inside one, e.g. https://contoso.blob.core.windows.net/recordings.");
+                continue;
+            }
+
             if (!urls.Add(ExportedBlobLocations.Normalize(url)))
             {
                 errors.Add($"{where}:ContainerUrl names a container that another entry names too.");

@@ -115,11 +115,13 @@ public sealed record ReconciliationReport(
 
             // Once ACS's retention has passed nothing can fetch it any more, whatever the queue still says.
             _ when left <= TimeSpan.Zero => ReconciliationState.Lost,
-            _ when exported => ReconciliationState.Exported,
             ChunkState.DeadLettered => ReconciliationState.Failed,
+
+            // Not stored yet, and its session asked ACS to export it: expected in the customer's container, still timed.
+            _ when exported => ReconciliationState.Exported,
             _ => ReconciliationState.Pending,
         };
-        var keepsTime = state is ReconciliationState.Pending or ReconciliationState.Failed;
+        var keepsTime = state is ReconciliationState.Pending or ReconciliationState.Failed || (state == ReconciliationState.Exported && chunk.State != ChunkState.Stored);
         var reason = state is ReconciliationState.Lost or ReconciliationState.Failed
             ? chunk.Request.RejectedReason ?? chunk.LastError ?? (state == ReconciliationState.Lost ? "ACS's retention ended before the chunk was stored." : null)
             : null;

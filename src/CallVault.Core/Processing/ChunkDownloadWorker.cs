@@ -259,6 +259,13 @@ public sealed partial class ChunkDownloadWorker(
             throw new InvalidDataException($"The exported blobs named by the event are not chunk {request.DocumentId}'s (their names do not carry its document id).");
         }
 
+        // ACS writes a chunk's media and metadata side by side in one recording folder; an event naming blobs in two
+        // folders (or containers) is not what ACS exported, whatever their names say.
+        if (mediaBlob.Container != metadataBlob.Container || FolderOf(mediaBlob.BlobName) != FolderOf(metadataBlob.BlobName))
+        {
+            throw new InvalidDataException($"The exported media and metadata named for chunk {request.DocumentId} are not in the same folder of one container.");
+        }
+
         var metadataJson = job.MetadataJson;
         if (job.Metadata is null)
         {
@@ -596,4 +603,6 @@ public sealed partial class ChunkDownloadWorker(
         [LoggerMessage(7, LogLevel.Error, "Could not record a job's outcome")]
         public static partial void BookkeepingFailed(ILogger logger, Exception exception);
     }
+
+    private static string FolderOf(string blobName) => blobName.LastIndexOf('/') is var slash and >= 0 ? blobName[..slash] : string.Empty;
 }

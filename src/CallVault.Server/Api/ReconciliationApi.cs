@@ -30,7 +30,8 @@ internal static class ReconciliationApi
         {
             var now = time.GetUtcNow();
             var end = until ?? now;
-            var start = since ?? end - DefaultPeriod;
+            // Clamped so that a date near the calendar's start cannot overflow into a 500.
+            var start = since ?? (end - DateTimeOffset.MinValue > DefaultPeriod ? end - DefaultPeriod : DateTimeOffset.MinValue);
             if (start >= end)
             {
                 return Results.Problem("since must be before until.", statusCode: StatusCodes.Status400BadRequest);

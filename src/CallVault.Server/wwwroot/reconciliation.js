@@ -56,5 +56,5 @@
   }
 
   refresh();
-  setInterval(refresh, 10000);
+  setInterval(refresh, 60000); // a summary by day: once a minute is fresh enough and costs the service little
 })();

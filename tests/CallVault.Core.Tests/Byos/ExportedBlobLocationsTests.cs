@@ -67,6 +67,21 @@ public sealed class ExportedBlobLocationsTests
         Assert.DoesNotContain("secret", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    /// <summary>A folder inside a container would be matched against events but opened as another container: refused.</summary>
+    [Theory]
+    [InlineData("https://a.blob.core.windows.net/recordings/tenant-a", true)]
+    [InlineData("http://127.0.0.1:10000/devstoreaccount1/recordings/tenant-a", true)]
+    [InlineData("https://a.blob.core.windows.net/recordings", false)]
+    [InlineData("http://127.0.0.1:10000/devstoreaccount1/recordings", false)]
+    public void Validator_AFolderInsteadOfAContainer_IsRefused(string containerUrl, bool refused)
+    {
+        var options = new ByosOptions { Containers = { ["calls"] = new ByosContainerOptions { ContainerUrl = new Uri(containerUrl) } } };
+
+        var result = new ByosOptionsValidator().Validate(null, options);
+
+        Assert.Equal(refused, result.Failed);
+    }
+
     private sealed class Monitor(ByosOptions value) : IOptionsMonitor<ByosOptions>
     {
         public ByosOptions CurrentValue => value;

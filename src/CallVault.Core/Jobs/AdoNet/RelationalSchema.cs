@@ -210,6 +210,10 @@ public static class RelationalSchema
         );
         CREATE INDEX dead_letter_chunks_outcome ON dead_letter_chunks (outcome, recorded_at);
         """,
+        """
+        -- The reconciliation report selects chunks by the time of their event.
+        CREATE INDEX chunks_event_time ON chunks (event_time);
+        """,
     ];
 
     /// <summary>
