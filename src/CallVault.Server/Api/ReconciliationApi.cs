@@ -17,6 +17,9 @@ internal static class ReconciliationApi
     /// <summary>The longest period one report reads, so that one request cannot read the whole database.</summary>
     private static readonly TimeSpan MaxPeriod = TimeSpan.FromDays(31);
 
+    /// <summary>How far past CallVault's clock the default period reaches, for events stamped by a clock ahead: 1 hour.</summary>
+    private static readonly TimeSpan ClockAheadAllowance = TimeSpan.FromHours(1);
+
     public static IEndpointRouteBuilder MapReconciliationApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/api/reconciliation", async (
@@ -29,7 +32,9 @@ internal static class ReconciliationApi
             CancellationToken cancellationToken) =>
         {
             var now = time.GetUtcNow();
-            var end = until ?? now;
+            // Events carry ACS's clock: by default the period runs an hour past ours, so that a chunk stamped by a clock
+            // slightly ahead is still listed.
+            var end = until ?? now + ClockAheadAllowance;
             // Clamped so that a date near the calendar's start cannot overflow into a 500.
             var start = since ?? (end - DateTimeOffset.MinValue > DefaultPeriod ? end - DefaultPeriod : DateTimeOffset.MinValue);
             if (start >= end)

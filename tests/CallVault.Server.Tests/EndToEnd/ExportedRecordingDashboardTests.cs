@@ -155,14 +155,4 @@ public sealed class ExportedRecordingDashboardTests : IAsyncLifetime
         await client.StopAsync(started.RecordingId);
         return (call.GetProperty("callId").GetString()!, started.RecordingId);
     }
-
-    /// <summary>The system clock plus an offset the test moves forward; timers stay on the system clock.</summary>
-    private sealed class SteppedTimeProvider : TimeProvider
-    {
-        private long _offsetTicks;
-
-        public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
-
-        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
-    }
 }

@@ -25,13 +25,14 @@ public sealed class ExportedRecordingTests : IAsyncLifetime
     private const string Alice = "8:acs:6d2f0c3a-1b4e-4f7a-9c8d-2e1f0a3b4c5d_00000001-aaaa-bbbb-cccc-000000000001";
     private readonly BlobContainerClient _container = new(TestServices.Azurite, "byos-e2e-" + Guid.NewGuid().ToString("N")[..12]);
     private AcsEmulator _emulator = null!;
+    private readonly SteppedTimeProvider _clock = new();
     private HttpClient _admin = null!;
     private ServiceProvider? _services;
 
     public async Task InitializeAsync()
     {
         await _container.CreateAsync();
-        _emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.001 });
+        _emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.001, TimeProvider = _clock });
         _admin = new HttpClient { BaseAddress = _emulator.AdminBase };
     }
 
@@ -134,6 +135,9 @@ public sealed class ExportedRecordingTests : IAsyncLifetime
         _services = services.BuildServiceProvider();
         var client = _services.GetRequiredService<CallRecordingClient>();
         var started = await client.StartAsync(new StartRecordingRequest { ServerCallId = call.GetProperty("serverCallId").GetString(), ExternalStorageContainerUrl = _container.Uri });
+        // The recording lasts as long as the emulator's clock ran between start and stop: two seconds, not the few
+        // milliseconds the two requests take, so that the media is long enough for the ranged read.
+        _clock.Advance(TimeSpan.FromSeconds(2));
         await client.StopAsync(started.RecordingId);
         return (call.GetProperty("callId").GetString()!, started.RecordingId);
     }
