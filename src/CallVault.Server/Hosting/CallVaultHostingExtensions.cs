@@ -4,8 +4,6 @@ using CallVault.Diagnostics;
 using CallVault.Events;
 using CallVault.Jobs;
 using CallVault.Jobs.AdoNet;
-using CallVault.Jobs.PostgreSql;
-using CallVault.Jobs.Sqlite;
 using CallVault.Processing;
 using CallVault.Server.Access;
 using CallVault.Recovery;
@@ -18,7 +16,6 @@ using CallVault.Storage.AzureBlob;
 using CallVault.Storage.AzureBlob.DeadLetters;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 
 namespace CallVault.Server.Hosting;
 
@@ -40,11 +37,7 @@ public static class CallVaultHostingExtensions
         services.PostConfigure<LoggerFilterOptions>(QueryStringLogging.Silence);
 
         services.AddSingleton<DataFolder>();
-        services.AddSingleton<AdoNetJobStore>(sp => sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Database.Provider switch
-        {
-            DatabaseProvider.PostgreSql => new PostgreSqlJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
-            _ => new SqliteJobStore(sp.GetRequiredService<DataFolder>().DatabaseConnectionString, sp.GetRequiredService<TimeProvider>()),
-        });
+        services.AddCallVaultStores();
         services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<AdoNetJobStore>());
 
         // Each role on its own too, so that a component can ask for only the role it uses.
@@ -57,25 +50,13 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Sessions);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetterRecovery);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().AccessAudit);
-        services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ByosOptions>().BindConfiguration(ByosOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ByosOptions>, ByosOptionsValidator>());
         services.AddSingleton<ExportedBlobLocations>();
         services.AddSingleton<IExportedBlobReader, AzureExportedBlobReader>();
-        services.AddSingleton<IRecordingStore>(sp =>
-        {
-            IRecordingStore own = sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.Provider switch
-            {
-                StorageProvider.AzureBlob => AzureBlobRecordingStoreFactory.Create(sp.GetRequiredService<IOptions<AzureBlobStorageOptions>>().Value),
-                _ => new DiskRecordingStore(sp.GetRequiredService<DataFolder>().RecordingsPath, sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Storage.SyncIntervalMiB * 1024L * 1024),
-            };
-
-            // Exported recordings are read where ACS wrote them: the API and verify reach them through the same store.
-            return new ExportedBlobAwareRecordingStore(own, sp.GetRequiredService<IExportedBlobReader>());
-        });
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobStatisticsCache>();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CallVaultMetrics.MeterName).AddPrometheusExporter());
+        builder.AddCallVaultTelemetry();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<DownloadsInFlight>();
         services.AddSingleton(sp =>
