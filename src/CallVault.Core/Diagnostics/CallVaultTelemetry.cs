@@ -78,11 +78,14 @@ public static class CallVaultTelemetry
         /// <summary>Where the media download resumed from, in bytes.</summary>
         public const string ResumeOffset = "callvault.download.resume_offset";
 
-        /// <summary>Parallel connections the media download used.</summary>
-        public const string Connections = "callvault.download.connections";
+        /// <summary>HTTP requests the media download sent, retries included.</summary>
+        public const string Requests = "callvault.download.requests";
 
-        /// <summary>Requests the media download retried.</summary>
-        public const string Retries = "callvault.download.retries";
+        /// <summary>Times the media changed under the download and it started again from byte 0.</summary>
+        public const string Restarts = "callvault.download.restarts";
+
+        /// <summary>The most parallel connections the media download could use (<c>CallVault:Acs:Download:ParallelConnections</c>).</summary>
+        public const string ConnectionsMax = "callvault.download.connections_max";
     }
 
     /// <summary>

@@ -45,6 +45,12 @@ public sealed record ChunkRequest
 
     /// <summary>Set when the chunk was refused at intake (a host that is not allowed): stored dead-lettered with this reason.</summary>
     public string? RejectedReason { get; init; }
+
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the span that enqueued the chunk (null when tracing was off), stored with it so
+    /// that the download's spans join the webhook delivery's trace. Never a secret: a trace id, a span id and flags.
+    /// </summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>What the event says about a recording.</summary>

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using CallVault.Diagnostics;
 
 namespace CallVault.Jobs;
 
@@ -87,6 +89,10 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
             return new EnqueueResult([], 0);
         }
 
+        // The span covers the wait for room and for the commit, as the delivery experiences it; its traceparent goes
+        // with every chunk, so the download (later, perhaps in another process) continues this trace.
+        using var activity = CallVaultTelemetry.Source.StartActivity(CallVaultTelemetry.Spans.Enqueue);
+        events = WithTraceParent(events, activity);
         await AdmitAsync(events.Count, cancellationToken).ConfigureAwait(false);
         var pending = new Pending(events, new TaskCompletionSource<EnqueueResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
@@ -96,7 +102,34 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
         }
 
         // A caller that gives up still gets its events committed; that is harmless, a redelivery is a no-op.
-        return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var result = await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        activity?.SetTag(CallVaultTelemetry.Attributes.NewChunks, result.NewChunks);
+        return result;
+    }
+
+    /// <summary>Stamps the span's traceparent on every chunk and tags the span with the delivery's ids (nothing when not traced).</summary>
+    private static IReadOnlyList<EventChunks> WithTraceParent(IReadOnlyList<EventChunks> events, Activity? activity)
+    {
+        if (activity is null || CallVaultTelemetry.TraceParentOf(activity) is not { } traceParent)
+        {
+            return events;
+        }
+
+        var chunks = events.SelectMany(e => e.Chunks).ToList();
+        activity.SetTag(CallVaultTelemetry.Attributes.Events, events.Count);
+        activity.SetTag(CallVaultTelemetry.Attributes.Chunks, chunks.Count);
+        if (chunks.Count == 1)
+        {
+            activity.WithChunk(chunks[0]);
+        }
+        else if (chunks.Count > 1 && chunks.All(c => c.Recording.Key == chunks[0].Recording.Key))
+        {
+            activity.SetTag(CallVaultTelemetry.Attributes.RecordingKey, chunks[0].Recording.Key);
+            activity.SetTag(CallVaultTelemetry.Attributes.RecordingId, chunks[0].Recording.RecordingId);
+            activity.SetTag(CallVaultTelemetry.Attributes.CallId, chunks[0].Recording.CallId);
+        }
+
+        return [.. events.Select(e => e with { Chunks = [.. e.Chunks.Select(c => c with { TraceParent = traceParent })] })];
     }
 
     /// <inheritdoc />

@@ -57,6 +57,9 @@ public sealed partial class ChunkDownloadWorker(
         while (!stoppingToken.IsCancellationRequested)
         {
             ChunkLease? lease;
+
+            // Spans are on the wall clock whatever clock the worker runs on.
+            var leaseStarted = TimeProvider.System.GetUtcNow();
             try
             {
                 if (!IsConfigured())
@@ -83,21 +86,20 @@ public sealed partial class ChunkDownloadWorker(
                 continue;
             }
 
-            await ProcessAsync(lease, stoppingToken).ConfigureAwait(false);
+            await ProcessAsync(lease, leaseStarted, stoppingToken).ConfigureAwait(false);
         }
     }
 
     private bool IsConfigured() => !string.IsNullOrWhiteSpace(acsOptions.CurrentValue.ConnectionString);
 
-    private async Task ProcessAsync(ChunkLease lease, CancellationToken stoppingToken)
+    private async Task ProcessAsync(ChunkLease lease, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
     {
         var request = lease.Job.Request;
-        using var scope = logger.BeginScope(new Dictionary<string, object?>
-        {
-            ["DocumentId"] = request.DocumentId,
-            ["CallId"] = request.Recording.CallId,
-            ["RecordingKey"] = request.Recording.Key,
-        });
+        using var activity = StartChunkActivity(lease, leaseStarted);
+        using var scope = logger.BeginScope(new LogScope(
+            new("DocumentId", request.DocumentId),
+            new("CallId", request.Recording.CallId),
+            new("RecordingKey", request.Recording.Key)));
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var renewal = new LeaseRenewal(jobs.Queue, lease, options.CurrentValue.Worker.LeaseDuration, timeProvider, logger);
         var renewing = renewal.RunAsync(work);
@@ -125,7 +127,11 @@ public sealed partial class ChunkDownloadWorker(
             // the stored files and writes it again), and again after (to converge with other instances that completed
             // chunks of the same recording meanwhile).
             var folder = RecordingLayout.FolderOf(request.Recording, request.EventTime);
-            await manifests.WriteAsync(request.Recording.Key, folder, lease.Job, work.Token).ConfigureAwait(false);
+            using (StartStep(CallVaultTelemetry.Spans.Manifest, request))
+            {
+                await manifests.WriteAsync(request.Recording.Key, folder, lease.Job, work.Token).ConfigureAwait(false);
+            }
+
             await jobs.Transitions.CompleteAsync(lease, note, CancellationToken.None).ConfigureAwait(false);
             Interlocked.Increment(ref _chunksStored);
             metrics.ChunksStored.Add(1);
@@ -145,6 +151,7 @@ public sealed partial class ChunkDownloadWorker(
         }
         catch (Exception ex)
         {
+            TagFailure(activity, ex);
             await FailAsync(lease, ex).ConfigureAwait(false);
         }
         finally
@@ -175,7 +182,9 @@ public sealed partial class ChunkDownloadWorker(
         var format = request.Recording.FormatType;
         if (job.Metadata is null)
         {
+            using var metadataActivity = StartStep(CallVaultTelemetry.Spans.Metadata, request);
             var (json, metadata) = await acs.GetMetadataAsync(metadataLocation, cancellationToken).ConfigureAwait(false);
+            metadataActivity?.SetTag(CallVaultTelemetry.Attributes.Bytes, json.Length);
             if (metadata.ChunkDocumentId is { } documentId && !documentId.Equals(request.DocumentId, StringComparison.Ordinal))
             {
                 throw new InvalidDataException($"The metadata document is for chunk {documentId}, not {request.DocumentId}.");
@@ -236,6 +245,7 @@ public sealed partial class ChunkDownloadWorker(
             }
 
             // Only reached once media and metadata are committed and recorded: nothing is deleted before it is safe.
+            using var deleteActivity = StartStep(CallVaultTelemetry.Spans.DeleteFromAcs, request);
             await acs.DeleteAsync(deleteLocation, cancellationToken).ConfigureAwait(false);
             await jobs.Transitions.RecordProgressAsync(lease, new ChunkProgress { DeletedFromAcsAt = timeProvider.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
         }
@@ -353,12 +363,22 @@ public sealed partial class ChunkDownloadWorker(
                 await upload.HashPersistedAsync(hash, cancellationToken).ConfigureAwait(false);
             }
 
-            var result = await acs.DownloadToAsync(
-                new AcsDownloadRequest(contentLocation) { ResumeOffset = upload.PersistedLength, Sha256 = hash },
-                upload.Content,
-                progress,
-                cancellationToken).ConfigureAwait(false);
-            await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+            AcsDownloadResult result;
+            using (var mediaActivity = StartStep(CallVaultTelemetry.Spans.Media, lease.Job.Request))
+            {
+                result = await acs.DownloadToAsync(
+                    new AcsDownloadRequest(contentLocation) { ResumeOffset = upload.PersistedLength, Sha256 = hash },
+                    upload.Content,
+                    progress,
+                    cancellationToken).ConfigureAwait(false);
+                TagDownload(mediaActivity, result, upload.PersistedLength);
+            }
+
+            using (StartStep(CallVaultTelemetry.Spans.Store, lease.Job.Request))
+            {
+                await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             CrashPoint.Hit("worker.after-media-commit");
             metrics.BytesDownloaded.Add(result.Length - upload.PersistedLength);
 

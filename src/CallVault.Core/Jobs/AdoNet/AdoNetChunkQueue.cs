@@ -91,15 +91,15 @@ public sealed class AdoNetChunkQueue(RelationalDatabase database) : IChunkQueue
         // and it shows in the API instead of vanishing.
         var inserted = await session.ExecuteAsync(
             $"""
-            INSERT INTO chunks (document_id, recording_key, chunk_index, end_reason, content_location, metadata_location, delete_location, rejected_reason, event_time, received_at, state, next_attempt_at)
-            VALUES (@doc, @key, @index, @reason, @content, @metadata, @delete, @rejected, @eventTime, @now, '{ChunkStates.Pending}', @now)
+            INSERT INTO chunks (document_id, recording_key, chunk_index, end_reason, content_location, metadata_location, delete_location, rejected_reason, event_time, received_at, state, next_attempt_at, trace_parent)
+            VALUES (@doc, @key, @index, @reason, @content, @metadata, @delete, @rejected, @eventTime, @now, '{ChunkStates.Pending}', @now, @traceParent)
             ON CONFLICT (document_id) DO NOTHING;
             """,
             cancellationToken,
             ("@doc", chunk.DocumentId), ("@key", chunk.Recording.Key), ("@index", chunk.Index), ("@reason", chunk.EndReason),
             ("@content", chunk.ContentLocation?.AbsoluteUri), ("@metadata", chunk.MetadataLocation?.AbsoluteUri),
             ("@delete", chunk.DeleteLocation?.AbsoluteUri), ("@rejected", chunk.RejectedReason), ("@eventTime", Millis(chunk.EventTime)),
-            ("@now", now)).ConfigureAwait(false);
+            ("@now", now), ("@traceParent", chunk.TraceParent)).ConfigureAwait(false);
         if (inserted == 1)
         {
             return true;

@@ -12,7 +12,7 @@ internal static class ChunkRows
         c.metadata_sha256, c.metadata_json, c.deleted_from_acs_at, c.stored_at,
         r.recording_key, r.recording_id, r.call_id, r.server_call_id, r.topic, r.start_time, r.duration_ms,
         r.content_type, r.channel_type, r.format_type, r.session_end_reason,
-        d.outcome, d.recorded_at, d.blob_name
+        d.outcome, d.recorded_at, d.blob_name, c.trace_parent
         """;
 
     /// <summary>Chunks with their recording, filtered and ordered by <paramref name="where"/> (aliases <c>c</c> and <c>r</c>).</summary>
@@ -32,6 +32,7 @@ internal static class ChunkRows
             DeleteLocation = NullableUri(reader, 5),
             RejectedReason = NullableString(reader, 6),
             EventTime = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+            TraceParent = NullableString(reader, 37),
         },
         ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
         State = ChunkStates.Parse(reader.GetString(9)),

@@ -214,6 +214,15 @@ public static class RelationalSchema
         -- The reconciliation report selects chunks by the time of their event.
         CREATE INDEX chunks_event_time ON chunks (event_time);
         """,
+        """
+        -- Version 10 is retention and legal hold's; this placeholder keeps the versions contiguous until it is merged.
+        SELECT 1;
+        """,
+        """
+        -- The W3C traceparent of the span that enqueued the chunk, so that its download continues the same trace,
+        -- in whichever process and after however many restarts. Null for chunks enqueued while tracing was off.
+        ALTER TABLE chunks ADD COLUMN trace_parent TEXT;
+        """,
     ];
 
     /// <summary>
@@ -224,4 +233,7 @@ public static class RelationalSchema
 
     /// <summary>The version that adds dead-letter recovery's lease, blob progress and chunk outcomes.</summary>
     public const int DeadLetterRecoveryVersion = 8;
+
+    /// <summary>The version that adds <c>chunks.trace_parent</c>.</summary>
+    public const int TraceParentVersion = 11;
 }
