@@ -44,6 +44,20 @@ public abstract class ChunkQueueContract(JobStoreBackend backend) : JobStoreCont
         Assert.Equal(Chunk("d1").ContentLocation, job.Request.ContentLocation);
     }
 
+    /// <summary>The enqueuing span's traceparent comes back with the lease, so the download joins the delivery's trace.</summary>
+    [Fact]
+    public async Task Enqueue_WithTraceParent_LeaseCarriesIt()
+    {
+        const string traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        await Store.Queue.EnqueueAsync("e1", [Chunk("traced") with { TraceParent = traceParent }, Chunk("untraced", index: 1)], default);
+
+        var first = await Store.Queue.TryLeaseAsync("w", Lease, default);
+        var second = await Store.Queue.TryLeaseAsync("w", Lease, default);
+
+        Assert.Equal(("traced", traceParent), (first!.DocumentId, first.Job.Request.TraceParent));
+        Assert.Equal(("untraced", (string?)null), (second!.DocumentId, second.Job.Request.TraceParent));
+    }
+
     [Fact]
     public async Task Enqueue_ABatchOfEvents_IsCommittedTogether()
     {
