@@ -86,6 +86,9 @@ public sealed class TracingTests(ITestOutputHelper output) : IAsyncLifetime
             output.WriteLine(span.ToString());
         }
 
+        // Liveness probes (polled while the service starts) are not traced.
+        Assert.DoesNotContain(_receiver.Spans, s => s["url.path"] is { } path && path.StartsWith("/health", StringComparison.Ordinal));
+
         // The webhook delivery is ASP.NET Core's server span, the root the enqueue hangs from.
         var delivery = Assert.Single(trace, s => s.Kind == OtlpSpan.KindServer);
         Assert.Equal(delivery.SpanId, enqueue.ParentSpanId);
