@@ -214,6 +214,20 @@ public static class RelationalSchema
         -- The reconciliation report selects chunks by the time of their event.
         CREATE INDEX chunks_event_time ON chunks (event_time);
         """,
+        """
+        -- Reserved for migration 10 (retention and legal hold), written on its own branch; this placeholder only keeps
+        -- the numbering contiguous and is replaced by the real migration when the branches meet.
+        SELECT 1;
+        """,
+        """
+        -- Reserved for migration 11 (trace context on chunks), written on its own branch; placeholder as above.
+        SELECT 1;
+        """,
+        """
+        -- The dashboard's timeline reads chunks stored in a period by the time they were stored; the index holds every
+        -- column it reads (event time for the backlog, recording and length for the counts), so no row is visited.
+        CREATE INDEX chunks_stored ON chunks (stored_at, event_time, media_length, recording_key);
+        """,
     ];
 
     /// <summary>
@@ -224,4 +238,7 @@ public static class RelationalSchema
 
     /// <summary>The version that adds dead-letter recovery's lease, blob progress and chunk outcomes.</summary>
     public const int DeadLetterRecoveryVersion = 8;
+
+    /// <summary>The version that adds the index the dashboard's timeline reads stored chunks through.</summary>
+    public const int TimelineVersion = 12;
 }
