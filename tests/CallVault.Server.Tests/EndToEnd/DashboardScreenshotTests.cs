@@ -94,7 +94,7 @@ public sealed class DashboardScreenshotTests : IAsyncLifetime
             + $"<img style=\"display:block\" src=\"data:image/png;base64,{Convert.ToBase64String(waveform)}\"></body>");
         var picture = await sheet.ScreenshotAsync(new() { FullPage = true, Type = ScreenshotType.Png });
         Assert.True(picture.Length > 20_000, "the picture is nearly empty");
-        Assert.Equal("\u0089PNG"u8.ToArray(), picture[..4]);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], picture[..4]);
 
         var keep = Environment.GetEnvironmentVariable("CALLVAULT_SCREENSHOT");
         await File.WriteAllBytesAsync(keep is { Length: > 0 } ? keep : Path.Combine(_server.DataFolder, "dashboard.png"), picture);
