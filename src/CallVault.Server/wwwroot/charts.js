@@ -8,7 +8,7 @@
   const colors = { stored: "#2f6fdb", day: "#1f7a3a", backlog: "#a66b00", age: "#7a3fb8", bytes: "#0f8b8d", failed: "#c62828" };
   const charts = new Map();
 
-  const bytesLabel = n => n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${Math.round(n)} B`;
+  const bytesLabel = n => n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(n >= 10240 ? 0 : 1)} KiB` : `${Math.round(n)} B`;
   const ageLabel = s => s === null || s === undefined ? "–" : s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 60)} min`;
 
   // What each chart shows: which timeline, which series (a value read from each point), drawn as bars or lines.
@@ -35,19 +35,19 @@
       scales[scale] = { range: (u, min, max) => [0, Math.max(1, max * 1.1)] };
       const first = definition.series.find(s => (s.scale || "y") === scale);
       axes.push({
-        scale, side: i === 0 ? 3 : 1, stroke: first.color, grid: { show: i === 0, stroke: "#eef0f3" }, size: 56,
+        scale, side: i === 0 ? 3 : 1, stroke: first.color, grid: { show: i === 0, stroke: "#eef0f3" }, size: first.format ? 76 : 48,
         values: (u, values) => values.map(v => first.format ? first.format(v) : Number.isInteger(v) ? String(v) : ""),
       });
     });
     return {
       width, height: 170, scales, axes,
-      legend: { show: true, live: true },
+      legend: { show: true, live: false },
       cursor: { points: { show: false } },
       series: [
         { value: (u, v) => v === null ? "–" : new Date(v * 1000).toLocaleString() },
         ...definition.series.map(s => ({
           label: s.label, scale: s.scale || "y", stroke: s.color, width: s.bars ? 1 : 2,
-          fill: s.bars || s.fill ? `${s.color}55` : undefined, paths: s.bars ? bars : undefined,
+          fill: s.bars || s.fill ? `${s.color}55` : undefined, paths: s.bars ? bars : undefined, points: { show: false },
           value: (u, v) => v === null || v === undefined ? "–" : s.format ? s.format(v) : String(v),
         })),
       ],

@@ -61,8 +61,9 @@
       const marker = el("div", "pause-marker");
       marker.style.left = `${Math.min(100, pause.offsetMs / duration * 100)}%`;
       marker.style.width = `${Math.max(0.3, Math.min(100, pause.durationMs / duration * 100))}%`;
-      marker.title = `Paused at ${clock(pause.offsetMs / 1000)} for ${Math.round(pause.durationMs / 1000)} s`;
-      marker.append(el("span", "pause-label", `paused ${Math.round(pause.durationMs / 1000)} s`));
+      const length = pause.durationMs >= 10000 ? Math.round(pause.durationMs / 1000) : (pause.durationMs / 1000).toFixed(1);
+      marker.title = `Paused at ${clock(pause.offsetMs / 1000)} for ${length} s`;
+      marker.append(el("span", "pause-label", `paused ${length} s`));
       overlay.append(marker);
     }
 
