@@ -222,6 +222,18 @@ public sealed class DashboardChartsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, (await _server.Client.GetAsync($"api/recordings/{Uri.EscapeDataString(key)}/chunks/0/waveform?points=0")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _server.Client.GetAsync($"api/recordings/{Uri.EscapeDataString(key)}/chunks/9/waveform")).StatusCode);
 
+        // Waveform reads are kept in the access audit log like media reads (appended once the answer is sent).
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        int[] statuses = [];
+        while (statuses.Length < 2 && watch.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            var audit = await _server.Client.GetFromJsonAsync<JsonElement>($"api/audit?recording={Uri.EscapeDataString(key)}");
+            statuses = [.. audit.GetProperty("records").EnumerateArray().Where(r => r.GetProperty("action").GetString() == "waveform.read").Select(r => r.GetProperty("status").GetInt32()).Order()];
+            await Task.Delay(100);
+        }
+
+        Assert.Equal([404, 415], statuses);
+
         var page = await _browser.NewPageAsync();
         await page.GotoAsync(new Uri(_server.BaseAddress, $"#/recordings/{Uri.EscapeDataString(key)}").AbsoluteUri);
         await page.Locator(".waveform[data-status='415']").WaitForAsync(new() { Timeout = 15_000 });
