@@ -38,7 +38,8 @@ for query in "api/recordings" "api/recordings?skip=50000" "api/recordings?skip=9
   "api/recordings?participant=%2B14255551234" "api/recordings?participant=8%3Aacs%3Aagent-7" "api/recordings?participant=8%3Aacs%3Aagent-7&skip=1900" \
   "api/recordings?sort=Largest" "api/recordings?sort=Longest" "api/recordings?sort=Oldest&skip=50000" "api/recordings?status=failed" \
   "api/recordings?status=pending&sort=Largest" "api/recordings?from=2026-02-01T00:00:00Z&to=2026-02-02T00:00:00Z" \
-  "api/recordings/rec-054321" "api/jobs"; do
+  "api/recordings/rec-054321" "api/jobs" "api/stats/timeline?bucket=hour&from=2026-02-01T00:00:00Z&to=2026-02-03T00:00:00Z" \
+  "api/stats/timeline?bucket=day&from=2026-01-01T00:00:00Z&to=2026-03-11T00:00:00Z"; do
   out=$(wrk -t1 -c4 -d5s --latency "$url/$query")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')

@@ -53,6 +53,8 @@ internal static class SeedCommand
                 media_path = 'x/' || document_id || '.wav', media_length = 1000000 + CAST(substr(document_id, 10) AS INTEGER),
                 media_sha256 = 'ab', last_error = NULL;
             UPDATE chunks SET media_path = NULL, media_length = NULL, media_sha256 = NULL WHERE state <> 'Stored';
+            -- Stored a minute after the event, so that the dashboard's timeline has a history to aggregate.
+            UPDATE chunks SET stored_at = event_time + 60000 WHERE state = 'Stored';
             UPDATE recordings SET participants = '8:acs:agent-' || (CAST(substr(recording_key, 5) AS INTEGER) % 50) || char(10) || '4:+1425555' || printf('%04d', CAST(substr(recording_key, 5) AS INTEGER) % 10000),
                 stored_bytes = COALESCE((SELECT SUM(c.media_length) FROM chunks c WHERE c.recording_key = recordings.recording_key AND c.state = 'Stored'), 0);
             -- The search terms the store keeps for each participant (see ParticipantSearch).

@@ -38,6 +38,9 @@ public static class AccessAuditActions
     /// <summary>A recording's manifest (its chunks, participants and metadata) was read.</summary>
     public const string ManifestRead = "manifest.read";
 
+    /// <summary>A chunk's waveform (peaks of its audio, which show when each participant spoke) was read.</summary>
+    public const string WaveformRead = "waveform.read";
+
     /// <summary>A dead-lettered chunk was made due again.</summary>
     public const string Retry = "retry";
 }

@@ -24,4 +24,12 @@ public interface IRecordingReadModel
     /// that have no recording yet.
     /// </summary>
     Task<ReconciliationReport> GetReconciliationAsync(ReconciliationQuery query, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Activity by time bucket over a period: chunks, recordings and bytes stored, chunks given up on, and the backlog and
+    /// its oldest chunk's age at the end of each bucket. Aggregated in the database over indexed time columns, so its cost
+    /// follows the chunks completed in the period and those still owed, not the whole history.
+    /// </summary>
+    /// <exception cref="ArgumentException">The query is not valid (see <see cref="TimelineQuery.Validate"/>).</exception>
+    Task<IReadOnlyList<TimelinePoint>> GetTimelineAsync(TimelineQuery query, CancellationToken cancellationToken);
 }

@@ -133,6 +133,7 @@ public static class CallVaultHostingExtensions
         app.MapCallAutomationCallbacks();
         app.MapRecoveryApi();
         app.MapReconciliationApi();
+        app.MapDashboardApi();
         app.MapAuditApi();
         // The document only describes routes, but a map of the API is of use to nobody without a key.
         app.MapOpenApi().RequireAuthorization(AccessPolicies.Reader);

@@ -107,6 +107,7 @@ async function showInFlight() {
 async function showList() {
   document.getElementById("list-view").hidden = false;
   document.getElementById("recording-view").hidden = true;
+  globalThis.CallVaultCharts?.fit();
   const parameters = listParameters();
   const skip = Number(parameters.get("skip")) || 0;
   const [recordings, downloads] = await Promise.all([api(`/api/recordings?${recordingsQuery(parameters)}`), showInFlight()]);
@@ -185,14 +186,16 @@ async function showRecording(key, refreshing) {
   container.replaceChildren(...r.chunks.map(c => {
     // Keep a chunk's player across refreshes so that playback is not interrupted.
     const kept = existing.get(c.documentId);
-    if (kept && kept.dataset.state === c.state && c.state !== "Leased") return kept;
+    if (kept && kept.dataset.state === c.state && c.state !== "Leased") return showAcsLeft(kept, c);
     const box = el("div", { className: "chunk" },
       el("div", {}, `Chunk ${c.index} · ${c.state} · ${c.media ? bytes(c.media.length) : "not stored"} · `, el("code", {}, c.documentId)));
     box.dataset.documentId = c.documentId;
     box.dataset.state = c.state;
     if (c.media) {
-      box.append(el("audio", { controls: true, preload: "metadata", src: `/api/recordings/${encodeURIComponent(r.key)}/chunks/${c.index}/media` }));
+      const audio = el("audio", { controls: true, preload: "metadata", src: `/api/recordings/${encodeURIComponent(r.key)}/chunks/${c.index}/media` });
+      box.append(audio);
       box.append(el("div", {}, "SHA-256 ", el("code", {}, c.media.sha256)));
+      globalThis.CallVaultWaveform?.attach(box, audio, { key: r.key, index: c.index });
     }
     const download = downloads.find(d => d.documentId === c.documentId);
     if (download) {
@@ -200,8 +203,26 @@ async function showRecording(key, refreshing) {
         ` ${bytes(download.bytesReceived)}${download.totalBytes ? ` of ${bytes(download.totalBytes)}` : ""} downloaded`);
     }
     if (c.lastError) box.append(el("div", { className: "status-failed" }, c.lastError));
-    return box;
+    return showAcsLeft(box, c);
   }));
+}
+
+// A chunk not stored yet: how long ACS still keeps it (24 hours from its event), as the service's clock counts it.
+function showAcsLeft(box, c) {
+  let line = box.querySelector(".acs-left");
+  if (c.state === "Stored" || c.acsSecondsLeft === null || c.acsSecondsLeft === undefined) {
+    line?.remove();
+    return box;
+  }
+
+  if (!line) box.append(line = el("div", { className: "acs-left" }));
+  const left = c.acsSecondsLeft;
+  line.classList.toggle("urgent", left < 3 * 3600);
+  line.dataset.secondsLeft = String(left);
+  line.textContent = left > 0
+    ? `ACS deletes it in ${Math.floor(left / 3600)} h ${Math.floor(left % 3600 / 60)} min (at ${time(c.acsExpiresAt)}): download it before then.`
+    : `ACS's retention ended at ${time(c.acsExpiresAt)}: the chunk is probably gone from ACS.`;
+  return box;
 }
 
 async function render(refreshing = false) {
@@ -241,6 +262,7 @@ async function start() {
   document.getElementById("caller").hidden = false;
   showFilters(listParameters());
   refreshHealth();
+  globalThis.CallVaultCharts?.refresh();
   await render();
   clearInterval(refreshTimer);
   refreshTimer = setInterval(() => { refreshHealth(); render(true); }, 2000);

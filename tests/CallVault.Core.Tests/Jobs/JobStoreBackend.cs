@@ -15,6 +15,15 @@ public abstract class JobStoreBackend : IAsyncDisposable
     /// <summary>Another store over the same database, as another instance (or another process) would have.</summary>
     public abstract IJobStore NewInstance(TimeProvider clock);
 
+    /// <summary>Runs one statement on the test's database, outside any store (to seed many rows at once).</summary>
+    public abstract Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters);
+
+    /// <summary>The database's plan for a statement, one line per step.</summary>
+    public abstract Task<IReadOnlyList<string>> ExplainAsync(string sql, params (string Name, object? Value)[] parameters);
+
+    /// <summary>The plan's steps that read the table without an index range (a full table or full index scan).</summary>
+    public abstract IReadOnlyList<string> FullScans(IReadOnlyList<string> plan, string table);
+
     /// <inheritdoc />
     public abstract ValueTask DisposeAsync();
 }
@@ -30,6 +39,45 @@ public sealed class SqliteBackend : JobStoreBackend
     public override Task<IJobStore> CreateAsync(TimeProvider clock) => Task.FromResult(NewInstance(clock));
 
     public override IJobStore NewInstance(TimeProvider clock) => new SqliteJobStore(ConnectionString, clock);
+
+    public override async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public override async Task<IReadOnlyList<string>> ExplainAsync(string sql, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        var plan = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            plan.Add(reader.GetString(3));
+        }
+
+        return plan;
+    }
+
+    // "SEARCH t USING INDEX i (a>?)" reads a range; "SCAN t" reads the whole table, "SCAN t USING INDEX i" the whole index.
+    public override IReadOnlyList<string> FullScans(IReadOnlyList<string> plan, string table) =>
+        [.. plan.Where(step => step.StartsWith($"SCAN {table}", StringComparison.Ordinal))];
 
     public override ValueTask DisposeAsync()
     {
@@ -67,6 +115,43 @@ public sealed class PostgreSqlBackend : JobStoreBackend
 
         return store;
     }
+
+    public override async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 300 };
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name.TrimStart('@'), value);
+        }
+
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public override async Task<IReadOnlyList<string>> ExplainAsync(string sql, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("EXPLAIN " + sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name.TrimStart('@'), value ?? DBNull.Value);
+        }
+
+        var plan = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            plan.Add(reader.GetString(0).Trim());
+        }
+
+        return plan;
+    }
+
+    // "Seq Scan on t" reads the whole table; index, index-only and bitmap scans read the ranges their conditions give.
+    public override IReadOnlyList<string> FullScans(IReadOnlyList<string> plan, string table) =>
+        [.. plan.Where(step => step.Contains($"Seq Scan on {table}", StringComparison.Ordinal))];
 
     public override async ValueTask DisposeAsync()
     {

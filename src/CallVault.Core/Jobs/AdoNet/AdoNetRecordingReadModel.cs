@@ -198,6 +198,10 @@ public sealed class AdoNetRecordingReadModel(RelationalDatabase database) : IRec
             cancellationToken);
     }
 
+    /// <inheritdoc />
+    public Task<IReadOnlyList<TimelinePoint>> GetTimelineAsync(TimelineQuery query, CancellationToken cancellationToken) =>
+        TimelineStatements.ReadAsync(database, query, cancellationToken);
+
     private static Task<List<RecordingSummary>> QuerySummariesAsync(SqlSession session, string where, string order, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
         session.QueryAsync(
             $"""

@@ -1,5 +1,6 @@
 using CallVault.Jobs;
 using CallVault.Recovery;
+using CallVault.Jobs.AdoNet;
 
 namespace CallVault.Core.Tests.Jobs;
 
@@ -128,5 +129,111 @@ public abstract class RecordingReadModelContract(JobStoreBackend backend) : JobS
         Assert.Equal(500, (await Store.Recordings.ListRecordingsAsync(new RecordingQuery { Sort = RecordingSort.Largest }, default))[0].StoredBytes);
         var stored = (await Store.Recordings.ListRecordingsAsync(new RecordingQuery { Status = "stored" }, default)).Single();
         Assert.Equal(["4:+14255550123", "8:acs:agent"], stored.Participants);
+    }
+
+    /// <summary>
+    /// Hourly buckets from 10:00 to 14:00, asked at 13:30: chunks, recordings and bytes stored and failures land in the
+    /// bucket they happened in; the backlog and its oldest chunk's age are those at each bucket's end (now for the last).
+    /// </summary>
+    [Fact]
+    public async Task GetTimeline_CountsWhatWasStoredAndFailedAndWhatWasOwedAtEachBucketEnd()
+    {
+        var start = Clock.GetUtcNow();
+        async Task CompleteNextAsync(string expected, long bytes)
+        {
+            var lease = (await Store.Queue.TryLeaseAsync("w", Lease, default))!;
+            Assert.Equal(expected, lease.DocumentId);
+            await Store.Transitions.RecordProgressAsync(lease, new ChunkProgress { Media = new StoredObjectInfo(expected + ".wav", bytes, "ab", "audio/wav") }, default);
+            await Store.Transitions.CompleteAsync(lease, default);
+        }
+
+        await Store.Queue.EnqueueAsync("e1", [Chunk("a", "rec-a", eventTime: start.AddMinutes(-30))], default);
+        await Store.Queue.EnqueueAsync("e2", [Chunk("b0", "rec-b", 0, start.AddMinutes(10)), Chunk("b1", "rec-b", 1, start.AddMinutes(10))], default);
+        await Store.Queue.EnqueueAsync("e3", [Chunk("d", "rec-d", eventTime: start.AddMinutes(20))], default);
+        Clock.Advance(TimeSpan.FromMinutes(70));
+        await CompleteNextAsync("a", 1000);
+        Clock.Advance(TimeSpan.FromMinutes(10));
+        await CompleteNextAsync("b0", 2000);
+        Clock.Advance(TimeSpan.FromMinutes(45));
+        await CompleteNextAsync("b1", 3000);
+        Clock.Advance(TimeSpan.FromMinutes(10));
+        var failing = (await Store.Queue.TryLeaseAsync("w", Lease, default))!;
+        Assert.Equal("d", failing.DocumentId);
+        await Store.Transitions.FailAsync(failing, "gone", retryAt: null, default);
+        Clock.Advance(TimeSpan.FromMinutes(15));
+        await Store.Queue.EnqueueAsync("e4", [Chunk("e", "rec-e", eventTime: start.AddMinutes(145))], default);
+        Clock.Advance(TimeSpan.FromMinutes(60));
+
+        var points = await Store.Recordings.GetTimelineAsync(
+            new TimelineQuery { From = start, Until = start.AddHours(4), BucketWidth = TimeSpan.FromHours(1), Now = Clock.GetUtcNow() }, default);
+
+        Assert.Equal([start, start.AddHours(1), start.AddHours(2), start.AddHours(3)], points.Select(p => p.Start));
+        Assert.Equal([0L, 2, 1, 0], points.Select(p => p.ChunksStored));
+        Assert.Equal([0L, 2, 1, 0], points.Select(p => p.RecordingsStored));
+        Assert.Equal([0L, 3000, 3000, 0], points.Select(p => p.BytesStored));
+        Assert.Equal([0L, 0, 1, 0], points.Select(p => p.ChunksFailed));
+        Assert.Equal([4L, 2, 1, 1], points.Select(p => p.Backlog));
+        Assert.Equal(
+            [TimeSpan.FromMinutes(90), TimeSpan.FromMinutes(110), TimeSpan.FromMinutes(35), TimeSpan.FromMinutes(65)],
+            points.Select(p => p.OldestPendingAge));
+    }
+
+    [Fact]
+    public async Task GetTimeline_BucketsAfterNowHaveNoBacklogAndBadPeriodsAreRefused()
+    {
+        var now = Clock.GetUtcNow();
+        await Store.Queue.EnqueueAsync("e1", [Chunk("a", "rec-a", eventTime: now.AddMinutes(-5))], default);
+
+        var points = await Store.Recordings.GetTimelineAsync(new TimelineQuery { From = now.AddHours(-1), Until = now.AddHours(2), BucketWidth = TimeSpan.FromHours(1), Now = now }, default);
+
+        Assert.Equal([1L, 1, null], points.Select(p => p.Backlog));
+        Assert.Equal([TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5), null], points.Select(p => p.OldestPendingAge));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.Recordings.GetTimelineAsync(new TimelineQuery { From = now, Until = now, BucketWidth = TimeSpan.FromHours(1), Now = now }, default));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.Recordings.GetTimelineAsync(new TimelineQuery { From = now.AddDays(-365), Until = now, BucketWidth = TimeSpan.FromHours(1), Now = now }, default));
+    }
+
+    /// <summary>
+    /// With 100,000 chunks over 30 days (stored, some dead-lettered, the newest still owed), the database's own plan for
+    /// each timeline statement reads the chunks through index ranges, never a whole table or index. A plan, not a timing:
+    /// it holds on any machine.
+    /// </summary>
+    [Fact]
+    public async Task GetTimeline_PlansReadChunksThroughIndexRanges_With100000Chunks()
+    {
+        const int Chunks = 100_000;
+        var origin = new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero);
+        const long Spacing = 25_920; // ms: 100,000 chunks over 30 days
+        await Backend.ExecuteAsync(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count) "
+            + "INSERT INTO recordings (recording_key, first_seen_at) SELECT 'seed-' || i, @origin + i * @spacing FROM n;",
+            ("@count", Chunks), ("@origin", origin.ToUnixTimeMilliseconds()), ("@spacing", Spacing));
+        await Backend.ExecuteAsync(
+            $"""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
+            INSERT INTO chunks (document_id, recording_key, chunk_index, event_time, received_at, state, next_attempt_at, stored_at, media_length)
+            SELECT 'doc-' || i, 'seed-' || i, 0, @origin + i * @spacing, @origin + i * @spacing,
+                   CASE WHEN i > @count - 100 THEN 'Pending' WHEN i % 50 = 0 THEN 'DeadLettered' ELSE 'Stored' END,
+                   @origin + i * @spacing + 60000,
+                   CASE WHEN i > @count - 100 OR i % 50 = 0 THEN NULL ELSE @origin + i * @spacing + 60000 END,
+                   CASE WHEN i > @count - 100 OR i % 50 = 0 THEN NULL ELSE 480044 END
+            FROM n;
+            """,
+            ("@count", Chunks), ("@origin", origin.ToUnixTimeMilliseconds()), ("@spacing", Spacing));
+        await Backend.ExecuteAsync("ANALYZE chunks;");
+        await Backend.ExecuteAsync("ANALYZE recordings;");
+        var end = origin.AddMilliseconds(Spacing * (Chunks + 1));
+        var query = new TimelineQuery { From = end.AddHours(-48), Until = end, BucketWidth = TimeSpan.FromHours(1), Now = end };
+
+        foreach (var statement in new[] { TimelineStatements.Stored, TimelineStatements.Owed })
+        {
+            var plan = await Backend.ExplainAsync(statement, TimelineStatements.Parameters(query));
+            Assert.True(Backend.FullScans(plan, "chunks").Count == 0, $"A timeline statement reads chunks without an index range:{Environment.NewLine}{string.Join(Environment.NewLine, plan)}");
+            Assert.Contains(plan, step => step.Contains("chunks_stored", StringComparison.Ordinal));
+        }
+
+        var points = await Store.Recordings.GetTimelineAsync(query, default);
+        Assert.Equal(48, points.Count);
+        Assert.Equal(100, points[^1].Backlog);
+        Assert.True(points.Sum(p => p.ChunksStored) > 6000, "the seeded chunks stored in the last 48 hours are counted");
     }
 }
