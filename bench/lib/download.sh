@@ -24,11 +24,14 @@ ensure_tools() {
   if [ ${#missing[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; fi
 }
 
-# Starts the emulator on fixed loopback ports with a fresh key; sets endpoint, storage, cs and emulator_pid.
+# A loopback port free right now, so that two benchmarks on one machine do not collide.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Starts the emulator on free loopback ports with a fresh key; sets endpoint, storage, cs and emulator_pid.
 start_emulator() {
   local key; key=$(head -c 32 /dev/urandom | base64)
-  endpoint=http://127.0.0.1:5371
-  storage=http://127.0.0.1:5372
+  endpoint=http://127.0.0.1:$(free_port)
+  storage=http://127.0.0.1:$(free_port)
   cs="endpoint=$endpoint/;accesskey=$key"
   dotnet "$emulator_dll" --endpoint "$endpoint" --storage "$storage" --access-key "$key" >"$work/emulator.log" 2>&1 &
   emulator_pid=$!
