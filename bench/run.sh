@@ -72,7 +72,9 @@ fmt() { printf "%.${2:-2}f" "$1"; }
 perf_ready() {
   command -v perf >/dev/null || { apt-get install -y -qq linux-perf >/dev/null 2>&1 || true; }
   command -v perf >/dev/null || { perf_reason="perf is not installed and linux-perf could not be installed"; return 1; }
-  perf stat -e instructions true >/dev/null 2>"$work/perf-check" || { perf_reason="\`perf stat -e instructions true\` fails here: $(head -1 "$work/perf-check")"; return 1; }
+  perf stat -x, -e task-clock,instructions true >/dev/null 2>"$work/perf-check" || { perf_reason="\`perf stat\` fails here: $(head -1 "$work/perf-check")"; return 1; }
+  # A virtual machine without a virtual PMU counts time and switches but not instructions.
+  ! grep -q '^<not' "$work/perf-check" || perf_reason="\`perf stat -e instructions true\` says the hardware counters are not supported here (no PMU in this machine); the software counters are."
 }
 
 # The profile step (--profile): system calls (strace -c -f) and instructions (perf stat) of the ${large_mib} MiB loopback
@@ -93,6 +95,7 @@ profile_section() {
     else
       echo "perf stat: not available. $perf_reason"
     fi
+    [ -z "$perf_ok" ] || [ -z "$perf_reason" ] || { echo; echo "$perf_reason"; }
   } >>"$sections"
   local commands
   for variant in curl+fsync p1 default; do
@@ -106,7 +109,7 @@ profile_section() {
     if [ -n "$perf_ok" ]; then
       perf stat -x, -e instructions,cycles,task-clock,context-switches -o "$work/perf-$variant.csv" "${commands[@]}" >/dev/null
       check "$work/profile.bin" "$sha"
-      counter() { awk -F, -v name="$1" '$3 ~ "^"name {print $1}' "$work/perf-$variant.csv" | head -1; }
+      counter() { awk -F, -v name="$1" '$3 ~ "^"name {print $1}' "$work/perf-$variant.csv" | head -1 | sed 's/^<\(.*\)>$/\1/'; }
       printf "| %s | %s | %s | %.0f | %s |\n" "$(variant_name "$variant")" "$(counter instructions)" "$(counter cycles)" "$(counter task-clock)" "$(counter context-switches)" >>"$sections"
     fi
   done
@@ -278,7 +281,8 @@ elif [ -x bench/catchup.sh ]; then
 else
   catchup_source="\`CallVault.Bench e2e\` on SQLite (this build has no catch-up benchmark; PostgreSQL not measured)"
   burst=$(dotnet "$bench_dll" e2e "$catchup_recordings" 1048576 | tee /dev/stderr | grep '^RESULT e2e' || true)
-  half=$(echo "$(field "$burst" per_second) / 2" | bc -l 2>/dev/null | xargs printf '%.0f' 2>/dev/null || echo 10)
+  half=$(echo "$(field "$burst" per_second) / 2" | bc -l 2>/dev/null | xargs printf '%.0f' 2>/dev/null || true)
+  [ "${half:-0}" -ge 1 ] 2>/dev/null || half=1
   steady=$(dotnet "$bench_dll" e2e $(( catchup_recordings * 3 / 10 )) 1048576 "$half" | tee /dev/stderr | grep '^RESULT e2e' || true)
   catchup="catchup store=sqlite mode=burst recordings=$(field "$burst" recordings) rate=$(field "$burst" per_second) p50_ms=$(field "$burst" p50_ms) p99_ms=$(field "$burst" p99_ms) stored_once=$(field "$burst" stored_once)
 catchup store=sqlite mode=half-rate recordings=$(field "$steady" recordings) rate=$(field "$steady" per_second) p50_ms=$(field "$steady" p50_ms) p99_ms=$(field "$steady" p99_ms) stored_once=$(field "$steady" stored_once)"

@@ -159,10 +159,11 @@ compare() {
   done
   local gib; gib=$(echo "$size / 1024" | bc -l)
   hash_cpu_per_gib=$(echo "$(echo "$hashes" | tr ' ' '\n' | grep . | median) / $gib" | bc -l)
-  local base; base=$(echo "${times[curl+fsync]}" | tr ' ' '\n' | grep . | median)
+  local base; base=$(echo "${times[curl+fsync]}" | tr ' ' '\n' | grep . | median | awk '{print ($1 < 0.01 ? 0.01 : $1)}')
   for variant in "${variants[@]}"; do
     local t r c
-    t=$(echo "${times[$variant]}" | tr ' ' '\n' | grep . | median)
+    # GNU time counts in hundredths: a floor keeps a tiny object's ratios finite.
+    t=$(echo "${times[$variant]}" | tr ' ' '\n' | grep . | median | awk '{print ($1 < 0.01 ? 0.01 : $1)}')
     r=$(echo "${rss[$variant]}" | tr ' ' '\n' | grep . | median)
     c=$(echo "${cpu[$variant]}" | tr ' ' '\n' | grep . | median)
     median_time[$variant]=$t
