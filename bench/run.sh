@@ -246,7 +246,7 @@ goal_row "resets: five on ${fault_mib} MiB, bytes fetched twice (worst of single
 kill "$emulator_pid" 2>/dev/null; wait "$emulator_pid" 2>/dev/null || true; emulator_pid=""
 
 echo "== Goal 5: the service downloading four ${service_mib} MiB chunks at once"
-memory=$(dotnet "$bench_dll" service-memory 4 $(( service_mib * 1024 * 1024 )) | tee /dev/stderr | grep '^RESULT service-memory' || true)
+memory=$(dotnet "$bench_dll" service-memory 4 $(( service_mib * 1024 * 1024 )) | tee -a /dev/stderr | grep '^RESULT service-memory' || true)
 section "Goal 5: memory"
 {
   echo "The CLI's peak RSS is from the goal 1 table (the larger of defaults and single stream, medians). For the service,"
@@ -276,20 +276,20 @@ echo "== Goal 4: catch-up rate"
 catchup_source=""
 if [ -n "${CATCHUP_COMMAND:-}" ]; then
   catchup_source="\`$CATCHUP_COMMAND\`"
-  catchup=$(bash -c "$CATCHUP_COMMAND" | tee /dev/stderr | grep -E '(^|[[:space:]])catchup .*store=' | sed 's/^.*catchup /catchup /' || true)
+  catchup=$(bash -c "$CATCHUP_COMMAND" | tee -a /dev/stderr | grep -E '(^|[[:space:]])catchup .*store=' | sed 's/^.*catchup /catchup /' || true)
 elif [ -x bench/catchup.sh ]; then
   catchup_source="\`bench/catchup.sh${quick:+ --quick}\`"
-  catchup=$(bench/catchup.sh ${quick:+--quick} | tee /dev/stderr | grep -E '(^|[[:space:]])catchup .*store=' | sed 's/^.*catchup /catchup /' || true)
+  catchup=$(bench/catchup.sh ${quick:+--quick} | tee -a /dev/stderr | grep -E '(^|[[:space:]])catchup .*store=' | sed 's/^.*catchup /catchup /' || true)
 else
   catchup_source="\`CallVault.Bench e2e\` on SQLite (this build has no catch-up benchmark; PostgreSQL not measured)"
-  burst=$(dotnet "$bench_dll" e2e "$catchup_recordings" 1048576 | tee /dev/stderr | grep '^RESULT e2e' || true)
+  burst=$(dotnet "$bench_dll" e2e "$catchup_recordings" 1048576 | tee -a /dev/stderr | grep '^RESULT e2e' || true)
   half=$(echo "$(field "$burst" per_second) / 2" | bc -l 2>/dev/null | xargs printf '%.0f' 2>/dev/null || true)
   [ "${half:-0}" -ge 1 ] 2>/dev/null || half=1
-  steady=$(dotnet "$bench_dll" e2e $(( catchup_recordings * 3 / 10 )) 1048576 "$half" | tee /dev/stderr | grep '^RESULT e2e' || true)
+  steady=$(dotnet "$bench_dll" e2e $(( catchup_recordings * 3 / 10 )) 1048576 "$half" | tee -a /dev/stderr | grep '^RESULT e2e' || true)
   catchup="catchup store=sqlite mode=burst recordings=$(field "$burst" recordings) rate=$(field "$burst" per_second) p50_ms=$(field "$burst" p50_ms) p99_ms=$(field "$burst" p99_ms) stored_once=$(field "$burst" stored_once)
 catchup store=sqlite mode=half-rate recordings=$(field "$steady" recordings) rate=$(field "$steady" per_second) p50_ms=$(field "$steady" p50_ms) p99_ms=$(field "$steady" p99_ms) stored_once=$(field "$steady" stored_once)"
 fi
-catchup_line() { echo "$catchup" | grep "store=$1 " | grep "mode=$2" | head -1; }
+catchup_line() { echo "$catchup" | grep "store=$1 " | grep "mode=$2" | head -1 || true; }
 section "Goal 4: catch-up rate, ${catchup_recordings} recordings of 1 MiB"
 {
   echo "Recordings of 1 MiB are published at once (burst: throughput) and at half that rate (latency on a busy service) to"
