@@ -243,7 +243,7 @@ for variant in p1 default; do
   printf "| %s | %d of 5 | %d | %d | %.3f %% | %.2f |\n" "$(variant_name "$variant")" "$(( 5 - left ))" "$sent" "$twice" "$share" "${result%% *}" | tee -a "$sections"
 done
 goal_row "resets: five on ${fault_mib} MiB, bytes fetched twice (worst of single stream and defaults)" "$(printf '%.3f %%' "$worst_share")" "–" "–" "< 1 %" "$(met "$worst_share < 1")"
-kill "$emulator_pid" 2>/dev/null; wait "$emulator_pid" 2>/dev/null || true; emulator_pid=""
+stop_emulator
 
 echo "== Goal 5: the service downloading four ${service_mib} MiB chunks at once"
 memory=$(dotnet "$bench_dll" service-memory 4 $(( service_mib * 1024 * 1024 )) | tee -a /dev/stderr | grep '^RESULT service-memory' || true)
@@ -268,7 +268,7 @@ else
     "$([ "$(field "$memory" stored_once)" = True ] && met "$service_peak * 1.048576 < 200" || echo "**chunks missing or wrong**")"
 fi
 goal_row "3. connections the defaults chose: \`--json\` on loopback / WAN-like / total cap; the worker's gauge at most" "$connections_loopback / $connections_wan / $connections_cap; $(field "$memory" connections_max)" "–" "–" "adapts to the link, shown in --json and the worker's metric" "$([ "$connections_loopback" != "–" ] && [ "$(field "$memory" connections_max)" != "–" ] && echo shown || echo "**not shown**")"
-kill "$emulator_pid" 2>/dev/null; wait "$emulator_pid" 2>/dev/null || true; emulator_pid=""
+stop_emulator
 
 echo "== Goal 4: catch-up rate"
 # The catch-up benchmark prints one line per run: "catchup store=… mode=burst|half-rate recordings=… rate=… p50_ms=…

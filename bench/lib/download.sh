@@ -39,6 +39,17 @@ start_emulator() {
   echo "the emulator did not start:" >&2; cat "$work/emulator.log" >&2; return 1
 }
 
+# Stops the emulator; says so, with its log's end, if it had already stopped on its own.
+stop_emulator() {
+  if [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; then
+    wait "$emulator_pid" 2>/dev/null || true
+  elif [ -n "$emulator_pid" ]; then
+    echo "the emulator had already stopped; the end of its log:" >&2
+    tail -20 "$work/emulator.log" >&2 || true
+  fi
+  emulator_pid=""
+}
+
 # Sets the emulated link: bandwidth per connection in bytes per second (0 for none), latency in ms, and optionally a
 # total bandwidth for all connections together in bytes per second (0 or absent for none).
 set_link() {
