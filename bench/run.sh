@@ -21,12 +21,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=""; soak_minutes=""; runs=""; report=bench/results/report.md; profile=""; testing=""
+quick=""; soak_minutes=""; runs_given=""; report=bench/results/report.md; profile=""; testing=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
     --soak-minutes) soak_minutes="$2"; shift 2 ;;
-    --runs) runs="$2"; shift 2 ;;
+    --runs) runs_given="$2"; shift 2 ;;
     --report) report="$2"; shift 2 ;;
     --profile) profile=1; shift ;;
     --sizes-for-testing) testing=1; shift ;;
@@ -37,12 +37,12 @@ done
 # object over the link with a total cap, the one the fault run cuts, and each of the four chunks the service downloads.
 large_mib=1536; small_mib=100; cap_mib=1024; fault_mib=1024; service_mib=1536; catchup_recordings=1000
 if [ -n "$quick" ]; then
-  wan_mib=256; runs=${runs:-1}; soak_minutes=${soak_minutes:-3}; webhook_seconds=5; micro_job=short
+  wan_mib=256; runs=${runs_given:-1}; soak_minutes=${soak_minutes:-3}; webhook_seconds=5; micro_job=short
 else
-  wan_mib=1024; runs=${runs:-5}; soak_minutes=${soak_minutes:-30}; webhook_seconds=15; micro_job=default
+  wan_mib=1024; runs=${runs_given:-5}; soak_minutes=${soak_minutes:-30}; webhook_seconds=15; micro_job=default
 fi
 if [ -n "$testing" ]; then
-  large_mib=24; small_mib=4; wan_mib=8; cap_mib=16; fault_mib=16; service_mib=16; catchup_recordings=20; runs=${runs:-1}
+  large_mib=24; small_mib=4; wan_mib=8; cap_mib=16; fault_mib=16; service_mib=16; catchup_recordings=20; runs=${runs_given:-1}
   # Its figures mean nothing: the committed report is left alone unless --report says otherwise.
   [ "$report" = bench/results/report.md ] && report="${TMPDIR:-/tmp}/callvault-bench-sizes-for-testing.md"
 fi
