@@ -93,12 +93,12 @@ profile_section() {
     echo "strace slows the run, so only the counts matter) and once under \`perf stat\`."
     echo
     if [ -n "$perf_ok" ]; then
+      [ -z "$perf_reason" ] || { echo "$perf_reason"; echo; }
       echo "| client | instructions | cycles | task-clock ms | context switches |"
       echo "|---|---|---|---|---|"
     else
       echo "perf stat: not available. $perf_reason"
     fi
-    [ -z "$perf_ok" ] || [ -z "$perf_reason" ] || { echo; echo "$perf_reason"; }
   } >>"$sections"
   local commands
   for variant in curl+fsync p1 default; do
@@ -388,10 +388,12 @@ mkdir -p "$(dirname "$report")"
   if [ ${#not_met_goals[@]} -gt 0 ]; then
     echo
     if [ -n "$profile" ]; then
-      echo "Not met: $(IFS=';'; echo "${not_met_goals[*]}" | sed "s/;/; /g"). Where the time goes is in **Profile** below."
+      echo "Not met (where the time goes is in **Profile** below):"
     else
-      echo "Not met: $(IFS=';'; echo "${not_met_goals[*]}" | sed "s/;/; /g"). Run again with \`--profile\` for the system-call and instruction counts that say why."
+      echo "Not met (run again with \`--profile\` for the system-call and instruction counts that say why):"
     fi
+    echo
+    printf -- '- %s\n' "${not_met_goals[@]}"
   fi
   cat "$sections"
 } >"$report"
