@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Download benchmark (issue 2): the same object from the same local emulator, fetched by curl (with identical signed
-# headers) and by `callvault download`, side by side. Prints wall-time ratios and peak RSS, and writes a Markdown
+# headers, then fsync) and by `callvault download`, side by side. Prints wall-time ratios and peak RSS, and writes a Markdown
 # report to bench/results/download.md.
 #
 #   bench/download.sh [--sizes "100 1024"] [--runs 3] [--wan-size 200]
@@ -38,16 +38,15 @@ report=bench/results/download.md
   echo
   echo "Median of $runs runs; each run writes the object to disk and its SHA-256 is checked."
   echo
-  echo "| object | link | client | wall s | ratio to curl | peak RSS MiB |"
-  echo "|---|---|---|---|---|---|"
+  compare_header
 } >"$report"
 
 echo "== Loopback"
-for size in $sizes; do compare "$size" loopback "$report" "$runs" p1 p4; done
+for size in $sizes; do compare "$size" loopback "$report" "$runs" p1 p4 default; done
 if [ "$wan_size" -gt 0 ]; then
   echo "== WAN-like: 20 MB/s per connection, 50 ms latency"
   set_link 20000000 50
-  compare "$wan_size" "20 MB/s + 50 ms" "$report" "$runs" p1 p4 p8
+  compare "$wan_size" "20 MB/s + 50 ms" "$report" "$runs" p1 p4 p8 default
 fi
 echo
 echo "Report: $report"

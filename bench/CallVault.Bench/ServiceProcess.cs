@@ -74,6 +74,13 @@ internal sealed class ServiceProcess : IAsyncDisposable
         return (Field("VmRSS") * 1024, Directory.GetFileSystemEntries($"/proc/{_process.Id}/fd").Length, (int)Field("Threads"));
     }
 
+    /// <summary>The highest resident memory of the running service since it started (VmHWM), in bytes, from /proc.</summary>
+    public long PeakRssBytes()
+    {
+        var line = File.ReadAllLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -42,8 +42,17 @@ public sealed class EmulatorContext
     /// <summary>Faults waiting for requests.</summary>
     public FaultPlan Faults { get; } = new();
 
-    /// <summary>The link every download goes over.</summary>
-    public LinkShape Link { get; set; } = new();
+    private LinkState _link = new(new LinkShape(), null);
+
+    /// <summary>The link every download goes over. Setting it starts a fresh shared bucket for its total cap.</summary>
+    public LinkShape Link
+    {
+        get => _link.Shape;
+        set => _link = new(value, value.TotalBandwidthBytesPerSecond > 0 ? new SharedBandwidth(value.TotalBandwidthBytesPerSecond, TimeProvider) : null);
+    }
+
+    /// <summary>The link and its shared bucket, read together so a response never pairs one link's shape with another's bucket.</summary>
+    internal LinkState CurrentLink => _link;
 
     /// <summary>Event Grid: subscriptions, deliveries and dead letters.</summary>
     public EventGridService EventGrid { get; internal set; } = null!;
@@ -71,6 +80,9 @@ public sealed class EmulatorContext
     /// <summary>The GA delete location of a chunk.</summary>
     public Uri DeleteLocation(EmulatedChunk chunk) => new(StorageBase, $"v1/objects/{chunk.DocumentId}");
 }
+
+/// <summary>A link's shape and, when it has a total cap, the bucket all connections share.</summary>
+internal sealed record LinkState(LinkShape Shape, SharedBandwidth? Total);
 
 /// <summary>One object request the download API served.</summary>
 /// <param name="DocumentId">The chunk.</param>

@@ -105,9 +105,9 @@ internal static class AdminEndpoints
         admin.MapGet("/link", () => Results.Ok(emulator.Link));
         admin.MapPut("/link", (LinkShape link) =>
         {
-            if (link.BandwidthBytesPerSecond < 0 || link.LatencyMilliseconds < 0)
+            if (link.BandwidthBytesPerSecond < 0 || link.TotalBandwidthBytesPerSecond < 0 || link.LatencyMilliseconds < 0)
             {
-                return Problem("bandwidthBytesPerSecond and latencyMilliseconds must not be negative.");
+                return Problem("bandwidthBytesPerSecond, totalBandwidthBytesPerSecond and latencyMilliseconds must not be negative.");
             }
 
             emulator.Link = link;

@@ -22,7 +22,7 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
-        var link = emulator.Link;
+        var (link, totalBandwidth) = emulator.CurrentLink;
         if (link.LatencyMilliseconds > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(link.LatencyMilliseconds), emulator.TimeProvider, aborted);
@@ -77,7 +77,7 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
         var limit = fault?.Type is FaultType.Reset or FaultType.Stall ? fault.AfterBytes : long.MaxValue;
         var rate = fault?.Type == FaultType.Trickle ? fault.BytesPerSecond : link.BandwidthBytesPerSecond;
         var planned = last - first + 1;
-        var sent = await SendBodyAsync(context, media, first, last, limit, rate, meter, aborted);
+        var sent = await SendBodyAsync(context, media, first, last, limit, rate, totalBandwidth, meter, aborted);
         meter.End = sent == planned ? ResponseEnd.Complete : sent == limit ? ResponseEnd.CutByFault : ResponseEnd.Aborted;
         if (fault?.Type is FaultType.Reset or FaultType.Stall && limit < planned)
         {
@@ -137,7 +137,7 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
     }
 
     /// <returns>The body bytes written.</returns>
-    private async Task<long> SendBodyAsync(HttpContext context, IMediaSource media, long first, long last, long limit, long bytesPerSecond, ResponseMeter meter, CancellationToken aborted)
+    private async Task<long> SendBodyAsync(HttpContext context, IMediaSource media, long first, long last, long limit, long bytesPerSecond, SharedBandwidth? totalBandwidth, ResponseMeter meter, CancellationToken aborted)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
         var started = emulator.TimeProvider.GetTimestamp();
@@ -157,6 +157,12 @@ internal sealed class ObjectResponder(EmulatorContext emulator)
                     {
                         await Task.Delay(wait, emulator.TimeProvider, aborted);
                     }
+                }
+
+                if (totalBandwidth is not null && totalBandwidth.Take(count) is var share && share > TimeSpan.FromMilliseconds(1))
+                {
+                    // All connections together: wait for this block's turn in the shared bucket.
+                    await Task.Delay(share, emulator.TimeProvider, aborted);
                 }
 
                 media.Read(offset, buffer.AsSpan(0, count));

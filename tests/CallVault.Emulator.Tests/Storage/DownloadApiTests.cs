@@ -296,6 +296,37 @@ public sealed class DownloadApiTests : EmulatorTestBase
     }
 
     [Fact]
+    public async Task Link_TotalCap_IsReportedAndConcurrentDownloadsStillGetEveryByte()
+    {
+        var first = Chunk(await RecordAsync(new { media = "synthetic", sizeBytes = 1_500_000 }));
+        var second = Chunk(await RecordAsync(new { media = "synthetic", sizeBytes = 700_001 }));
+        (await Admin.PutAsJsonAsync("link", new { bandwidthBytesPerSecond = 3_000_000, totalBandwidthBytesPerSecond = 4_000_000 })).EnsureSuccessStatusCode();
+        var link = await Admin.GetFromJsonAsync<JsonElement>("link");
+        Assert.Equal(4_000_000, link.GetProperty("totalBandwidthBytesPerSecond").GetInt64());
+        var client = CreateClient(options =>
+        {
+            options.Download.ParallelConnections = 4;
+            options.Download.PartSizeBytes = 256 * 1024;
+        });
+
+        // Five connections share the cap; whichever waits, each range must still arrive whole and in place.
+        var downloads = await Task.WhenAll(
+            DownloadAsync(client, Location(first, "contentLocation")),
+            DownloadAsync(client, Location(second, "contentLocation")));
+
+        Assert.Equal(first.GetProperty("sha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(downloads[0].Bytes)));
+        Assert.Equal(second.GetProperty("sha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(downloads[1].Bytes)));
+    }
+
+    [Fact]
+    public async Task Link_NegativeTotalCap_Is400()
+    {
+        using var response = await Admin.PutAsJsonAsync("link", new { totalBandwidthBytesPerSecond = -1 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
     public async Task Fault_WithProbability_HitsSomeRequestsAndStaysUntilCleared()
     {
         var chunk = Chunk(await RecordAsync(new { media = "synthetic", sizeBytes = 10_000 }));
