@@ -1,25 +1,30 @@
+using System.Data.Common;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CallVault.Emulator;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace CallVault.Bench;
 
 /// <summary>
 /// The emulator (in this process) publishing to one CallVault service process on its embedded defaults: SQLite and a
-/// folder on disk, as the README's first command runs it. Knows every chunk it published and checks what was stored.
+/// folder on disk, as the README's first command runs it (or, given a PostgreSQL server, a fresh database on it with the
+/// same folder on disk). Knows every chunk it published and checks what was stored.
 /// </summary>
 internal sealed class PipelineUnderTest : IAsyncDisposable
 {
     private readonly Dictionary<string, (string Sha256, long Size)> _published = new(StringComparer.Ordinal);
+    private readonly string? _postgresDatabase;
 
-    private PipelineUnderTest(AcsEmulator emulator, HttpClient admin, ServiceProcess service, string dataFolder)
+    private PipelineUnderTest(AcsEmulator emulator, HttpClient admin, ServiceProcess service, string dataFolder, string? postgresDatabase)
     {
         Emulator = emulator;
         Admin = admin;
         Service = service;
         DataFolder = dataFolder;
+        _postgresDatabase = postgresDatabase;
     }
 
     public AcsEmulator Emulator { get; }
@@ -33,23 +38,53 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
     /// <summary>Chunks published so far.</summary>
     public int PublishedChunks => _published.Count;
 
-    private string DatabaseConnectionString => new SqliteConnectionStringBuilder { DataSource = Path.Combine(DataFolder, "callvault.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+    /// <summary><c>sqlite</c> or <c>postgresql</c>: the job store the service runs on.</summary>
+    public string Store => _postgresDatabase is null ? "sqlite" : "postgresql";
 
-    public static async Task<PipelineUnderTest> StartAsync(int serviceWorkers = 4)
+    /// <summary>Opens a read connection to the service's job store.</summary>
+    private DbConnection OpenDatabase() => _postgresDatabase is null
+        ? new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(DataFolder, "callvault.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString())
+        : new NpgsqlConnection(_postgresDatabase);
+
+    /// <summary>Starts the emulator and one service on SQLite, or on a fresh database of <paramref name="postgres"/> when given.</summary>
+    /// <param name="serviceWorkers">The service's worker concurrency; null keeps the service's default.</param>
+    /// <param name="postgres">A PostgreSQL connection string (its server gets a new database for this run), or null for SQLite.</param>
+    public static async Task<PipelineUnderTest> StartAsync(int? serviceWorkers = 4, string? postgres = null)
     {
         var emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.01 });
         var admin = new HttpClient { BaseAddress = emulator.AdminBase };
         var folder = Directory.CreateTempSubdirectory("callvault-bench-").FullName;
         var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var service = await ServiceProcess.StartAsync(folder, new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["CallVault__Acs__ConnectionString"] = emulator.ConnectionString.ToSecretString(),
             ["CallVault__Acs__AllowedHosts__0"] = emulator.StorageOrigin,
             ["CallVault__Webhook__Secrets__0"] = secret,
-            ["CallVault__Worker__Concurrency"] = serviceWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        };
+        if (serviceWorkers is { } workers)
+        {
+            settings["CallVault__Worker__Concurrency"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        string? database = null;
+        if (postgres is not null)
+        {
+            var name = "catchup_" + Guid.NewGuid().ToString("N")[..12];
+            await using (var connection = new NpgsqlConnection(postgres))
+            {
+                await connection.OpenAsync();
+                await using var create = new NpgsqlCommand($"CREATE DATABASE {name};", connection);
+                await create.ExecuteNonQueryAsync();
+            }
+
+            database = new NpgsqlConnectionStringBuilder(postgres) { Database = name, Pooling = false }.ToString();
+            settings["CallVault__Database__Provider"] = "PostgreSql";
+            settings["CallVault__Database__ConnectionString"] = new NpgsqlConnectionStringBuilder(postgres) { Database = name }.ToString();
+        }
+
+        var service = await ServiceProcess.StartAsync(folder, settings);
         (await admin.PostAsJsonAsync("subscriptions", new { endpoint = $"{service.BaseAddress}api/events?code={secret}" })).EnsureSuccessStatusCode();
-        return new PipelineUnderTest(emulator, admin, service, folder);
+        return new PipelineUnderTest(emulator, admin, service, folder, database);
     }
 
     /// <summary>Asks the emulator for a recording, which it publishes; remembers its chunks.</summary>
@@ -69,13 +104,13 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
     {
         try
         {
-            await using var connection = new SqliteConnection(DatabaseConnectionString);
+            await using var connection = OpenDatabase();
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT COUNT(*) FROM chunks WHERE state = 'Stored';";
             return (long)(await command.ExecuteScalarAsync())!;
         }
-        catch (SqliteException)
+        catch (DbException)
         {
             // Not created yet, or the service is restarting.
             return 0;
@@ -91,7 +126,7 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
     /// </summary>
     public async Task<List<string>> LeasedChunksAsync()
     {
-        await using var connection = new SqliteConnection(DatabaseConnectionString);
+        await using var connection = OpenDatabase();
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT document_id FROM chunks WHERE state = 'Leased';";
@@ -125,7 +160,7 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
     /// <summary>Milliseconds from each chunk's event to its being stored.</summary>
     public async Task<List<double>> EventToStoredMillisecondsAsync()
     {
-        await using var connection = new SqliteConnection(DatabaseConnectionString);
+        await using var connection = OpenDatabase();
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT stored_at - event_time FROM chunks WHERE state = 'Stored' ORDER BY 1;";
@@ -155,7 +190,7 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
         }
 
         var rows = new Dictionary<string, (string State, string? Path, string? Sha256)>(StringComparer.Ordinal);
-        await using (var connection = new SqliteConnection(DatabaseConnectionString))
+        await using (var connection = OpenDatabase())
         {
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
@@ -209,6 +244,7 @@ internal sealed class PipelineUnderTest : IAsyncDisposable
         Admin.Dispose();
         await Emulator.DisposeAsync();
         SqliteConnection.ClearAllPools();
+        NpgsqlConnection.ClearAllPools();
         Directory.Delete(DataFolder, recursive: true);
     }
 }

@@ -33,7 +33,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
         var url = $"http://127.0.0.1:{port ?? FreePort()}";
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(Repository.Root, "src", "CallVault.Server", "bin", "Release", "net10.0", "CallVault.Server.dll") },
+            // CALLVAULT_BENCH_SERVER_DLL runs another build (e.g. a baseline worktree's) under the same benchmark, side by side.
+            ArgumentList = { Environment.GetEnvironmentVariable("CALLVAULT_BENCH_SERVER_DLL") is { Length: > 0 } other ? other : Path.Combine(Repository.Root, "src", "CallVault.Server", "bin", "Release", "net10.0", "CallVault.Server.dll") },
             WorkingDirectory = dataFolder,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -64,6 +65,16 @@ internal sealed class ServiceProcess : IAsyncDisposable
     {
         _process = Launch(_start);
         await WaitUntilLiveAsync();
+    }
+
+    /// <summary>CPU time (user and system) the running service has used since it started.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
     }
 
     /// <summary>Resident memory in bytes, open file descriptors and threads of the running service, from /proc.</summary>

@@ -21,6 +21,17 @@ public interface IChunkTransitions
     /// <exception cref="LeaseLostException">The lease was lost.</exception>
     Task CompleteAsync(ChunkLease lease, string? note, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records the last steps done (as <see cref="RecordProgressAsync"/> would), marks the chunk stored and ends the lease,
+    /// all in one commit: one fsync for what would otherwise be several.
+    /// </summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="progress">Steps done and not recorded yet; an empty <see cref="ChunkProgress"/> records nothing more.</param>
+    /// <param name="note">As for <see cref="CompleteAsync(ChunkLease, string?, CancellationToken)"/>.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="LeaseLostException">The lease was lost; nothing was written.</exception>
+    Task CompleteAsync(ChunkLease lease, ChunkProgress progress, string? note, CancellationToken cancellationToken);
+
     /// <summary>Ends the lease after a failure: due again at <paramref name="retryAt"/>, or dead-lettered when it is null.</summary>
     /// <exception cref="LeaseLostException">The lease was lost.</exception>
     Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken);

@@ -17,8 +17,9 @@ namespace CallVault.Processing;
 
 /// <summary>
 /// Downloads leased chunks: metadata first (it names the format), then the media through a resumable upload, then the
-/// manifest, then (when configured) the deletion from ACS. Each finished step is recorded, so a retry or a restart
-/// redoes nothing that is already stored. On shutdown the leases are released and the partial files kept.
+/// manifest, then (when configured) the deletion from ACS. What is stored is recorded with the completion, in one commit
+/// (before the deletion when there is one), so a retry or a restart redoes nothing that is already stored: it finds the
+/// stored files and takes them over. On shutdown the leases are released and the partial files kept.
 /// </summary>
 public sealed partial class ChunkDownloadWorker(
     IJobStore jobs,
@@ -112,11 +113,11 @@ public sealed partial class ChunkDownloadWorker(
                 return;
             }
 
-            string? note;
+            DownloadOutcome outcome;
             var download = inFlight.Start(request, timeProvider.GetUtcNow());
             try
             {
-                note = await DownloadAsync(lease, download, work.Token).ConfigureAwait(false);
+                outcome = await DownloadAsync(lease, download, work.Token).ConfigureAwait(false);
             }
             finally
             {
@@ -124,19 +125,35 @@ public sealed partial class ChunkDownloadWorker(
             }
 
             // The manifest before the job is completed (a crash in between leaves the chunk to be retried, which skips
-            // the stored files and writes it again), and again after (to converge with other instances that completed
-            // chunks of the same recording meanwhile).
+            // the stored files and writes it again). Again after, only when other chunks of the recording were not
+            // stored yet: they may complete meanwhile, here or on another instance, and the last write must list them.
+            // When this chunk was the recording's last, the first write already says everything.
             var folder = RecordingLayout.FolderOf(request.Recording, request.EventTime);
+            var unrecorded = outcome.Unrecorded;
+            var completing = lease.Job with
+            {
+                Media = unrecorded.Media ?? lease.Job.Media,
+                Metadata = unrecorded.Metadata ?? lease.Job.Metadata,
+                MetadataJson = unrecorded.MetadataJson ?? lease.Job.MetadataJson,
+            };
+            bool wroteEveryChunk;
             using (StartStep(CallVaultTelemetry.Spans.Manifest, request))
             {
-                await manifests.WriteAsync(request.Recording.Key, folder, lease.Job, work.Token).ConfigureAwait(false);
+                wroteEveryChunk = await manifests.WriteAsync(request.Recording.Key, folder, completing, work.Token).ConfigureAwait(false);
             }
 
-            await jobs.Transitions.CompleteAsync(lease, note, CancellationToken.None).ConfigureAwait(false);
+            // Metadata and media stored in this attempt are recorded in the same commit that marks the chunk stored:
+            // both files are synced already, and a crash before this commit finds them and takes them over on retry.
+            CrashPoint.Hit("worker.before-complete");
+            await jobs.Transitions.CompleteAsync(lease, unrecorded, outcome.Note, CancellationToken.None).ConfigureAwait(false);
             Interlocked.Increment(ref _chunksStored);
             metrics.ChunksStored.Add(1);
             metrics.DownloadDuration.Record(timeProvider.GetElapsedTime(started).TotalSeconds);
-            await manifests.WriteAsync(request.Recording.Key, folder, completing: null, CancellationToken.None).ConfigureAwait(false);
+            if (!wroteEveryChunk)
+            {
+                await manifests.WriteAsync(request.Recording.Key, folder, completing: null, CancellationToken.None).ConfigureAwait(false);
+            }
+
             Log.Stored(logger, request.DocumentId, request.Index);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -161,8 +178,12 @@ public sealed partial class ChunkDownloadWorker(
         }
     }
 
-    /// <returns>A note on something left undone on purpose, kept with the stored chunk; null when all was done.</returns>
-    private async Task<string?> DownloadAsync(ChunkLease lease, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
+    /// <summary>What a download did: the steps done but not recorded yet, and a note on something left undone on purpose.</summary>
+    /// <param name="Unrecorded">Metadata and media stored (and synced) in this attempt, for the completing commit to record.</param>
+    /// <param name="Note">Kept with the stored chunk; null when all was done.</param>
+    private sealed record DownloadOutcome(ChunkProgress Unrecorded, string? Note);
+
+    private async Task<DownloadOutcome> DownloadAsync(ChunkLease lease, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
     {
         var job = lease.Job;
         var request = job.Request;
@@ -173,11 +194,12 @@ public sealed partial class ChunkDownloadWorker(
             && mediaBlob.Container == metadataBlob.Container)
         {
             await ReadExportedAsync(lease, folder, mediaBlob, metadataBlob, exportedBlobs, cancellationToken).ConfigureAwait(false);
-            return null;
+            return new DownloadOutcome(new ChunkProgress(), null);
         }
 
         var (contentLocation, metadataLocation) = Locations(request);
 
+        var unrecorded = new ChunkProgress();
         var metadataJson = job.MetadataJson;
         var format = request.Recording.FormatType;
         if (job.Metadata is null)
@@ -195,17 +217,17 @@ public sealed partial class ChunkDownloadWorker(
             metadata = RecordingMetadata.Parse(json);
             metadataJson = Encoding.UTF8.GetString(json);
             format ??= metadata.Format;
-            await jobs.Transitions.RecordProgressAsync(
-                lease,
-                new ChunkProgress
-                {
-                    Metadata = new StoredObjectInfo(path, json.Length, Convert.ToHexStringLower(SHA256.HashData(json)), "application/json"),
-                    MetadataJson = metadataJson,
-                    // Participant ids become search terms in an index: one the database cannot hold (a NUL, an id
-                    // longer than an index entry allows) is left out of the search rather than failing the chunk.
-                    Participants = [.. metadata.Participants.Select(p => p.ParticipantId).Where(p => p.Length > 0 && Events.StoredText.Problem("a participant id", p, Events.StoredText.MaxIndexedLength) is null)],
-                },
-                cancellationToken).ConfigureAwait(false);
+
+            // Not recorded on its own: the completing commit records it (a retry after a crash fetches the small
+            // document again and finds the same one stored).
+            unrecorded = unrecorded with
+            {
+                Metadata = new StoredObjectInfo(path, json.Length, Convert.ToHexStringLower(SHA256.HashData(json)), "application/json"),
+                MetadataJson = metadataJson,
+                // Participant ids become search terms in an index: one the database cannot hold (a NUL, an id
+                // longer than an index entry allows) is left out of the search rather than failing the chunk.
+                Participants = [.. metadata.Participants.Select(p => p.ParticipantId).Where(p => p.Length > 0 && Events.StoredText.Problem("a participant id", p, Events.StoredText.MaxIndexedLength) is null)],
+            };
         }
         else if (metadataJson is not null && format is null)
         {
@@ -215,14 +237,9 @@ public sealed partial class ChunkDownloadWorker(
         if (job.Media is null)
         {
             var path = RecordingLayout.MediaPath(folder, request.Index, RecordingLayout.ExtensionFor(format));
-            if (await TryAdoptStoredMediaAsync(path, contentLocation, request.DocumentId, cancellationToken).ConfigureAwait(false) is { } adopted)
-            {
-                await jobs.Transitions.RecordProgressAsync(lease, new ChunkProgress { Media = adopted }, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await DownloadMediaAsync(lease, path, contentLocation, progress, cancellationToken).ConfigureAwait(false);
-            }
+            var media = await TryAdoptStoredMediaAsync(path, contentLocation, request.DocumentId, cancellationToken).ConfigureAwait(false)
+                ?? await DownloadMediaAsync(path, contentLocation, progress, cancellationToken).ConfigureAwait(false);
+            unrecorded = unrecorded with { Media = media };
         }
 
         if (options.CurrentValue.DeleteAfterDownload && request.DeleteLocation is { } deleteLocation && job.DeletedFromAcsAt is null)
@@ -233,7 +250,7 @@ public sealed partial class ChunkDownloadWorker(
             {
                 var named = RecordingObjectUrl.DocumentIdOf(deleteLocation) is { } other ? $"object {other}" : "no recording object";
                 Log.DeleteRefused(logger, request.DocumentId, named);
-                return $"Stored, but not deleted from ACS: the event's delete location names {named}, not this chunk ({request.DocumentId}).";
+                return new DownloadOutcome(unrecorded, $"Stored, but not deleted from ACS: the event's delete location names {named}, not this chunk ({request.DocumentId}).");
             }
 
             // The media stored must have come from this very object too: a content location of an unknown shape (or
@@ -241,16 +258,22 @@ public sealed partial class ChunkDownloadWorker(
             if (request.ContentLocation is { } content && !RecordingObjectUrl.NamesDocument(content, request.DocumentId, allowContent: true))
             {
                 Log.DeleteRefused(logger, request.DocumentId, $"a content location that does not name it ({content.AbsolutePath})");
-                return $"Stored, but not deleted from ACS: the event's content location does not name this chunk ({request.DocumentId}), so the stored media cannot be proven to be its bytes.";
+                return new DownloadOutcome(unrecorded, $"Stored, but not deleted from ACS: the event's content location does not name this chunk ({request.DocumentId}), so the stored media cannot be proven to be its bytes.");
             }
 
             // Only reached once media and metadata are committed and recorded: nothing is deleted before it is safe.
+            if (unrecorded.Media is not null || unrecorded.Metadata is not null)
+            {
+                await jobs.Transitions.RecordProgressAsync(lease, unrecorded, cancellationToken).ConfigureAwait(false);
+                unrecorded = new ChunkProgress();
+            }
+
             using var deleteActivity = StartStep(CallVaultTelemetry.Spans.DeleteFromAcs, request);
             await acs.DeleteAsync(deleteLocation, cancellationToken).ConfigureAwait(false);
-            await jobs.Transitions.RecordProgressAsync(lease, new ChunkProgress { DeletedFromAcsAt = timeProvider.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+            unrecorded = new ChunkProgress { DeletedFromAcsAt = timeProvider.GetUtcNow() };
         }
 
-        return null;
+        return new DownloadOutcome(unrecorded, null);
     }
 
     /// <summary>
@@ -350,8 +373,9 @@ public sealed partial class ChunkDownloadWorker(
         _ => "application/octet-stream",
     };
 
-    /// <summary>Downloads the media into a resumable upload (continuing one an earlier attempt left), commits and records it.</summary>
-    private async Task DownloadMediaAsync(ChunkLease lease, string path, Uri contentLocation, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
+    /// <summary>Downloads the media into a resumable upload (continuing one an earlier attempt left) and commits it.</summary>
+    /// <returns>What to record as the chunk's media.</returns>
+    private async Task<StoredObjectInfo> DownloadMediaAsync(string path, Uri contentLocation, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
     {
         var upload = await store.OpenUploadAsync(path, cancellationToken).ConfigureAwait(false);
         await using (upload.ConfigureAwait(false))
@@ -384,10 +408,7 @@ public sealed partial class ChunkDownloadWorker(
 
             // A resumed upload whose prefix the store cannot read back is hashed whole once committed.
             var sha256 = hashedPrefix ? result.Sha256Hex : await HashStoredAsync(path, cancellationToken).ConfigureAwait(false);
-            await jobs.Transitions.RecordProgressAsync(
-                lease,
-                new ChunkProgress { Media = new StoredObjectInfo(path, result.Length, sha256, result.ContentType) },
-                cancellationToken).ConfigureAwait(false);
+            return new StoredObjectInfo(path, result.Length, sha256, result.ContentType);
         }
     }
 

@@ -6,30 +6,42 @@ using Microsoft.Extensions.Logging;
 namespace CallVault.Processing;
 
 /// <summary>
-/// Every few seconds, rewrites the manifests of recordings that had a chunk stored in the last two minutes. The worker
-/// writes a manifest before and after completing each chunk; this repairs the one case that leaves it stale: an instance
-/// that dies between completing a chunk and its second write, just after another instance wrote the same manifest.
+/// Every few seconds, checks the manifests of recordings that had a chunk stored since shortly before the previous pass
+/// (two minutes on the first pass) and rewrites those that are stale. The worker writes a manifest before completing each
+/// chunk, and again after it unless the chunk was the recording's last; this repairs what that leaves stale: an
+/// instance that dies between completing a chunk and its second write, just after another instance wrote the same
+/// manifest, or a chunk of a recording enqueued while its last known chunk was completing. A manifest that is right
+/// costs a read, not a synced write, so a backlog stored at a high rate is not written again every pass.
 /// </summary>
 public sealed partial class ManifestSweeper(IJobStore jobs, ManifestWriter manifests, TimeProvider timeProvider, ILogger<ManifestSweeper> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(2);
 
+    // Completion times come from each instance's clock: a pass looks this far back before the previous one, for clocks
+    // a little apart and for commits that were under way when it listed.
+    private static readonly TimeSpan Overlap = TimeSpan.FromSeconds(15);
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        DateTimeOffset? previousPass = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(Interval, timeProvider, stoppingToken).ConfigureAwait(false);
-                foreach (var key in await jobs.Recordings.ListRecentlyStoredRecordingsAsync(timeProvider.GetUtcNow() - Window, stoppingToken).ConfigureAwait(false))
+                var now = timeProvider.GetUtcNow();
+                var since = previousPass is { } previous && previous - Overlap > now - Window ? previous - Overlap : now - Window;
+                foreach (var key in await jobs.Recordings.ListRecentlyStoredRecordingsAsync(since, stoppingToken).ConfigureAwait(false))
                 {
                     if (await jobs.Recordings.GetRecordingAsync(key, stoppingToken).ConfigureAwait(false) is { Chunks: [var first, ..] })
                     {
-                        await manifests.WriteAsync(key, RecordingLayout.FolderOf(first.Request.Recording, first.Request.EventTime), completing: null, stoppingToken).ConfigureAwait(false);
+                        await manifests.RefreshAsync(key, RecordingLayout.FolderOf(first.Request.Recording, first.Request.EventTime), stoppingToken).ConfigureAwait(false);
                     }
                 }
+
+                previousPass = now;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

@@ -36,10 +36,12 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
     /// <param name="folder">Its folder in the store.</param>
     /// <param name="completing">
     /// A chunk whose media and metadata are stored but whose job is not completed yet: the manifest is written before the
-    /// job is completed, so that a crash in between is repaired when the chunk is retried.
+    /// job is completed, so that a crash in between is repaired when the chunk is retried. Its media, metadata and
+    /// metadata JSON, when set, are what the completion will record (they are recorded in the same commit).
     /// </param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    public async Task WriteAsync(string recordingKey, string folder, ChunkJob? completing, CancellationToken cancellationToken)
+    /// <returns>Whether the manifest written lists every chunk of the recording as stored (with <paramref name="completing"/>).</returns>
+    public async Task<bool> WriteAsync(string recordingKey, string folder, ChunkJob? completing, CancellationToken cancellationToken)
     {
         var gate = Enter(recordingKey);
         try
@@ -63,11 +65,13 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
                 var after = WithCompleted(await jobs.Recordings.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false), completing);
                 if (after is null || StoredChunks(after).SetEquals(StoredChunks(details)))
                 {
-                    return;
+                    return after is not null && after.Chunks.Count == StoredChunks(after).Count;
                 }
 
                 details = after;
             }
+
+            return false;
         }
         finally
         {
@@ -75,6 +79,56 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
             Leave(recordingKey, gate);
         }
     }
+
+    /// <summary>
+    /// Rewrites the manifest of a recording only when the one in the store does not describe what the job store says
+    /// (a chunk's state, media or metadata differs, or it is missing or unreadable): a repair pass that costs a read, not
+    /// a synced write, for the manifests that are already right.
+    /// </summary>
+    /// <returns>Whether the manifest was rewritten.</returns>
+    public async Task<bool> RefreshAsync(string recordingKey, string folder, CancellationToken cancellationToken)
+    {
+        var details = await jobs.Recordings.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false);
+        if (details is null || await ReadManifestAsync(folder, cancellationToken).ConfigureAwait(false) is { } stored
+            && Describes(stored, RecordingManifest.From(details, timeProvider.GetUtcNow())))
+        {
+            return false;
+        }
+
+        await WriteAsync(recordingKey, folder, completing: null, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task<RecordingManifest?> ReadManifestAsync(string folder, CancellationToken cancellationToken)
+    {
+        var stream = await store.OpenReadAsync(RecordingLayout.ManifestPath(folder), cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                return await JsonSerializer.DeserializeAsync<RecordingManifest>(stream, Json, cancellationToken).ConfigureAwait(false);
+            }
+            catch (JsonException)
+            {
+                // A torn or foreign file: rewriting it is the repair.
+                return null;
+            }
+        }
+    }
+
+    private static bool Describes(RecordingManifest stored, RecordingManifest current) =>
+        stored.Status == current.Status
+        && stored.StoredBytes == current.StoredBytes
+        && stored.Chunks is not null
+        && stored.Chunks.Select(ChunkFacts).SequenceEqual(current.Chunks.Select(ChunkFacts));
+
+    private static (string DocumentId, string State, string? Media, string? Metadata, string? LastError) ChunkFacts(ManifestChunk chunk) =>
+        (chunk.DocumentId, chunk.State, chunk.Media?.Sha256, chunk.Metadata?.Sha256, chunk.LastError);
 
     private Gate Enter(string recordingKey)
     {
@@ -128,9 +182,17 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
         {
             StoredChunks = details.Summary.StoredChunks + 1,
             DownloadingChunks = Math.Max(0, details.Summary.DownloadingChunks - (current.State == ChunkState.Leased ? 1 : 0)),
-            StoredBytes = details.Summary.StoredBytes + (current.Media?.Length ?? 0),
+            StoredBytes = details.Summary.StoredBytes + ((completing.Media ?? current.Media)?.Length ?? 0),
         };
-        var chunks = details.Chunks.Select(c => ReferenceEquals(c, current) ? c with { State = ChunkState.Stored, LastError = null } : c).ToList();
+        var completed = current with
+        {
+            State = ChunkState.Stored,
+            LastError = null,
+            Media = completing.Media ?? current.Media,
+            Metadata = completing.Metadata ?? current.Metadata,
+            MetadataJson = completing.MetadataJson ?? current.MetadataJson,
+        };
+        var chunks = details.Chunks.Select(c => ReferenceEquals(c, current) ? completed : c).ToList();
         return new RecordingDetails(summary, chunks);
     }
 

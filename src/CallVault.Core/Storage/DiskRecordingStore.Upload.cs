@@ -112,8 +112,11 @@ public sealed partial class DiskRecordingStore
 
         public async Task CommitAsync(CancellationToken cancellationToken)
         {
-            // The checkpoint covers the whole file, so refused bytes left in the partial file are fully described.
-            Checkpoint();
+            // The checkpoint covers the whole file, so refused bytes left in the partial file are fully described, and
+            // a kill before the link below resumes at the end instead of downloading again. The file itself is fsynced
+            // (the object is durable before it is published); the checkpoint is not: a power cut may lose it, and then
+            // the upload resumes from the previous checkpoint (each is checked against the file's bytes on reopen).
+            Checkpoint(durable: false);
             var sha256 = _hash.GetCurrentHash();
             CrashPoint.Hit("disk.before-rename");
             await _file.DisposeAsync().ConfigureAwait(false);
@@ -310,7 +313,11 @@ public sealed partial class DiskRecordingStore
         }
 
         /// <summary>fsync, then record the durable length and its hash. A failed fsync fails the write and the upload.</summary>
-        private void Checkpoint()
+        /// <param name="durable">
+        /// Whether the checkpoint file itself is synced (its content and its rename). Only the commit skips that: it
+        /// syncs the folder right after, and a lost checkpoint only means resuming from the one before.
+        /// </param>
+        private void Checkpoint(bool durable = true)
         {
             ThrowIfUnusable();
             if (_length == _durableLength)
@@ -321,7 +328,7 @@ public sealed partial class DiskRecordingStore
             try
             {
                 _store._sync.SyncFile(_file);
-                WriteCheckpoint(_length, _hash.GetCurrentHash());
+                WriteCheckpoint(_length, _hash.GetCurrentHash(), durable);
             }
             catch
             {
@@ -334,17 +341,23 @@ public sealed partial class DiskRecordingStore
             _durableLength = _length;
         }
 
-        private void WriteCheckpoint(long length, byte[] sha256)
+        private void WriteCheckpoint(long length, byte[] sha256, bool durable)
         {
             var temporary = CheckpointPath + ".tmp";
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
                 stream.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{CheckpointHeader}\n{length}\n{Convert.ToHexStringLower(sha256)}\n")));
-                _store._sync.SyncFile(stream);
+                if (durable)
+                {
+                    _store._sync.SyncFile(stream);
+                }
             }
 
             File.Move(temporary, CheckpointPath, overwrite: true);
-            _store._sync.SyncDirectory(Path.GetDirectoryName(CheckpointPath)!);
+            if (durable)
+            {
+                _store._sync.SyncDirectory(Path.GetDirectoryName(CheckpointPath)!);
+            }
         }
 
         /// <summary>A write that failed part-way may have left some of its bytes: cut the file back to what is accounted for.</summary>

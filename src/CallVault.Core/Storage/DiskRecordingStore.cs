@@ -22,8 +22,16 @@ public sealed partial class DiskRecordingStore : IRecordingStore
     private const int ErrorNotPermitted = 1;
     private const int ErrorNotSupported = 95;
     private const int ErrorNoSystemCall = 38;
+    /// <summary>The most folders remembered as durable before the memory is dropped (it only saves syncs): 100,000.</summary>
+    private const int MaxDurableFolders = 100_000;
+
     private readonly string _root;
     private readonly IFileSync _sync;
+
+    // Folders whose own entry in their parent this process has made durable (it synced the parent after the folder
+    // existed): an entry, once durable, stays so, so their parents need not be synced again for every new file below.
+    // A new process starts empty, so the folders an earlier process created but crashed before syncing are synced again.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _durableFolders = new(StringComparer.Ordinal);
 
     /// <summary>Creates the store; the folder is created when missing.</summary>
     /// <param name="root">The root folder.</param>
@@ -159,24 +167,41 @@ public sealed partial class DiskRecordingStore : IRecordingStore
         {
             Directory.CreateDirectory(created);
             _sync.SyncDirectory(Path.GetDirectoryName(created)!);
+            RememberDurable(created);
         }
     }
 
     /// <summary>
-    /// Syncs a folder and every folder above it up to the root: the rename or link just made, and the entries of folders
-    /// created by an earlier attempt that crashed before it could sync them.
+    /// Syncs a folder (the rename or link just made in it), then the parent of every folder up to the root whose entry
+    /// this process has not yet made durable: the entries of folders created by an earlier attempt that crashed
+    /// before it could sync them. Once a folder's entry is durable its parent is not synced again, so a file written into
+    /// a known folder costs one folder sync, not one per level.
     /// </summary>
     private void SyncFolders(string folder)
     {
         var root = Path.TrimEndingDirectorySeparator(_root);
-        for (var current = folder; current.Length >= root.Length; current = Path.GetDirectoryName(current)!)
+        _sync.SyncDirectory(folder);
+        for (var current = folder; current.Length > root.Length; current = Path.GetDirectoryName(current)!)
         {
-            _sync.SyncDirectory(current);
-            if (current.Length == root.Length)
+            // Every level is checked, not only up to the first durable one: a folder this process created may sit
+            // below one an earlier process created and never synced.
+            if (!_durableFolders.ContainsKey(current))
             {
-                break;
+                _sync.SyncDirectory(Path.GetDirectoryName(current)!);
+                RememberDurable(current);
             }
         }
+    }
+
+    private void RememberDurable(string folder)
+    {
+        if (_durableFolders.Count >= MaxDurableFolders)
+        {
+            // Forgetting costs only syncs that were not needed; it keeps a long-running process's memory bounded.
+            _durableFolders.Clear();
+        }
+
+        _durableFolders.TryAdd(folder, 0);
     }
 
     private async Task<string> WriteTemporaryAsync(string full, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)

@@ -207,6 +207,37 @@ public sealed class DiskRecordingStoreTests : IDisposable
             sync.Directories);
     }
 
+    /// <summary>
+    /// Folders above a file are synced once per process: the first file in a folder syncs it and every folder up to the
+    /// root (folders an earlier process made may never have been synced), later files sync only their own folder.
+    /// </summary>
+    [Fact]
+    public async Task Writes_IntoAKnownFolder_SyncOnlyThatFolder()
+    {
+        // Made before the store exists, as by a process that crashed before syncing them.
+        Directory.CreateDirectory(Path.Combine(_root, "2026/03/03/call"));
+        var sync = new ControlledFileSync();
+        var store = new DiskRecordingStore(_root, SyncInterval, sync);
+        sync.Directories.Clear();
+
+        await store.WriteOnceAsync("2026/03/03/call/rec/chunk-000.metadata.json", "{}"u8.ToArray(), CancellationToken.None);
+        var call = Path.Combine(_root, "2026/03/03/call");
+        Assert.Equal(
+            [call, Path.Combine(call, "rec"), Path.Combine(_root, "2026/03/03"), Path.Combine(_root, "2026/03"), Path.Combine(_root, "2026"), _root],
+            sync.Directories);
+
+        sync.Directories.Clear();
+        await using (var upload = await store.OpenUploadAsync("2026/03/03/call/rec/chunk-000.wav", CancellationToken.None))
+        {
+            await upload.Content.WriteAsync(new byte[1000]);
+            await upload.CommitAsync(CancellationToken.None);
+        }
+
+        await store.ReplaceAsync("2026/03/03/call/rec/manifest.json", "{}"u8.ToArray(), CancellationToken.None);
+        await store.WriteOnceAsync("2026/03/03/call/other/chunk-000.metadata.json", "{}"u8.ToArray(), CancellationToken.None);
+        Assert.Equal([Path.Combine(call, "rec"), Path.Combine(call, "rec"), call, Path.Combine(call, "other")], sync.Directories);
+    }
+
     /// <summary>A folder that cannot be synced fails the operation instead of being ignored.</summary>
     [Fact]
     public async Task OpenUpload_DirectorySyncFails_Throws()

@@ -13,7 +13,19 @@ public sealed class AdoNetChunkTransitions(RelationalDatabase database) : IChunk
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(progress);
-        return new ChunkWriteUnit(lease)
+        return WithProgress(new ChunkWriteUnit(lease), progress).CommitAsync(database, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task CompleteAsync(ChunkLease lease, ChunkProgress progress, string? note, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(progress);
+        return WithProgress(Completion(lease, note), progress).CommitAsync(database, cancellationToken);
+    }
+
+    private static ChunkWriteUnit WithProgress(ChunkWriteUnit unit, ChunkProgress progress) =>
+        unit
             .Set(
                 """
                 media_path = COALESCE(@mediaPath, media_path), media_length = COALESCE(@mediaLength, media_length),
@@ -25,19 +37,20 @@ public sealed class AdoNetChunkTransitions(RelationalDatabase database) : IChunk
                 ("@mediaPath", progress.Media?.Path), ("@mediaLength", progress.Media?.Length), ("@mediaSha", progress.Media?.Sha256),
                 ("@mediaType", progress.Media?.ContentType), ("@metaPath", progress.Metadata?.Path), ("@metaLength", progress.Metadata?.Length),
                 ("@metaSha", progress.Metadata?.Sha256), ("@metaJson", progress.MetadataJson), ("@deleted", Millis(progress.DeletedFromAcsAt)))
-            .MergeParticipants(progress.Participants)
-            .CommitAsync(database, cancellationToken);
-    }
+            .MergeParticipants(progress.Participants);
 
     /// <inheritdoc />
     public Task CompleteAsync(ChunkLease lease, string? note, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        return new ChunkWriteUnit(lease)
-            .Set($"state = '{ChunkStates.Stored}', stored_at = @now, last_error = @note, {EndLease}", ("@now", database.Now()), ("@note", note))
-            .RecomputeStoredBytes()
-            .CommitAsync(database, cancellationToken);
+        return Completion(lease, note).CommitAsync(database, cancellationToken);
     }
+
+    // The stored bytes are recomputed after the chunk row's update, which sets its media length in the same statement.
+    private ChunkWriteUnit Completion(ChunkLease lease, string? note) =>
+        new ChunkWriteUnit(lease)
+            .Set($"state = '{ChunkStates.Stored}', stored_at = @now, last_error = @note, {EndLease}", ("@now", database.Now()), ("@note", note))
+            .RecomputeStoredBytes();
 
     /// <inheritdoc />
     public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken)

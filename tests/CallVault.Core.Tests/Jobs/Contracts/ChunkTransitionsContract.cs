@@ -68,6 +68,69 @@ public abstract class ChunkTransitionsContract(JobStoreBackend backend) : JobSto
         Assert.Equal((2, 1, 1234L, "partial"), (details.Summary.Chunks, details.Summary.StoredChunks, details.Summary.StoredBytes, details.Summary.Status));
     }
 
+    /// <summary>
+    /// The worker's one commit per chunk: media, metadata and participants recorded in the same transition that marks
+    /// the chunk stored, with the recording's stored bytes counting the media it records.
+    /// </summary>
+    [Fact]
+    public async Task CompleteWithProgress_RecordsEverythingAndMarksStoredInOneTransition()
+    {
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1"), Chunk("d2", index: 1)], default);
+        var lease = (await Store.Queue.TryLeaseAsync("a", Lease, default))!;
+        var media = new StoredObjectInfo("2026/03/03/call/rec/chunk-000.wav", 1234, "ab", "audio/wav");
+        var metadata = new StoredObjectInfo("2026/03/03/call/rec/chunk-000.metadata.json", 10, "cd", "application/json");
+
+        await Store.Transitions.CompleteAsync(lease, new ChunkProgress { Media = media, Metadata = metadata, MetadataJson = "{}", Participants = ["8:acs:agent"] }, "a note", default);
+
+        var details = (await Store.Recordings.GetRecordingAsync("rec-1", default))!;
+        var stored = details.Chunks.Single(c => c.Request.DocumentId == "d1");
+        Assert.Equal((ChunkState.Stored, media, metadata, "{}", "a note"), (stored.State, stored.Media, stored.Metadata, stored.MetadataJson, stored.LastError));
+        Assert.Equal((1, 1234L, "partial"), (details.Summary.StoredChunks, details.Summary.StoredBytes, details.Summary.Status));
+        Assert.Equal(["8:acs:agent"], details.Summary.Participants);
+        Assert.Single(await Store.Recordings.ListRecordingsAsync(new RecordingQuery { Participant = "8:acs:agent" }, default));
+        Assert.NotNull(await Store.Queue.TryLeaseAsync("b", Lease, default));
+        Assert.Null(await Store.Queue.TryLeaseAsync("b", Lease, default));
+    }
+
+    /// <summary>Steps recorded earlier are kept when the completion records nothing more (an empty progress).</summary>
+    [Fact]
+    public async Task CompleteWithEmptyProgress_KeepsWhatWasRecordedBefore()
+    {
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1")], default);
+        var lease = (await Store.Queue.TryLeaseAsync("a", Lease, default))!;
+        var media = new StoredObjectInfo("2026/03/03/call/rec/chunk-000.wav", 99, "ab", "audio/wav");
+        await Store.Transitions.RecordProgressAsync(lease, new ChunkProgress { Media = media }, default);
+
+        await Store.Transitions.CompleteAsync(lease, new ChunkProgress(), note: null, default);
+
+        var details = (await Store.Recordings.GetRecordingAsync("rec-1", default))!;
+        Assert.Equal((ChunkState.Stored, media), (details.Chunks.Single().State, details.Chunks.Single().Media));
+        Assert.Equal((99L, "stored"), (details.Summary.StoredBytes, details.Summary.Status));
+    }
+
+    /// <summary>A stale lease's merged completion is fenced like every other write: nothing of it lands.</summary>
+    [Fact]
+    public async Task StaleLease_CompleteWithProgress_ThrowsAndChangesNothing()
+    {
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1")], default);
+        var stale = (await Store.Queue.TryLeaseAsync("a", Lease, default))!;
+        Clock.Advance(Lease + TimeSpan.FromSeconds(1));
+        var current = (await Store.Queue.TryLeaseAsync("b", Lease, default))!;
+        var before = (await Store.Recordings.GetRecordingAsync("rec-1", default))!;
+
+        await Assert.ThrowsAsync<LeaseLostException>(() => Store.Transitions.CompleteAsync(stale, new ChunkProgress
+        {
+            Media = new StoredObjectInfo("stale.wav", 99, "ff", "audio/wav"),
+            Participants = ["8:acs:stale"],
+        }, note: null, default));
+
+        var after = (await Store.Recordings.GetRecordingAsync("rec-1", default))!;
+        Assert.Equal(before.Chunks.Single(), after.Chunks.Single());
+        Assert.Equal((0L, 0), (after.Summary.StoredBytes, after.Summary.StoredChunks));
+        Assert.Empty(after.Summary.Participants);
+        await Store.Transitions.CompleteAsync(current, default);
+    }
+
     [Fact]
     public async Task Release_MakesTheChunkDueAtOnceWithoutCountingTheAttempt()
     {
