@@ -238,7 +238,7 @@ public sealed partial class ChunkDownloadWorker(
         {
             var path = RecordingLayout.MediaPath(folder, request.Index, RecordingLayout.ExtensionFor(format));
             var media = await TryAdoptStoredMediaAsync(path, contentLocation, request.DocumentId, cancellationToken).ConfigureAwait(false)
-                ?? await DownloadMediaAsync(path, contentLocation, progress, cancellationToken).ConfigureAwait(false);
+                ?? await DownloadMediaAsync(lease, path, contentLocation, progress, cancellationToken).ConfigureAwait(false);
             unrecorded = unrecorded with { Media = media };
         }
 
@@ -375,7 +375,7 @@ public sealed partial class ChunkDownloadWorker(
 
     /// <summary>Downloads the media into a resumable upload (continuing one an earlier attempt left) and commits it.</summary>
     /// <returns>What to record as the chunk's media.</returns>
-    private async Task<StoredObjectInfo> DownloadMediaAsync(string path, Uri contentLocation, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
+    private async Task<StoredObjectInfo> DownloadMediaAsync(ChunkLease lease, string path, Uri contentLocation, IProgress<AcsDownloadProgress> progress, CancellationToken cancellationToken)
     {
         var upload = await store.OpenUploadAsync(path, cancellationToken).ConfigureAwait(false);
         await using (upload.ConfigureAwait(false))
