@@ -75,6 +75,7 @@ public static class CallVaultHostingExtensions
         });
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobStatisticsCache>();
+        services.AddOperationsMetrics();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CallVaultMetrics.MeterName).AddPrometheusExporter());
         services.AddSingleton<JobSignal>();
         services.AddSingleton<DownloadsInFlight>();
