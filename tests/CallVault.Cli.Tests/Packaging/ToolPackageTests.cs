@@ -95,6 +95,16 @@ public sealed class ToolPackageTests(PackedTool tool) : IClassFixture<PackedTool
         Assert.Contains("CALLVAULT_URL", content, StringComparison.Ordinal);
         Assert.Contains("CALLVAULT_API_KEY", content, StringComparison.Ordinal);
     }
+
+    /// <summary>The repository's README gives the same install steps this class runs.</summary>
+    [Fact]
+    public void Readme_SaysHowToInstallFromALocalFolder()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "README.md"));
+
+        Assert.Contains("dotnet pack src/CallVault.Cli -o ./packages", readme, StringComparison.Ordinal);
+        Assert.Contains("dotnet tool install CallVault.Cli --add-source ./packages --tool-path", readme, StringComparison.Ordinal);
+    }
 }
 
 /// <summary>The built CLI, run as <c>dotnet CallVault.Cli.dll</c>: its help is headed with the command's name all the same.</summary>
