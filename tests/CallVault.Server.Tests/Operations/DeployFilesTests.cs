@@ -24,7 +24,7 @@ public sealed class ServiceWithTraffic : IAsyncLifetime
     {
         _emulator = await AcsEmulator.StartAsync(new AcsEmulatorOptions { EndpointUrl = "http://127.0.0.1:0", StorageUrl = "http://127.0.0.1:0", TimeFactor = 0.001 });
         using var admin = new HttpClient { BaseAddress = _emulator.AdminBase };
-        await using var server = await ServerUnderTest.StartAsync(_emulator, s => s["CallVault:Webhook:ExpectEventWithin"] = "01:00:00");
+        await using var server = await IsolatedService.StartAsync(_emulator, s => s["CallVault:Webhook:ExpectEventWithin"] = "01:00:00");
         (await admin.PostAsJsonAsync("subscriptions", new { name = "callvault", endpoint = server.WebhookUrl.AbsoluteUri })).EnsureSuccessStatusCode();
 
         // The metadata answers 404 once: the first recording's chunk looks gone and is dead-lettered at once.

@@ -27,7 +27,7 @@ public sealed class OperationsMetricsTests : IAsyncLifetime
     }
 
     /// <summary>Waits until the job statistics behind the gauges have been read once (<c>callvault_jobs</c> is there).</summary>
-    private static async Task<string> MetricsOnceSampledAsync(ServerUnderTest server)
+    private static async Task<string> MetricsOnceSampledAsync(IsolatedService server)
     {
         var metrics = string.Empty;
         Assert.True(
@@ -45,7 +45,7 @@ public sealed class OperationsMetricsTests : IAsyncLifetime
     [Fact]
     public async Task EventsLastReceived_AbsentUntilAnEventIsAccepted_ThenItsUnixTime()
     {
-        await using var server = await ServerUnderTest.StartAsync(_emulator, s => s["CallVault:Webhook:ExpectEventWithin"] = "00:30:00");
+        await using var server = await IsolatedService.StartAsync(_emulator, s => s["CallVault:Webhook:ExpectEventWithin"] = "00:30:00");
         var before = await MetricsOnceSampledAsync(server);
         Assert.Null(PrometheusExposition.Single(before, "callvault_events_last_received_seconds"));
         Assert.Equal(1800, PrometheusExposition.Single(before, "callvault_webhook_expect_event_within_seconds"));
@@ -76,7 +76,7 @@ public sealed class OperationsMetricsTests : IAsyncLifetime
     [Fact]
     public async Task ConfiguredLimits_AreExportedInSeconds_ExpectEventWithinOnlyWhenSet()
     {
-        await using var server = await ServerUnderTest.StartAsync(_emulator, s => s["CallVault:RetentionWarning"] = "06:00:00");
+        await using var server = await IsolatedService.StartAsync(_emulator, s => s["CallVault:RetentionWarning"] = "06:00:00");
 
         var metrics = await server.Client.GetStringAsync("metrics");
 
@@ -88,7 +88,7 @@ public sealed class OperationsMetricsTests : IAsyncLifetime
     [Fact]
     public async Task StorageBytes_DiskStore_AreThoseOfTheRecordingsVolume()
     {
-        await using var server = await ServerUnderTest.StartAsync(_emulator);
+        await using var server = await IsolatedService.StartAsync(_emulator);
 
         var metrics = await server.Client.GetStringAsync("metrics");
 
@@ -102,7 +102,7 @@ public sealed class OperationsMetricsTests : IAsyncLifetime
     [Fact]
     public async Task StorageBytes_BlobStore_AreAbsent()
     {
-        await using var server = await ServerUnderTest.StartAsync(_emulator, s =>
+        await using var server = await IsolatedService.StartAsync(_emulator, s =>
         {
             s["CallVault:Storage:Provider"] = "AzureBlob";
             s["CallVault:Storage:AzureBlob:ConnectionString"] = TestServices.Azurite;
