@@ -17,6 +17,13 @@ if ! command -v chromium >/dev/null; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 
+# The alert rules are checked and unit-tested with promtool, from Debian's prometheus package (the server it also
+# installs is not started by the tests).
+if ! command -v promtool >/dev/null; then
+  echo "== Installing promtool (Debian package prometheus)"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 echo "== Installing the Azure SDK for JavaScript for the HMAC cross-check (npm, pinned)"
 eng/hmac-crosscheck/install.sh
 

@@ -5,7 +5,7 @@ namespace CallVault.Cli;
 /// <summary>Parses, reports usage errors with <see cref="ExitCodes.UsageError"/>, and invokes the chosen command.</summary>
 internal static class CommandRunner
 {
-    public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
+    public static async Task<int> RunAsync(Command root, string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         var configuration = new InvocationConfiguration
         {

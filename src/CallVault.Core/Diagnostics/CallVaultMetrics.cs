@@ -59,6 +59,15 @@ public sealed class CallVaultMetrics : IDisposable
             () => jobs.Latest?.OldestPendingEventTime is { } oldest ? (timeProvider.GetUtcNow() - oldest).TotalSeconds : 0,
             "s",
             "Age of the oldest chunk not yet stored, from its event time; ACS deletes recordings after about 24 hours.");
+
+        // Absent until the first event: an alert on "time() minus this" must not fire for a service never subscribed.
+        _meter.CreateObservableGauge<double>(
+            "callvault.events.last_received",
+            () => jobs.Latest?.LastEventReceivedAt is { } last
+                ? [new Measurement<double>(last.ToUnixTimeMilliseconds() / 1000.0)]
+                : Array.Empty<Measurement<double>>(),
+            "s",
+            "When the last event accepted by the webhook (any instance) was received, in Unix seconds.");
     }
 
     /// <summary>Webhook requests refused for a missing or wrong secret (no tags).</summary>

@@ -57,6 +57,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobStatisticsCache>();
         builder.AddCallVaultTelemetry();
+        services.AddOperationsMetrics();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<DownloadsInFlight>();
         services.AddSingleton(sp =>
