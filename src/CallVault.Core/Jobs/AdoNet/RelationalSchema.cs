@@ -214,6 +214,47 @@ public static class RelationalSchema
         -- The reconciliation report selects chunks by the time of their event.
         CREATE INDEX chunks_event_time ON chunks (event_time);
         """,
+        """
+        -- Retention and legal hold. A hold is never deleted: clearing it fills cleared_at, so the history stays.
+        CREATE TABLE legal_holds (
+            id             TEXT PRIMARY KEY,
+            recording_key  TEXT NOT NULL,
+            reason         TEXT NOT NULL,
+            set_by         TEXT NOT NULL,
+            set_at         BIGINT NOT NULL,
+            cleared_by     TEXT,
+            cleared_at     BIGINT
+        );
+        CREATE UNIQUE INDEX legal_holds_active ON legal_holds (recording_key) WHERE cleared_at IS NULL;
+        CREATE INDEX legal_holds_set ON legal_holds (set_at, id);
+
+        -- A recording being deleted: marked before its files are touched, removed once nothing is left of it.
+        CREATE TABLE retention_deletions (
+            recording_key  TEXT PRIMARY KEY,
+            rule           TEXT NOT NULL,
+            folder         TEXT NOT NULL,
+            started_at     BIGINT NOT NULL
+        );
+
+        CREATE TABLE tombstones (
+            recording_key   TEXT PRIMARY KEY,
+            recording_id    TEXT,
+            call_id         TEXT,
+            server_call_id  TEXT,
+            start_time      BIGINT,
+            deleted_at      BIGINT NOT NULL,
+            rule            TEXT NOT NULL,
+            media_bytes     BIGINT NOT NULL,
+            chunks_json     TEXT NOT NULL
+        );
+        CREATE INDEX tombstones_deleted ON tombstones (deleted_at, recording_key);
+
+        CREATE TABLE retention_lease (
+            name        TEXT PRIMARY KEY,
+            owner       TEXT NOT NULL,
+            expires_at  BIGINT NOT NULL
+        );
+        """,
     ];
 
     /// <summary>
@@ -224,4 +265,7 @@ public static class RelationalSchema
 
     /// <summary>The version that adds dead-letter recovery's lease, blob progress and chunk outcomes.</summary>
     public const int DeadLetterRecoveryVersion = 8;
+
+    /// <summary>The version that adds legal holds, deletion progress, tombstones and the retention lease.</summary>
+    public const int RetentionVersion = 10;
 }
