@@ -57,6 +57,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Sessions);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetterRecovery);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().AccessAudit);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Retention);
         services.AddOptions<AzureBlobStorageOptions>().BindConfiguration($"{CallVaultOptions.SectionName}:Storage:AzureBlob").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ByosOptions>().BindConfiguration(ByosOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ByosOptions>, ByosOptionsValidator>());
@@ -94,6 +95,7 @@ public static class CallVaultHostingExtensions
         services.AddHostedService<JobStatisticsSampler>();
         services.AddHostedService<ManifestSweeper>();
         services.AddDeadLetterRecovery();
+        services.AddRetention();
 
         services.AddSingleton(sp => new StoreProbeCache(
             sp.GetRequiredService<IRecordingStore>().CheckWritableAsync,
@@ -153,6 +155,7 @@ public static class CallVaultHostingExtensions
         app.MapRecoveryApi();
         app.MapReconciliationApi();
         app.MapAuditApi();
+        app.MapRetentionApi();
         // The document only describes routes, but a map of the API is of use to nobody without a key.
         app.MapOpenApi().RequireAuthorization(AccessPolicies.Reader);
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Metrics);
