@@ -11,6 +11,7 @@ var root = new RootCommand("CallVault: keeps every Azure Communication Services 
     ReconcileCommand.Create(),
     SessionsCommand.Create(),
     VerifyCommand.Create(),
+    HoldCommand.Create(), DeleteCommand.Create(),
     DoctorCommand.Create(),
 };
 

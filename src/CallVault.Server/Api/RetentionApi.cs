@@ -47,7 +47,13 @@ internal static class RetentionApi
 
     /// <summary>The answer for a recording that was deleted: 410 Gone, with its tombstone.</summary>
     public static IResult Gone(Tombstone tombstone) => Results.Json(
-        new { title = $"Recording '{tombstone.RecordingKey}' was deleted on {tombstone.DeletedAt:O} ({tombstone.Rule}).", status = StatusCodes.Status410Gone, tombstone },
+        new
+        {
+            title = "Deleted",
+            status = StatusCodes.Status410Gone,
+            detail = $"Recording '{tombstone.RecordingKey}' was deleted on {tombstone.DeletedAt:O} ({tombstone.Rule}).",
+            tombstone,
+        },
         statusCode: StatusCodes.Status410Gone);
 
     private static async Task<IResult> SetHoldAsync(string key, HttpContext httpContext, IJobStore jobs, RetentionMetrics metrics, CancellationToken cancellationToken)
