@@ -7,7 +7,7 @@ namespace CallVault.Retention;
 
 /// <summary>
 /// Runs on every instance, at start-up and then every <see cref="RetentionOptions.SweepInterval"/>. The instance holding
-/// the retention lease (renewed after every recording) first finishes deletions a crash interrupted, then, when
+/// the retention lease (taken for a pass, renewed after every recording, given up at its end) first finishes deletions a crash interrupted, then, when
 /// <see cref="RetentionOptions.KeepDays"/> is set, deletes recordings stored wholly (every chunk stored and verified)
 /// longer ago than that and not under legal hold. Any other instance's pass does nothing while the lease is held.
 /// </summary>
@@ -87,6 +87,11 @@ public sealed partial class RetentionSweeper(
             {
                 Log.Swept(logger, deleted);
             }
+
+            // Held only during a pass: a process killed outside one (during a deletion by hand, say) must not keep the
+            // next start from finishing that deletion until the lease expires. One killed during a pass does, for at
+            // most LeaseDuration.
+            await jobs.Retention.ReleaseLeaseAsync(Owner, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
