@@ -16,6 +16,7 @@ var root = new Command("callvault", "CallVault: keeps every Azure Communication 
     ReconcileCommand.Create(),
     SessionsCommand.Create(),
     VerifyCommand.Create(),
+    HoldCommand.Create(), DeleteCommand.Create(),
     DoctorCommand.Create(),
 };
 

@@ -120,6 +120,23 @@ public sealed class AzureBlobRecordingStore : IRecordingStore
         await probe.DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    /// <remarks>Deletes the blob with its snapshots; staged blocks of an upload never committed expire on their own.</remarks>
+    public async Task<bool> DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        var blob = _container.GetBlobClient(BlobName(path));
+        try
+        {
+            var response = await blob.DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return response.Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // The container itself is gone: nothing to delete.
+            return false;
+        }
+    }
+
     /// <summary>The id of block <paramref name="index"/> holding <paramref name="content"/>: position and content hash.</summary>
     internal static string BlockId(int index, ReadOnlySpan<byte> content) =>
         EncodeId(BlockIdPrefix + index.ToString("D6", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(SHA256.HashData(content))[..BlockHashHexLength]);

@@ -74,7 +74,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         ["CallVault:Worker:RetryMaxDelay"] = "00:00:01",
     };
 
-    public static async Task<ServerUnderTest> StartAsync(AcsEmulator? emulator, Action<Dictionary<string, string?>>? configure = null)
+    public static async Task<ServerUnderTest> StartAsync(AcsEmulator? emulator, Action<Dictionary<string, string?>>? configure = null, TimeProvider? clock = null)
     {
         var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var settings = SettingsFor(emulator, Directory.CreateTempSubdirectory("callvault-server-").FullName, secret);
@@ -95,6 +95,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
         builder.Logging.ClearProviders();
         var logs = new LogCapture();
         builder.Logging.AddProvider(logs);
+        if (clock is not null)
+        {
+            // Before AddCallVault, whose TryAdd then keeps it: the service's clock, which a test can move forward.
+            builder.Services.AddSingleton(clock);
+        }
+
         builder.AddCallVault();
         var app = builder.Build();
         app.MapCallVault();

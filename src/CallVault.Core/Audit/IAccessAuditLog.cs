@@ -43,6 +43,18 @@ public static class AccessAuditActions
 
     /// <summary>A dead-lettered chunk was made due again.</summary>
     public const string Retry = "retry";
+
+    /// <summary>A recording was put under legal hold (refusals are recorded too, with their status).</summary>
+    public const string HoldSet = "hold.set";
+
+    /// <summary>A recording's legal hold was cleared.</summary>
+    public const string HoldClear = "hold.clear";
+
+    /// <summary>
+    /// A recording was deleted, by hand (the caller) or by retention (caller <c>retention</c>); a deletion refused by a
+    /// hold is recorded too, with status 409.
+    /// </summary>
+    public const string RecordingDelete = "recording.delete";
 }
 
 /// <summary>An access to record, as handed to <see cref="IAccessAuditLog.AppendAsync"/>; the store adds the time.</summary>

@@ -28,7 +28,12 @@ public sealed class ExportedBlobAwareRecordingStore(IRecordingStore inner, IExpo
     /// <inheritdoc />
     public Task CheckWritableAsync(CancellationToken cancellationToken) => inner.CheckWritableAsync(cancellationToken);
 
+    /// <inheritdoc />
+    /// <remarks>An exported blob is the customer's: it is refused here, so that CallVault never deletes one.</remarks>
+    public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) =>
+        inner.DeleteAsync(OwnPath(path), cancellationToken);
+
     private static string OwnPath(string path) => path.StartsWith(ExportedBlob.StorePathPrefix, StringComparison.Ordinal)
-        ? throw new ArgumentException("Exported recordings are read from the customer's container and never written by CallVault.", nameof(path))
+        ? throw new ArgumentException("Exported recordings are read from the customer's container and never written or deleted by CallVault.", nameof(path))
         : path;
 }

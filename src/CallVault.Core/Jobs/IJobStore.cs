@@ -38,6 +38,9 @@ public interface IJobStore
 
     /// <summary>Who read or changed which recording, when, how many bytes and from where.</summary>
     Audit.IAccessAuditLog AccessAudit { get; }
+
+    /// <summary>Legal holds, recordings being deleted, tombstones of deleted ones, and the retention sweep's lease.</summary>
+    Retention.IRetentionStore Retention { get; }
 }
 
 /// <summary>Creating and upgrading the schema.</summary>

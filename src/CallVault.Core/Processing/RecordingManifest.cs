@@ -48,6 +48,13 @@ public sealed record RecordingManifest
     /// <summary>When this manifest was written.</summary>
     public DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>
+    /// The recording's active legal hold, in the API's view only: a hold changes without the manifest being rewritten,
+    /// so the manifest files never carry it (null is left out).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Retention.LegalHold? Hold { get; init; }
+
     /// <summary>Builds the manifest from the store's view.</summary>
     /// <param name="details">The recording and its chunks.</param>
     /// <param name="now">When the manifest is written.</param>

@@ -125,6 +125,31 @@ public sealed partial class DiskRecordingStore : IRecordingStore
         File.Delete(probe);
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Removes the object and an interrupted upload's <c>.partial</c> and checkpoint, syncs the folder so the removal
+    /// survives a power loss, then removes the folders this leaves empty (never the root).
+    /// </remarks>
+    public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        var full = FullPath(path);
+        cancellationToken.ThrowIfCancellationRequested();
+        var folder = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(folder))
+        {
+            // Gone with its folder (an earlier attempt removed both): nothing to do.
+            return Task.FromResult(false);
+        }
+
+        var existed = File.Exists(full);
+        File.Delete(full);
+        File.Delete(full + PartialSuffix);
+        File.Delete(full + PartialSuffix + CheckpointSuffix);
+        _sync.SyncDirectory(folder);
+        RemoveEmptyFolders(folder);
+        return Task.FromResult(existed);
+    }
+
     /// <summary>The absolute path for a store-relative one; throws when it is malformed or would leave the root.</summary>
     internal string FullPath(string path)
     {
@@ -168,6 +193,30 @@ public sealed partial class DiskRecordingStore : IRecordingStore
             Directory.CreateDirectory(created);
             _sync.SyncDirectory(Path.GetDirectoryName(created)!);
             RememberDurable(created);
+        }
+    }
+
+    /// <summary>Removes <paramref name="folder"/> and its parents while they are empty, stopping below the root.</summary>
+    private void RemoveEmptyFolders(string folder)
+    {
+        var root = Path.TrimEndingDirectorySeparator(_root);
+        for (var current = folder; current.Length > root.Length && current.StartsWith(_root, StringComparison.Ordinal); current = Path.GetDirectoryName(current)!)
+        {
+            try
+            {
+                if (!Directory.Exists(current) || Directory.EnumerateFileSystemEntries(current).Any())
+                {
+                    return;
+                }
+
+                Directory.Delete(current);
+                _sync.SyncDirectory(Path.GetDirectoryName(current)!);
+            }
+            catch (IOException)
+            {
+                // Another writer put a file there meanwhile: the folder is in use, which is fine.
+                return;
+            }
         }
     }
 

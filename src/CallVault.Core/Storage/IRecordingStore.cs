@@ -36,6 +36,14 @@ public interface IRecordingStore
 
     /// <summary>Checks that the store can be written to; throws with the reason when it cannot.</summary>
     Task CheckWritableAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes the committed object at <paramref name="path"/> (and anything an interrupted upload left for it), durably.
+    /// Idempotent: deleting what is not there succeeds, so a deletion interrupted by a crash can simply be run again.
+    /// </summary>
+    /// <returns>Whether an object was there to delete.</returns>
+    /// <exception cref="ArgumentException">The path is not a valid store-relative path.</exception>
+    Task<bool> DeleteAsync(string path, CancellationToken cancellationToken);
 }
 
 /// <summary>An upload that survives interruptions: the bytes written before a crash are kept and the next attempt appends.</summary>

@@ -77,9 +77,9 @@ internal static class RecordingsApi
         // Every read of a recording's content (manifest, metadata, media), found or not, is kept in the access audit log.
         api.MapGet("/{key}", async (string key, IJobStore jobs, TimeProvider time, IOptionsMonitor<CallVaultOptions> options, CancellationToken cancellationToken) =>
             (await jobs.Recordings.GetRecordingAsync(key, cancellationToken) is { } details
-                ? Results.Ok(RecordingManifest.From(details, time.GetUtcNow(), options.CurrentValue.AcsRetention))
-                : NotFound(key)).Audited(AccessAuditActions.ManifestRead, key))
-            .WithSummary("One recording: its chunks, metadata and participants (the manifest).");
+                ? Results.Ok(RecordingManifest.From(details, time.GetUtcNow(), options.CurrentValue.AcsRetention) with { Hold = await jobs.Retention.GetHoldAsync(key, cancellationToken) })
+                : await jobs.Retention.GetTombstoneAsync(key, cancellationToken) is { } tombstone ? RetentionApi.Gone(tombstone) : NotFound(key)).Audited(AccessAuditActions.ManifestRead, key))
+            .WithSummary("One recording: its chunks, metadata and participants (the manifest), and its legal hold; 410 Gone with the tombstone once deleted.");
 
         api.MapGet("/{key}/chunks/{index:long}/media", (string key, long index, IJobStore jobs, IRecordingStore store, CancellationToken cancellationToken) =>
             StreamAsync(key, index, media: true, jobs, store, cancellationToken))

@@ -50,6 +50,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Sessions);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().DeadLetterRecovery);
         services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().AccessAudit);
+        services.AddSingleton(sp => sp.GetRequiredService<IJobStore>().Retention);
         services.AddOptions<ByosOptions>().BindConfiguration(ByosOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ByosOptions>, ByosOptionsValidator>());
         services.AddSingleton<ExportedBlobLocations>();
@@ -76,6 +77,7 @@ public static class CallVaultHostingExtensions
         services.AddHostedService<JobStatisticsSampler>();
         services.AddHostedService<ManifestSweeper>();
         services.AddDeadLetterRecovery();
+        services.AddRetention();
 
         services.AddSingleton(sp => new StoreProbeCache(
             sp.GetRequiredService<IRecordingStore>().CheckWritableAsync,
@@ -136,6 +138,7 @@ public static class CallVaultHostingExtensions
         app.MapReconciliationApi();
         app.MapDashboardApi();
         app.MapAuditApi();
+        app.MapRetentionApi();
         // The document only describes routes, but a map of the API is of use to nobody without a key.
         app.MapOpenApi().RequireAuthorization(AccessPolicies.Reader);
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Metrics);

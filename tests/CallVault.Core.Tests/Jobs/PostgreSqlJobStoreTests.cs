@@ -15,6 +15,7 @@ public sealed class PostgreSqlJobStoreSchemaTests() : JobStoreSchemaContract(new
 
 public sealed class PostgreSqlRecordingSessionStoreTests() : RecordingSessionStoreContract(new PostgreSqlBackend());
 public sealed class PostgreSqlDeadLetterRecoveryStoreTests() : DeadLetterRecoveryStoreContract(new PostgreSqlBackend());
+public sealed class PostgreSqlRetentionStoreTests() : RetentionStoreContract(new PostgreSqlBackend());
 public sealed class PostgreSqlAccessAuditLogTests() : AccessAuditLogContract(new PostgreSqlBackend());
 
 /// <summary>What only the shared PostgreSQL store does: several instances on one database.</summary>

@@ -16,6 +16,7 @@ public sealed class SqliteJobStoreSchemaTests() : JobStoreSchemaContract(new Sql
 public sealed class SqliteRecordingSessionStoreTests() : RecordingSessionStoreContract(new SqliteBackend());
 public sealed class SqliteDeadLetterRecoveryStoreTests() : DeadLetterRecoveryStoreContract(new SqliteBackend());
 public sealed class SqliteAccessAuditLogTests() : AccessAuditLogContract(new SqliteBackend());
+public sealed class SqliteRetentionStoreTests() : RetentionStoreContract(new SqliteBackend());
 
 /// <summary>What only the embedded SQLite store does: one process owns the file.</summary>
 public sealed class SqliteJobStoreTests() : JobStoreContract(new SqliteBackend())

@@ -349,6 +349,8 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         public CallVault.Sessions.IRecordingSessionStore Sessions => inner.Sessions;
         public CallVault.Recovery.IDeadLetterRecoveryStore DeadLetterRecovery => inner.DeadLetterRecovery;
         public CallVault.Audit.IAccessAuditLog AccessAudit => inner.AccessAudit;
+
+        public CallVault.Retention.IRetentionStore Retention => inner.Retention;
     }
 
     private sealed class Monitor<T>(T value) : IOptionsMonitor<T>

@@ -546,6 +546,8 @@ public sealed class DeadLetterRecoveryTests : IAsyncLifetime
 
         public CallVault.Audit.IAccessAuditLog AccessAudit => inner.AccessAudit;
 
+        public CallVault.Retention.IRetentionStore Retention => inner.Retention;
+
         public IDeadLetterRecoveryStore DeadLetterRecovery { get; } = new FailingMark(inner.DeadLetterRecovery);
     }
 

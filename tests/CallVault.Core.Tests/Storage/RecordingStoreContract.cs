@@ -212,6 +212,65 @@ public abstract class RecordingStoreContract : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(() => Store.ReplaceAsync(path, new byte[1], default));
     }
 
+    /// <summary>A committed object, its metadata beside it and the manifest are deleted; nothing of them is left to list or read.</summary>
+    [Fact]
+    public async Task Delete_CommittedObjects_RemovesThemWhole()
+    {
+        await CommitAsync("2026/03/03/call/rec/chunk-000.wav", Content);
+        await Store.WriteOnceAsync("2026/03/03/call/rec/chunk-000.metadata.json", new byte[] { 1, 2, 3 }, default);
+        await Store.ReplaceAsync("2026/03/03/call/rec/manifest.json", new byte[] { 4 }, default);
+        await Store.WriteOnceAsync("2026/03/03/call/other/chunk-000.metadata.json", new byte[] { 5 }, default);
+
+        Assert.True(await Store.DeleteAsync("2026/03/03/call/rec/chunk-000.wav", default));
+        Assert.True(await Store.DeleteAsync("2026/03/03/call/rec/chunk-000.metadata.json", default));
+        Assert.True(await Store.DeleteAsync("2026/03/03/call/rec/manifest.json", default));
+
+        Assert.Null(await ReadAsync("2026/03/03/call/rec/chunk-000.wav"));
+        Assert.Null(await ReadAsync("2026/03/03/call/rec/manifest.json"));
+        Assert.Equal(["2026/03/03/call/other/chunk-000.metadata.json"], (await ListObjectsAsync()).Select(p => p.Replace('\\', '/')));
+    }
+
+    /// <summary>Deleting again, or deleting what never was, succeeds: a deletion interrupted by a crash is simply run again.</summary>
+    [Fact]
+    public async Task Delete_Missing_SucceedsAndSaysNothingWasThere()
+    {
+        await Store.WriteOnceAsync("a/chunk-000.metadata.json", new byte[] { 1 }, default);
+        Assert.True(await Store.DeleteAsync("a/chunk-000.metadata.json", default));
+
+        Assert.False(await Store.DeleteAsync("a/chunk-000.metadata.json", default));
+        Assert.False(await Store.DeleteAsync("never/was/chunk-000.wav", default));
+    }
+
+    /// <summary>An upload interrupted before its commit leaves nothing behind once its path is deleted.</summary>
+    [Fact]
+    public async Task Delete_AfterAnInterruptedUpload_LeavesNothingToResume()
+    {
+        await using (var upload = await Store.OpenUploadAsync("c/chunk-000.wav", default))
+        {
+            await upload.Content.WriteAsync(Content.AsMemory(0, 700 * 1024));
+        }
+
+        await Store.DeleteAsync("c/chunk-000.wav", default);
+
+        if (Store is DiskRecordingStore)
+        {
+            Assert.Empty(await ListObjectsAsync());
+        }
+
+        Assert.Null(await ReadAsync("c/chunk-000.wav"));
+    }
+
+    [Theory]
+    [InlineData("../escape.wav")]
+    [InlineData("/absolute.wav")]
+    [InlineData("a/../../b.wav")]
+    [InlineData("a\\..\\b.wav")]
+    [InlineData("")]
+    public async Task Delete_InvalidPath_IsRefused(string path)
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.DeleteAsync(path, default));
+    }
+
     /// <summary>The probe works and cleans up after itself: nothing is left in the store.</summary>
     [Fact]
     public async Task CheckWritable_OnAWritableStore_SucceedsAndLeavesNothingBehind()

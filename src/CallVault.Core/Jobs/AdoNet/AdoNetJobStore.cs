@@ -26,6 +26,7 @@ public abstract class AdoNetJobStore : IJobStore
         Sessions = new AdoNetRecordingSessionStore(database);
         DeadLetterRecovery = new AdoNetDeadLetterRecoveryStore(database);
         AccessAudit = new AdoNetAccessAuditLog(database);
+        Retention = new AdoNetRetentionStore(database);
     }
 
     /// <summary>The database the roles share.</summary>
@@ -57,4 +58,7 @@ public abstract class AdoNetJobStore : IJobStore
 
     /// <inheritdoc />
     public Audit.IAccessAuditLog AccessAudit { get; }
+
+    /// <inheritdoc />
+    public Retention.IRetentionStore Retention { get; }
 }

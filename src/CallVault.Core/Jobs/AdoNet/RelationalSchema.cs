@@ -215,8 +215,45 @@ public static class RelationalSchema
         CREATE INDEX chunks_event_time ON chunks (event_time);
         """,
         """
-        -- Version 10 is retention and legal hold's; this placeholder keeps the versions contiguous until it is merged.
-        SELECT 1;
+        -- Retention and legal hold. A hold is never deleted: clearing it fills cleared_at, so the history stays.
+        CREATE TABLE legal_holds (
+            id             TEXT PRIMARY KEY,
+            recording_key  TEXT NOT NULL,
+            reason         TEXT NOT NULL,
+            set_by         TEXT NOT NULL,
+            set_at         BIGINT NOT NULL,
+            cleared_by     TEXT,
+            cleared_at     BIGINT
+        );
+        CREATE UNIQUE INDEX legal_holds_active ON legal_holds (recording_key) WHERE cleared_at IS NULL;
+        CREATE INDEX legal_holds_set ON legal_holds (set_at, id);
+
+        -- A recording being deleted: marked before its files are touched, removed once nothing is left of it.
+        CREATE TABLE retention_deletions (
+            recording_key  TEXT PRIMARY KEY,
+            rule           TEXT NOT NULL,
+            folder         TEXT NOT NULL,
+            started_at     BIGINT NOT NULL
+        );
+
+        CREATE TABLE tombstones (
+            recording_key   TEXT PRIMARY KEY,
+            recording_id    TEXT,
+            call_id         TEXT,
+            server_call_id  TEXT,
+            start_time      BIGINT,
+            deleted_at      BIGINT NOT NULL,
+            rule            TEXT NOT NULL,
+            media_bytes     BIGINT NOT NULL,
+            chunks_json     TEXT NOT NULL
+        );
+        CREATE INDEX tombstones_deleted ON tombstones (deleted_at, recording_key);
+
+        CREATE TABLE retention_lease (
+            name        TEXT PRIMARY KEY,
+            owner       TEXT NOT NULL,
+            expires_at  BIGINT NOT NULL
+        );
         """,
         """
         -- The W3C traceparent of the span that enqueued the chunk, so that its download continues the same trace,
@@ -238,6 +275,9 @@ public static class RelationalSchema
 
     /// <summary>The version that adds dead-letter recovery's lease, blob progress and chunk outcomes.</summary>
     public const int DeadLetterRecoveryVersion = 8;
+
+    /// <summary>The version that adds legal holds, deletion progress, tombstones and the retention lease.</summary>
+    public const int RetentionVersion = 10;
 
     /// <summary>The version that adds <c>chunks.trace_parent</c>.</summary>
     public const int TraceParentVersion = 11;

@@ -1,0 +1,29 @@
+using System.Diagnostics.Metrics;
+using CallVault.Diagnostics;
+
+namespace CallVault.Retention;
+
+/// <summary>Retention's instruments, on the service's meter (<see cref="CallVaultMetrics.MeterName"/>).</summary>
+public sealed class RetentionMetrics : IDisposable
+{
+    private readonly Meter _meter;
+    private long _activeHolds;
+
+    /// <summary>Creates the instruments.</summary>
+    public RetentionMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _meter = meterFactory.Create(CallVaultMetrics.MeterName);
+        Deleted = _meter.CreateCounter<long>("callvault.retention.deleted", "{recording}", "Recordings deleted from the store, by rule (retention or manual).");
+        _meter.CreateObservableGauge("callvault.holds.active", () => Interlocked.Read(ref _activeHolds), "{recording}", "Recordings under legal hold, as last counted (every sweep interval and on every change).");
+    }
+
+    /// <summary>Recordings deleted; label <c>rule</c> is <c>retention</c> or <c>manual</c>.</summary>
+    public Counter<long> Deleted { get; }
+
+    /// <summary>Records the number of active holds last counted.</summary>
+    public void SetActiveHolds(long count) => Interlocked.Exchange(ref _activeHolds, count);
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+}
