@@ -5,6 +5,7 @@ using CallVault.Media;
 using CallVault.Server.Access;
 using CallVault.Server.Audit;
 using CallVault.Storage;
+using Microsoft.Net.Http.Headers;
 
 namespace CallVault.Server.Api;
 
@@ -21,6 +22,13 @@ internal static class DashboardApi
     /// <summary>Slices of a waveform when none are asked for: 1,000, about a screen's width.</summary>
     private const int DefaultPoints = 1000;
 
+    /// <summary>
+    /// The dates a timeline may cover: from the Unix epoch to the start of year 9999, so that aligning to a whole day and
+    /// stepping back a default period can never leave the calendar.
+    /// </summary>
+    private static readonly DateTimeOffset EarliestTimeline = DateTimeOffset.UnixEpoch;
+    private static readonly DateTimeOffset LatestTimeline = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     public static IEndpointRouteBuilder MapDashboardApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/api/stats/timeline", async (IJobStore jobs, TimeProvider time, string? bucket, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
@@ -34,6 +42,11 @@ internal static class DashboardApi
             if (width == TimeSpan.Zero)
             {
                 return Results.Problem($"Unknown bucket '{bucket}': use hour or day.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (OutsideTimelineRange(from) || OutsideTimelineRange(to))
+            {
+                return Results.Problem($"from and to must be between {EarliestTimeline:yyyy-MM-ddTHH:mm:ssZ} and {LatestTimeline:yyyy-MM-ddTHH:mm:ssZ}.", statusCode: StatusCodes.Status400BadRequest);
             }
 
             var now = time.GetUtcNow();
@@ -80,11 +93,11 @@ internal static class DashboardApi
         routes.MapGet("/api/recordings/{key}/chunks/{index:long}/waveform", ReadWaveformAsync)
             .WithTags("Recordings")
             .RequireAuthorization(AccessPolicies.Reader)
-            .WithSummary("A stored PCM WAV chunk's peaks per channel (points slices of min and max, 1 to 4,000, default 1,000), each channel with its participant from the chunk's metadata, and the pauses in the chunk; 415 for media that is not PCM WAV, 422 for a WAV file whose header does not match its bytes.");
+            .WithSummary("A stored PCM WAV chunk's peaks per channel (points slices of min and max, 1 to 4,000, default 1,000), each channel with its participant from the chunk's metadata, and the pauses in the chunk; 415 for media that is not PCM WAV, 422 for a WAV file whose header does not match its bytes. Peaks are kept in memory per media SHA-256 and width; ETag is that pair (If-None-Match answers 304); 429 with Retry-After when every decode slot (one per core) is busy.");
         return routes;
     }
 
-    private static async Task<IResult> ReadWaveformAsync(string key, long index, int? points, IJobStore jobs, IRecordingStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadWaveformAsync(string key, long index, int? points, HttpContext context, IJobStore jobs, IRecordingStore store, WaveformPeaks peaks, CancellationToken cancellationToken)
     {
         var slices = points ?? DefaultPoints;
         if (slices is < 1 or > WaveformReader.MaxPoints)
@@ -100,33 +113,66 @@ internal static class DashboardApi
                 .Audited(AccessAuditActions.WaveformRead, key, chunk?.Request.DocumentId, index);
         }
 
-        IResult answer;
-        var stream = await store.OpenReadAsync(media.Path, cancellationToken);
-        if (stream is null)
+        // The stored bytes never change under their SHA-256, so the hash and the width name the answer; the browser asks
+        // again with If-None-Match each time (no-cache) and gets a 304 without any file being read.
+        var etag = new EntityTagHeaderValue($"\"{media.Sha256}-{slices}\"");
+        context.Response.Headers.CacheControl = "private, no-cache";
+        context.Response.Headers.ETag = etag.ToString();
+        var asked = context.Request.GetTypedHeaders().IfNoneMatch;
+        if (asked.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(etag, useStrongComparison: false)))
         {
-            answer = Results.Problem($"The stored file for chunk {index} of '{key}' is missing from the store.", statusCode: StatusCodes.Status404NotFound);
+            return Results.StatusCode(StatusCodes.Status304NotModified).Audited(AccessAuditActions.WaveformRead, key, chunk.Request.DocumentId, index);
+        }
+
+        IResult answer;
+        if (peaks.TryGet(media.Sha256, slices, out var kept))
+        {
+            answer = Results.Ok(ToJson(kept, chunk));
         }
         else
         {
-            await using (stream)
-            {
-                try
-                {
-                    var waveform = await WaveformReader.ReadAsync(stream, media.Length, slices, cancellationToken);
-                    answer = Results.Ok(ToJson(waveform, chunk));
-                }
-                catch (UnsupportedMediaFormatException ex)
-                {
-                    answer = Results.Problem(ex.Message, statusCode: StatusCodes.Status415UnsupportedMediaType);
-                }
-                catch (InvalidDataException ex)
-                {
-                    answer = Results.Problem($"The stored media of chunk {index} cannot be drawn: {ex.Message}", statusCode: StatusCodes.Status422UnprocessableEntity);
-                }
-            }
+            answer = await DecodeAsync(key, index, slices, media, chunk, context, store, peaks, cancellationToken);
         }
 
         return answer.Audited(AccessAuditActions.WaveformRead, key, chunk.Request.DocumentId, index);
+    }
+
+    private static async Task<IResult> DecodeAsync(string key, long index, int slices, StoredObjectInfo media, ChunkJob chunk, HttpContext context, IRecordingStore store, WaveformPeaks peaks, CancellationToken cancellationToken)
+    {
+        using var slot = peaks.TryStartDecode();
+        if (slot is null)
+        {
+            context.Response.Headers.Remove(HeaderNames.ETag);
+            context.Response.Headers.RetryAfter = "1";
+            return Results.Problem("Every waveform decode slot is busy; try again in a second.", statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
+        var stream = await store.OpenReadAsync(media.Path, cancellationToken);
+        if (stream is null)
+        {
+            context.Response.Headers.Remove(HeaderNames.ETag);
+            return Results.Problem($"The stored file for chunk {index} of '{key}' is missing from the store.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        await using (stream)
+        {
+            try
+            {
+                var waveform = await WaveformReader.ReadAsync(stream, media.Length, slices, cancellationToken);
+                peaks.Keep(media.Sha256, slices, waveform);
+                return Results.Ok(ToJson(waveform, chunk));
+            }
+            catch (UnsupportedMediaFormatException ex)
+            {
+                context.Response.Headers.Remove(HeaderNames.ETag);
+                return Results.Problem(ex.Message, statusCode: StatusCodes.Status415UnsupportedMediaType);
+            }
+            catch (InvalidDataException ex)
+            {
+                context.Response.Headers.Remove(HeaderNames.ETag);
+                return Results.Problem($"The stored media of chunk {index} cannot be drawn: {ex.Message}", statusCode: StatusCodes.Status422UnprocessableEntity);
+            }
+        }
     }
 
     private static object ToJson(Waveform waveform, ChunkJob chunk)
@@ -172,6 +218,8 @@ internal static class DashboardApi
                 }),
         };
     }
+
+    private static bool OutsideTimelineRange(DateTimeOffset? at) => at is { } value && (value < EarliestTimeline || value > LatestTimeline);
 
     private static double Elapsed(TimelinePoint point, DateTimeOffset now) =>
         ((point.End < now ? point.End : now) - point.Start).TotalSeconds;

@@ -57,6 +57,7 @@ public static class CallVaultHostingExtensions
         services.AddSingleton<IExportedBlobReader, AzureExportedBlobReader>();
         services.AddSingleton<CallVaultMetrics>();
         services.AddSingleton<JobStatisticsCache>();
+        services.AddSingleton<WaveformPeaks>();
         builder.AddCallVaultTelemetry();
         services.AddOperationsMetrics();
         services.AddSingleton<JobSignal>();
