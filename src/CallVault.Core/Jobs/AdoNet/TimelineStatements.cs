@@ -75,14 +75,55 @@ public static class TimelineStatements
             cancellationToken);
     }
 
-    private static List<TimelinePoint> Build(TimelineQuery query, List<StoredRow> stored, List<OwedRow> owed)
+    /// <summary>
+    /// The points from both statements' rows. A group is owed at the end of bucket b when its event bucket is at or
+    /// before b and its completion bucket after b (never, while still owed), so one sweep over the buckets gives every
+    /// backlog: the counts from a difference array, the oldest event from a min-heap that each group joins once (groups
+    /// sorted by event bucket) and leaves lazily once it is at the top and done. O((buckets + groups) log groups) rather
+    /// than buckets × groups (1,000 × a million groups was a billion steps on one request).
+    /// </summary>
+    internal static List<TimelinePoint> Build(TimelineQuery query, IReadOnlyList<StoredRow> stored, IReadOnlyList<OwedRow> owed)
     {
         var count = query.BucketCount;
         var storedByBucket = stored.ToDictionary(s => s.Bucket);
         var failedByBucket = owed.Where(o => o.Kind == 1 && o.DoneBucket is not null).GroupBy(o => o.DoneBucket!.Value).ToDictionary(g => g.Key, g => g.Sum(o => o.Count));
+
+        // Each group as the half-open range of buckets whose end it is owed at: [max(event, 0), done).
+        var joining = new List<(long From, long Until, long Count, long OldestEvent)>(owed.Count);
+        var backlogChange = new long[count + 1];
+        foreach (var group in owed)
+        {
+            var from = Math.Max(group.EventBucket, 0);
+            var until = group.DoneBucket ?? long.MaxValue;
+            if (from < until && from < count)
+            {
+                joining.Add((from, until, group.Count, group.OldestEvent));
+                backlogChange[from] += group.Count;
+                if (until < count)
+                {
+                    backlogChange[until] -= group.Count;
+                }
+            }
+        }
+
+        joining.Sort((a, b) => a.From.CompareTo(b.From));
+        var owedNow = new PriorityQueue<long, long>(); // element: the bucket it stops being owed at; priority: its oldest event
+        var next = 0;
+        long running = 0;
         var points = new List<TimelinePoint>(count);
         for (var bucket = 0; bucket < count; bucket++)
         {
+            running += backlogChange[bucket];
+            for (; next < joining.Count && joining[next].From <= bucket; next++)
+            {
+                owedNow.Enqueue(joining[next].Until, joining[next].OldestEvent);
+            }
+
+            while (owedNow.TryPeek(out var until, out _) && until <= bucket)
+            {
+                owedNow.Dequeue();
+            }
+
             var start = query.From + (query.BucketWidth * bucket);
             var end = start + query.BucketWidth;
             long? backlog = null;
@@ -92,13 +133,16 @@ public static class TimelineStatements
                 // Measured at the bucket's end, or now for the bucket that holds now: by now, whatever was completed is done.
                 var complete = end <= query.Now;
                 var at = complete ? end : query.Now;
-                var owedThen = owed.Where(o => o.EventBucket <= bucket && (o.DoneBucket is null || (complete && o.DoneBucket > bucket)));
-                backlog = 0;
-                long? oldest = null;
-                foreach (var group in owedThen)
+                long? oldest;
+                if (complete)
                 {
-                    backlog += group.Count;
-                    oldest = oldest is null ? group.OldestEvent : Math.Min(oldest.Value, group.OldestEvent);
+                    backlog = running;
+                    oldest = owedNow.TryPeek(out _, out var first) ? first : null;
+                }
+                else
+                {
+                    // Only one bucket holds now, so this pass over the groups happens once per request.
+                    (backlog, oldest) = StillOwed(owed, bucket);
                 }
 
                 oldestAge = oldest is { } o ? TimeSpanMax(at - DateTimeOffset.FromUnixTimeMilliseconds(o), TimeSpan.Zero) : null;
@@ -121,12 +165,30 @@ public static class TimelineStatements
         return points;
     }
 
+    private static (long Backlog, long? Oldest) StillOwed(IReadOnlyList<OwedRow> owed, int bucket)
+    {
+        long backlog = 0;
+        long? oldest = null;
+        foreach (var group in owed)
+        {
+            if (group.EventBucket <= bucket && group.DoneBucket is null)
+            {
+                backlog += group.Count;
+                oldest = oldest is null ? group.OldestEvent : Math.Min(oldest.Value, group.OldestEvent);
+            }
+        }
+
+        return (backlog, oldest);
+    }
+
     private static TimeSpan TimeSpanMax(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     // SQLite answers integers as Int64, PostgreSQL's SUM over BIGINT as numeric: read both through Convert.
     private static long Long(System.Data.Common.DbDataReader reader, int ordinal) => Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
 
-    private sealed record StoredRow(long Bucket, long Chunks, long Recordings, long Bytes);
+    /// <summary>One row of <see cref="Stored"/>.</summary>
+    internal sealed record StoredRow(long Bucket, long Chunks, long Recordings, long Bytes);
 
-    private sealed record OwedRow(long EventBucket, long? DoneBucket, long Kind, long Count, long OldestEvent);
+    /// <summary>One row of <see cref="Owed"/>.</summary>
+    internal sealed record OwedRow(long EventBucket, long? DoneBucket, long Kind, long Count, long OldestEvent);
 }
