@@ -64,8 +64,8 @@ public sealed class DashboardChartsTests : IAsyncLifetime
         page.PageError += (_, error) => problems.Add(error);
         page.Console += (_, message) =>
         {
-            // The browser's own favicon request is not the dashboard's.
-            if (message.Type == "error" && !message.Location.Contains("favicon.ico", StringComparison.Ordinal))
+            // Every error counts, the browser's own icon request too: the page names its icon, so it must be served.
+            if (message.Type == "error")
             {
                 problems.Add($"{message.Text} ({message.Location})");
             }
@@ -128,6 +128,10 @@ public sealed class DashboardChartsTests : IAsyncLifetime
             """);
         Assert.True(blue > 20, $"the hourly chart's bars are not painted ({blue} blue pixels)");
         Assert.Contains("3 recordings", await page.Locator("#charts-summary").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal("favicon.svg", await page.Locator("link[rel='icon']").GetAttributeAsync("href"));
+        using var icon = await _server.Client.GetAsync("favicon.svg");
+        Assert.Equal(HttpStatusCode.OK, icon.StatusCode);
+        Assert.Equal("image/svg+xml", icon.Content.Headers.ContentType?.MediaType);
         Assert.Empty(problems);
     }
 
