@@ -8,11 +8,13 @@ namespace CallVault.Diagnostics;
 /// <summary>
 /// A log scope's state: named values that structured sinks (the JSON console, OTLP) read as key/value pairs, and that
 /// read as <c>key=value key2=value2</c> where a sink prints the scope as text (the simple console). A value holding a
-/// space, a quote or an equals sign is quoted, so the text splits back into the same pairs.
+/// space, a quote, a backslash, an equals sign or a control character is quoted, control characters and line
+/// separators escaped (<c>\n</c>, <c>\u001b</c>), so the text splits back into the same pairs and stays on one line.
 /// </summary>
 public sealed class LogScope : IReadOnlyList<KeyValuePair<string, object?>>
 {
-    private static readonly SearchValues<char> NeedsQuotes = SearchValues.Create(" \"=\t\r\n");
+    private static readonly SearchValues<char> NeedsQuotes = SearchValues.Create(
+        " \"=\\\u2028\u2029" + string.Concat(Enumerable.Range(0, 0xA0).Select(c => (char)c).Where(char.IsControl)));
     private readonly KeyValuePair<string, object?>[] _values;
     private string? _text;
 
@@ -51,7 +53,7 @@ public sealed class LogScope : IReadOnlyList<KeyValuePair<string, object?>>
             var printed = Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;
             if (printed.AsSpan().ContainsAny(NeedsQuotes))
             {
-                text.Append('"').Append(printed.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
+                AppendQuoted(text, printed);
             }
             else
             {
@@ -60,5 +62,31 @@ public sealed class LogScope : IReadOnlyList<KeyValuePair<string, object?>>
         }
 
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Appends the value in quotes with every control character escaped: a value (a call id from a webhook, say) holding
+    /// a line break would otherwise start a forged line on the one-line-per-entry console.
+    /// </summary>
+    private static void AppendQuoted(StringBuilder text, string value)
+    {
+        text.Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"': text.Append("\\\""); break;
+                case '\\': text.Append("\\\\"); break;
+                case '\r': text.Append("\\r"); break;
+                case '\n': text.Append("\\n"); break;
+                case '\t': text.Append("\\t"); break;
+                case var control when char.IsControl(control) || control is '\u2028' or '\u2029':
+                    text.Append("\\u").Append(((int)control).ToString("x4", CultureInfo.InvariantCulture));
+                    break;
+                default: text.Append(c); break;
+            }
+        }
+
+        text.Append('"');
     }
 }

@@ -91,7 +91,7 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
 
         // The span covers the wait for room and for the commit, as the delivery experiences it; its traceparent goes
         // with every chunk, so the download (later, perhaps in another process) continues this trace.
-        using var activity = CallVaultTelemetry.Source.StartActivity(CallVaultTelemetry.Spans.Enqueue);
+        using var activity = StartEnqueueActivity();
         events = WithTraceParent(events, activity);
         await AdmitAsync(events.Count, cancellationToken).ConfigureAwait(false);
         var pending = new Pending(events, new TaskCompletionSource<EnqueueResult>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -105,6 +105,25 @@ public sealed class GroupCommitEnqueuer : IAsyncDisposable
         var result = await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         activity?.SetTag(CallVaultTelemetry.Attributes.NewChunks, result.NewChunks);
         return result;
+    }
+
+    /// <summary>
+    /// Starts the enqueue span below the current (delivery) span, or on a trace of its own, linked to the delivery, when
+    /// the delivery's span continues a trace from outside this process: a caller's <c>traceparent</c> (anyone can send
+    /// one, even unauthenticated) must not pick the trace id or the sampled flag that every chunk then carries.
+    /// </summary>
+    private static Activity? StartEnqueueActivity()
+    {
+        var delivery = Activity.Current;
+        if (delivery is null || delivery.Parent is not null || delivery.ParentSpanId == default)
+        {
+            return CallVaultTelemetry.Source.StartActivity(CallVaultTelemetry.Spans.Enqueue);
+        }
+
+        // A default parent context means "the current activity", so the current one is set aside to start a root. The
+        // change stays inside this async method: the caller's Activity.Current is not affected.
+        Activity.Current = null;
+        return CallVaultTelemetry.Source.StartActivity(CallVaultTelemetry.Spans.Enqueue, ActivityKind.Internal, parentContext: default, links: [new ActivityLink(delivery.Context)]);
     }
 
     /// <summary>Stamps the span's traceparent on every chunk and tags the span with the delivery's ids (nothing when not traced).</summary>

@@ -46,22 +46,25 @@ internal sealed class OperationsMetrics
             "s",
             "The longest expected silence between webhook events (CallVault:Webhook:ExpectEventWithin); absent when not set.");
 
-        // The store is chosen once at start-up, so the provider is read once too.
-        if (options.CurrentValue.Storage.Provider == StorageProvider.Disk)
-        {
-            var recordings = dataFolder.RecordingsPath;
-            meter.CreateObservableGauge(
-                "callvault.storage.free_bytes",
-                () => Volume(recordings) is { } drive ? [new Measurement<long>(drive.AvailableFreeSpace)] : Array.Empty<Measurement<long>>(),
-                "By",
-                "Bytes free for CallVault on the volume that holds the recordings folder (local-disk store only).");
-            meter.CreateObservableGauge(
-                "callvault.storage.total_bytes",
-                () => Volume(recordings) is { } drive ? [new Measurement<long>(drive.TotalSize)] : Array.Empty<Measurement<long>>(),
-                "By",
-                "Size of the volume that holds the recordings folder (local-disk store only).");
-        }
+        // Options are read inside the callbacks only: this constructor runs while the meter provider is built, which is
+        // before start-up validation, and reading an invalid value here would throw one error instead of the host's
+        // list of every configuration problem. The store is chosen once at start-up, so its folder is read once, at
+        // the first scrape.
+        var recordings = new Lazy<string?>(() => options.CurrentValue.Storage.Provider == StorageProvider.Disk ? dataFolder.RecordingsPath : null);
+        meter.CreateObservableGauge(
+            "callvault.storage.free_bytes",
+            () => LocalVolume(recordings) is { } drive ? [new Measurement<long>(drive.AvailableFreeSpace)] : Array.Empty<Measurement<long>>(),
+            "By",
+            "Bytes free for CallVault on the volume that holds the recordings folder (local-disk store only).");
+        meter.CreateObservableGauge(
+            "callvault.storage.total_bytes",
+            () => LocalVolume(recordings) is { } drive ? [new Measurement<long>(drive.TotalSize)] : Array.Empty<Measurement<long>>(),
+            "By",
+            "Size of the volume that holds the recordings folder (local-disk store only).");
     }
+
+    /// <summary>The local-disk store's volume; null for Blob storage, which has no volume of ours to watch.</summary>
+    private static DriveInfo? LocalVolume(Lazy<string?> recordings) => recordings.Value is { } folder ? Volume(folder) : null;
 
     /// <summary>The volume of <paramref name="folder"/>, or null while it cannot be read (folder removed, volume gone).</summary>
     private static DriveInfo? Volume(string folder)

@@ -22,4 +22,16 @@ public sealed class LogScopeTests
         Assert.Equal([new("DocumentId", "doc-1"), new("Index", (object?)3L)], scope.ToList());
         Assert.Equal(2, scope.Count);
     }
+
+    /// <summary>A value from outside (a call id) cannot start a forged line: control characters print escaped.</summary>
+    [Fact]
+    public void ToString_ControlCharacters_AreEscapedOnOneLine()
+    {
+        var scope = new LogScope(new("CallId", "call-1\r\ninfo: forged\tline\u001b[31m\u2028\\end"), new("Index", 3L));
+
+        var text = scope.ToString();
+
+        Assert.Equal("CallId=\"call-1\\r\\ninfo: forged\\tline\\u001b[31m\\u2028\\\\end\" Index=3", text);
+        Assert.DoesNotContain(text, char.IsControl);
+    }
 }

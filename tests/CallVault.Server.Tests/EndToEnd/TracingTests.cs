@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CallVault.Diagnostics;
 using CallVault.Emulator;
 using CallVault.Testing;
@@ -123,6 +124,73 @@ public sealed class TracingTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(_receiver.Bodies, b => b.Signal == "logs" && Contains(b.Body, documentId));
         Assert.Contains(_receiver.Bodies, b => b.Signal == "metrics" && Contains(b.Body, "callvault.chunks.stored"));
         Assert.DoesNotContain(_receiver.Bodies, b => Contains(b.Body, _secret));
+    }
+
+    /// <summary>
+    /// A delivery that names its own trace, unsampled (anyone can send a <c>traceparent</c>, before authentication):
+    /// the chunk is still traced, on a trace of the service's choosing, linked to the caller's rather than in it.
+    /// </summary>
+    [Fact]
+    public async Task WebhookWithUnsampledTraceParent_ChunkIsTracedOnTheServicesOwnTrace()
+    {
+        var settings = ServerUnderTest.SettingsFor(_emulator, _dataFolder, _secret);
+        settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = _receiver.Endpoint.AbsoluteUri.TrimEnd('/');
+        settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        settings["OTEL_BSP_SCHEDULE_DELAY"] = "100";
+        await using var service = new ServiceChildProcess(settings);
+        await service.StartAsync();
+
+        // No subscription: the test delivers the emulator's event itself, with the caller's trace context.
+        using var recorded = await _admin.PostAsJsonAsync("recordings", new { media = "synthetic", sizeBytes = 64 * 1024 });
+        var recording = await recorded.Content.ReadFromJsonAsync<JsonElement>();
+        var documentId = recording.GetProperty("chunks")[0].GetProperty("documentId").GetString()!;
+        var callerTraceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        using var client = new HttpClient { BaseAddress = service.BaseAddress };
+        using var delivery = new HttpRequestMessage(HttpMethod.Post, $"api/events?code={_secret}") { Content = JsonContent.Create(new JsonArray(RecordingEvent(recording))) };
+        delivery.Headers.Add("aeg-event-type", "Notification");
+        delivery.Headers.Add("traceparent", $"00-{callerTraceId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}-00");
+        using (var delivered = await client.SendAsync(delivery))
+        {
+            Assert.True(delivered.IsSuccessStatusCode, await delivered.Content.ReadAsStringAsync());
+        }
+
+        Assert.True(
+            await WebhookRecorder.WaitUntilAsync(() => _receiver.Spans.Any(s => s.Name == CallVaultTelemetry.Spans.Chunk && s[CallVaultTelemetry.Attributes.DocumentId] == documentId), TimeSpan.FromSeconds(60)),
+            "The chunk's span was not exported:\n" + string.Join('\n', _receiver.Spans) + "\n" + service.StandardError);
+        await service.StopAsync(TimeSpan.FromSeconds(30));
+
+        var enqueue = _receiver.Spans.Single(s => s.Name == CallVaultTelemetry.Spans.Enqueue && s[CallVaultTelemetry.Attributes.DocumentId] == documentId);
+        var chunk = _receiver.Spans.Single(s => s.Name == CallVaultTelemetry.Spans.Chunk && s[CallVaultTelemetry.Attributes.DocumentId] == documentId);
+        Assert.NotEqual(callerTraceId, enqueue.TraceId);
+        Assert.Equal(enqueue.TraceId, chunk.TraceId);
+        Assert.Equal(enqueue.SpanId, chunk.ParentSpanId);
+        Assert.True(string.IsNullOrEmpty(enqueue.ParentSpanId), enqueue.ToString());
+        Assert.DoesNotContain(_receiver.Spans, s => s.TraceId == callerTraceId && s.Scope == CallVaultTelemetry.ActivitySourceName);
+    }
+
+    /// <summary>The emulator's recording as Event Grid delivers its event.</summary>
+    private JsonObject RecordingEvent(JsonElement recording)
+    {
+        var chunks = new JsonArray([.. recording.GetProperty("chunks").EnumerateArray().Select(c => (JsonNode)new JsonObject
+        {
+            ["documentId"] = c.GetProperty("documentId").GetString(),
+            ["index"] = c.GetProperty("index").GetInt32(),
+            ["endReason"] = c.GetProperty("endReason").GetString(),
+            ["contentLocation"] = c.GetProperty("contentLocation").GetString(),
+            ["metadataLocation"] = c.GetProperty("metadataLocation").GetString(),
+            ["deleteLocation"] = c.GetProperty("deleteLocation").GetString(),
+        })]);
+        return new JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(),
+            ["topic"] = "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/callvault-emulator/providers/microsoft.communication/communicationservices/emulator",
+            ["subject"] = recording.GetProperty("subject").GetString(),
+            ["eventType"] = "Microsoft.Communication.RecordingFileStatusUpdated",
+            ["dataVersion"] = "1.0",
+            ["metadataVersion"] = "1",
+            ["eventTime"] = _emulator.Context.TimeProvider.GetUtcNow().ToString("O"),
+            ["data"] = new JsonObject { ["recordingStorageInfo"] = new JsonObject { ["recordingChunks"] = chunks }, ["sessionEndReason"] = "CallEnded" },
+        };
     }
 
     private static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;

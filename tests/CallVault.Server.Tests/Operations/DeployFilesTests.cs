@@ -32,9 +32,20 @@ public sealed class ServiceWithTraffic : IAsyncLifetime
         await server.WaitForRecordingAsync(await RecordAsync(admin), "failed");
         await server.WaitForRecordingAsync(await RecordAsync(admin));
 
+        // A recording deleted by hand: the deletion counter has a sample only once something was deleted.
+        var deletedCall = await RecordAsync(admin);
+        await server.WaitForRecordingAsync(deletedCall);
+        var deleted = (await server.Client.GetFromJsonAsync<JsonElement[]>($"api/recordings?callId={deletedCall}"))![0].GetProperty("key").GetString();
+        using (var delete = new HttpRequestMessage(HttpMethod.Delete, $"api/recordings/{deleted}"))
+        {
+            delete.Headers.Add("X-CallVault-Request", "1");
+            using var response = await server.Client.SendAsync(delete);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
         // The gauges read from the job database follow it within a few seconds. A name still missing after the wait
         // is reported by the test that needs it, with the names that are there.
-        string[] needed = ["callvault_events_last_received_seconds", "callvault_downloads_failed_total", "callvault_chunks_stored_total", "callvault_download_duration_seconds_bucket"];
+        string[] needed = ["callvault_events_last_received_seconds", "callvault_downloads_failed_total", "callvault_chunks_stored_total", "callvault_download_duration_seconds_bucket", "callvault_retention_deleted_total", "callvault_holds_active"];
         await WebhookRecorder.WaitUntilAsync(
             async ct =>
             {
