@@ -247,6 +247,13 @@ public sealed partial class DiskRecordingStore
 
         private static (long Length, byte[] Sha256)? ReadCheckpoint(string path)
         {
+            // Every new upload has no checkpoint yet: probing first keeps that normal case free of a thrown
+            // exception (two per chunk otherwise, media and metadata); the catch stays for a file deleted in between.
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
             string[] lines;
             try
             {

@@ -61,6 +61,23 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
     }
 
     /// <summary>Three renewals fail with a transient error: renewal goes on, and past the first lease's end nobody else can take the chunk.</summary>
+    /// <summary>The work ending (every chunk's normal end) stops the renewal without a thrown TaskCanceledException.</summary>
+    [Fact]
+    public async Task RunAsync_WorkEnds_StopsWithoutThrowing()
+    {
+        var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
+        var renewal = new LeaseRenewal(_jobs.Queue, lease, LeaseDuration, _clock, NullLogger.Instance);
+        using var work = new CancellationTokenSource();
+        using var thrown = ThrownExceptions.Record();
+
+        var running = renewal.RunAsync(work);
+        await work.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(renewal.IsLost);
+        Assert.Empty(thrown.Of<OperationCanceledException>());
+    }
+
     [Fact]
     public async Task RunAsync_TransientRenewFailures_KeepsRenewingAndTheLeaseNeverExpires()
     {

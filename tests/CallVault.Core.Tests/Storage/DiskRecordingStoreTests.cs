@@ -15,6 +15,22 @@ public sealed class DiskRecordingStoreTests : IDisposable
 
     public void Dispose() => Directory.Delete(_sandbox, recursive: true);
 
+    /// <summary>A new upload has no checkpoint: that normal case is probed for, not found by a thrown exception (two per chunk).</summary>
+    [Fact]
+    public async Task OpenUpload_New_ThrowsNoFileNotFoundOnTheWay()
+    {
+        var store = new DiskRecordingStore(_root);
+        using var thrown = ThrownExceptions.Record();
+
+        await using (var upload = await store.OpenUploadAsync("e/chunk-000.wav", CancellationToken.None))
+        {
+            await upload.Content.WriteAsync(new byte[100]);
+            await upload.CommitAsync(CancellationToken.None);
+        }
+
+        Assert.Empty(thrown.Of<IOException>());
+    }
+
     [Fact]
     public async Task Upload_InterruptedThenReopened_ContinuesAfterPersistedBytes()
     {
