@@ -38,6 +38,9 @@ public sealed partial class ChunkDownloadWorker(
 {
     private const long MaxExportedMetadataBytes = 1024 * 1024;
 
+    /// <summary>How close to ACS's deletion a chunk's stored files are recorded as soon as the media is stored.</summary>
+    private static readonly TimeSpan RecordAtOnceBeforeAcsExpiry = TimeSpan.FromHours(2);
+
     private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}"[..^24];
 
     /// <summary>Chunks stored by this process.</summary>
@@ -204,22 +207,28 @@ public sealed partial class ChunkDownloadWorker(
         var format = request.Recording.FormatType;
         if (job.Metadata is null)
         {
-            using var metadataActivity = StartStep(CallVaultTelemetry.Spans.Metadata, request);
-            var (json, metadata) = await acs.GetMetadataAsync(metadataLocation, cancellationToken).ConfigureAwait(false);
-            metadataActivity?.SetTag(CallVaultTelemetry.Attributes.Bytes, json.Length);
-            if (metadata.ChunkDocumentId is { } documentId && !documentId.Equals(request.DocumentId, StringComparison.Ordinal))
+            var path = RecordingLayout.MetadataPath(folder, request.Index);
+
+            // Not recorded on its own: the completing commit records it, so one commit serves a small chunk. A retry
+            // (after a crash, a stop or a failed media download) adopts the document an earlier attempt stored rather
+            // than fetching it again: it needs nothing from ACS, which may have deleted the chunk meanwhile.
+            var json = await TryAdoptStoredMetadataAsync(path, request.DocumentId, cancellationToken).ConfigureAwait(false);
+            if (json is null)
             {
-                throw new InvalidDataException($"The metadata document is for chunk {documentId}, not {request.DocumentId}.");
+                using var metadataActivity = StartStep(CallVaultTelemetry.Spans.Metadata, request);
+                (json, var fetched) = await acs.GetMetadataAsync(metadataLocation, cancellationToken).ConfigureAwait(false);
+                metadataActivity?.SetTag(CallVaultTelemetry.Attributes.Bytes, json.Length);
+                if (fetched.ChunkDocumentId is { } documentId && !documentId.Equals(request.DocumentId, StringComparison.Ordinal))
+                {
+                    throw new InvalidDataException($"The metadata document is for chunk {documentId}, not {request.DocumentId}.");
+                }
+
+                json = await WriteMetadataOnceAsync(path, json, request.DocumentId, cancellationToken).ConfigureAwait(false);
             }
 
-            var path = RecordingLayout.MetadataPath(folder, request.Index);
-            json = await WriteMetadataOnceAsync(path, json, request.DocumentId, cancellationToken).ConfigureAwait(false);
-            metadata = RecordingMetadata.Parse(json);
+            var metadata = RecordingMetadata.Parse(json);
             metadataJson = Encoding.UTF8.GetString(json);
             format ??= metadata.Format;
-
-            // Not recorded on its own: the completing commit records it (a retry after a crash fetches the small
-            // document again and finds the same one stored).
             unrecorded = unrecorded with
             {
                 Metadata = new StoredObjectInfo(path, json.Length, Convert.ToHexStringLower(SHA256.HashData(json)), "application/json"),
@@ -240,6 +249,17 @@ public sealed partial class ChunkDownloadWorker(
             var media = await TryAdoptStoredMediaAsync(path, contentLocation, request.DocumentId, cancellationToken).ConfigureAwait(false)
                 ?? await DownloadMediaAsync(lease, path, contentLocation, progress, cancellationToken).ConfigureAwait(false);
             unrecorded = unrecorded with { Media = media };
+
+            // Stored media is adopted on a retry only once ACS's size and last bytes match it, and nothing durable
+            // before the completing commit proves it is the whole object (the metadata document carries no size or
+            // hash, ACS's length is only known in memory, the upload's checkpoint is gone once it is published). A
+            // chunk that ACS deletes soon would then be dead-lettered although both files are stored: for those the
+            // files are recorded at once, one more commit, so a retry needs nothing from ACS.
+            if (request.EventTime + options.CurrentValue.AcsRetention - timeProvider.GetUtcNow() < RecordAtOnceBeforeAcsExpiry)
+            {
+                await jobs.Transitions.RecordProgressAsync(lease, unrecorded, cancellationToken).ConfigureAwait(false);
+                unrecorded = new ChunkProgress();
+            }
         }
 
         if (options.CurrentValue.DeleteAfterDownload && request.DeleteLocation is { } deleteLocation && job.DeletedFromAcsAt is null)
@@ -466,9 +486,9 @@ public sealed partial class ChunkDownloadWorker(
 
     /// <summary>
     /// Stores a chunk's metadata document unless the same chunk's document is already there, and returns the bytes that
-    /// are stored. A crash between this write and recording it leaves a stored document that a retry fetches again;
-    /// should ACS serve it with other bytes the second time (the same chunk, reformatted), the stored one is kept rather
-    /// than dead-lettering the chunk. A document of another chunk at this path is a real conflict and is refused.
+    /// are stored. A retry adopts a stored document that names its chunk without fetching; one that names no chunk is
+    /// fetched again, and should ACS serve other bytes the second time (the same chunk, reformatted), the stored one
+    /// is kept rather than dead-lettering the chunk. A document of another chunk at this path is a real conflict and is refused.
     /// </summary>
     private async Task<byte[]> WriteMetadataOnceAsync(string path, byte[] json, string documentId, CancellationToken cancellationToken)
     {
@@ -488,6 +508,27 @@ public sealed partial class ChunkDownloadWorker(
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// The metadata document an earlier attempt stored for this chunk, made durable again, or null when there is none or
+    /// it is not proven to be this chunk's. A stored document is whole (it is written to a synced temporary file and
+    /// linked into place) and it names its chunk: one that names this chunk's document id is the document ACS served
+    /// for it. One that names no chunk, or another, is not taken; the document is fetched and the write decides.
+    /// </summary>
+    private async Task<byte[]?> TryAdoptStoredMetadataAsync(string path, string documentId, CancellationToken cancellationToken)
+    {
+        var stored = await ReadStoredAsync(path, cancellationToken).ConfigureAwait(false);
+        if (stored is null || !IsMetadataOf(stored, documentId))
+        {
+            return null;
+        }
+
+        // A kill between linking the document and syncing its folder leaves a link that a power cut could still lose:
+        // writing the same bytes once more finds them stored and syncs the folder, before anything records them.
+        await store.WriteOnceAsync(path, stored, cancellationToken).ConfigureAwait(false);
+        Log.AdoptedStoredMetadata(logger, documentId, path);
+        return stored;
     }
 
     private static bool IsMetadataOf(byte[] json, string documentId)
@@ -640,6 +681,9 @@ public sealed partial class ChunkDownloadWorker(
 
         [LoggerMessage(10, LogLevel.Warning, "Chunk {DocumentId}: the object stored at {Path} ({StoredLength} bytes) is not proven to be this chunk (ACS says {AcsLength} bytes, or its last bytes differ); downloading instead")]
         public static partial void StoredMediaNotAdopted(ILogger logger, string documentId, string path, long storedLength, long? acsLength);
+
+        [LoggerMessage(11, LogLevel.Information, "Chunk {DocumentId}: adopted the metadata document an earlier attempt stored at {Path} instead of fetching it again")]
+        public static partial void AdoptedStoredMetadata(ILogger logger, string documentId, string path);
 
         [LoggerMessage(7, LogLevel.Error, "Could not record a job's outcome")]
         public static partial void BookkeepingFailed(ILogger logger, Exception exception);

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace CallVault.Processing;
 
 /// <summary>
-/// Every few seconds, checks the manifests of recordings that had a chunk stored since shortly before the previous pass
-/// (two minutes on the first pass) and rewrites those that are stale. The worker writes a manifest before completing each
+/// Every few seconds, checks the manifests of recordings that had a chunk stored in the last two minutes (or since shortly
+/// before the previous pass, when that was longer ago) and rewrites those that are stale. The worker writes a manifest before completing each
 /// chunk, and again after it unless the chunk was the recording's last; this repairs what that leaves stale: an
 /// instance that dies between completing a chunk and its second write, just after another instance wrote the same
 /// manifest, or a chunk of a recording enqueued while its last known chunk was completing. A manifest that is right
@@ -18,8 +18,9 @@ public sealed partial class ManifestSweeper(IJobStore jobs, ManifestWriter manif
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(2);
 
-    // Completion times come from each instance's clock: a pass looks this far back before the previous one, for clocks
-    // a little apart and for commits that were under way when it listed.
+    // Completion times come from each instance's clock: a pass looks this far back before the previous one, for commits
+    // that were under way when it listed. Never less than the Window, though: clocks more than the overlap apart would
+    // otherwise stamp a completion before what the next pass looks at, and that manifest would never be repaired.
     private static readonly TimeSpan Overlap = TimeSpan.FromSeconds(15);
 
     /// <inheritdoc />
@@ -32,7 +33,7 @@ public sealed partial class ManifestSweeper(IJobStore jobs, ManifestWriter manif
             {
                 await Task.Delay(Interval, timeProvider, stoppingToken).ConfigureAwait(false);
                 var now = timeProvider.GetUtcNow();
-                var since = previousPass is { } previous && previous - Overlap > now - Window ? previous - Overlap : now - Window;
+                var since = previousPass is { } previous && previous - Overlap < now - Window ? previous - Overlap : now - Window;
                 foreach (var key in await jobs.Recordings.ListRecentlyStoredRecordingsAsync(since, stoppingToken).ConfigureAwait(false))
                 {
                     if (await jobs.Recordings.GetRecordingAsync(key, stoppingToken).ConfigureAwait(false) is { Chunks: [var first, ..] })

@@ -60,36 +60,54 @@ public sealed partial class DiskRecordingStore
 
         private string CheckpointPath => _partialPath + CheckpointSuffix;
 
+        private string CommitCheckpointPath => _partialPath + CommitCheckpointSuffix;
+
         public static async Task<DiskUpload> OpenAsync(DiskRecordingStore store, string finalPath, CancellationToken cancellationToken)
         {
             var partialPath = finalPath + PartialSuffix;
             var checkpointPath = partialPath + CheckpointSuffix;
+            var commitCheckpointPath = partialPath + CommitCheckpointSuffix;
             var file = new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
             var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             try
             {
-                var persisted = 0L;
-                if (ReadCheckpoint(checkpointPath) is { } checkpoint && checkpoint.Length <= file.Length
-                    && await HashPrefixAsync(file, checkpoint.Length, hash, cancellationToken).ConfigureAwait(false)
-                    && CryptographicOperations.FixedTimeEquals(hash.GetCurrentHash(), checkpoint.Sha256))
+                // The commit's checkpoint (the whole file, when a kill came before the rename) first, then the last
+                // durable one: a power cut may have torn or lost the first, never the second.
+                long? persisted = null;
+                string? used = null;
+                foreach (var path in (string[])[commitCheckpointPath, checkpointPath])
                 {
-                    persisted = checkpoint.Length;
-                }
-                else
-                {
-                    // No checkpoint (a new upload, or one from before checkpoints), or a prefix that is not what was
-                    // recorded: nothing in the file is known to be intact.
+                    if (ReadCheckpoint(path) is { } checkpoint && checkpoint.Length <= file.Length
+                        && await HashPrefixAsync(file, checkpoint.Length, hash, cancellationToken).ConfigureAwait(false)
+                        && CryptographicOperations.FixedTimeEquals(hash.GetCurrentHash(), checkpoint.Sha256))
+                    {
+                        (persisted, used) = (checkpoint.Length, path);
+                        break;
+                    }
+
                     hash.GetHashAndReset();
+                }
+
+                // A commit checkpoint that was not used describes nothing that is kept. No usable checkpoint at all (a
+                // new upload, or a prefix that is not what was recorded): nothing in the file is known to be intact.
+                if (used != commitCheckpointPath)
+                {
+                    File.Delete(commitCheckpointPath);
+                }
+
+                if (used is null)
+                {
                     File.Delete(checkpointPath);
                 }
 
-                if (file.Length != persisted)
+                var length = persisted ?? 0;
+                if (file.Length != length)
                 {
-                    file.SetLength(persisted);
+                    file.SetLength(length);
                 }
 
-                file.Position = persisted;
-                return new DiskUpload(store, file, finalPath, hash, persisted);
+                file.Position = length;
+                return new DiskUpload(store, file, finalPath, hash, length);
             }
             catch
             {
@@ -114,8 +132,9 @@ public sealed partial class DiskRecordingStore
         {
             // The checkpoint covers the whole file, so refused bytes left in the partial file are fully described, and
             // a kill before the link below resumes at the end instead of downloading again. The file itself is fsynced
-            // (the object is durable before it is published); the checkpoint is not: a power cut may lose it, and then
-            // the upload resumes from the previous checkpoint (each is checked against the file's bytes on reopen).
+            // (the object is durable before it is published); the checkpoint is not, so it is written beside the
+            // durable one, not over it: a power cut may tear or lose it, and then the upload resumes from the previous
+            // (durable) checkpoint. Each is checked against the file's bytes on reopen.
             Checkpoint(durable: false);
             var sha256 = _hash.GetCurrentHash();
             CrashPoint.Hit("disk.before-rename");
@@ -133,6 +152,7 @@ public sealed partial class DiskRecordingStore
             }
 
             _store.SyncFolders(Path.GetDirectoryName(_finalPath)!);
+            File.Delete(CommitCheckpointPath);
             File.Delete(CheckpointPath);
         }
 
@@ -214,6 +234,7 @@ public sealed partial class DiskRecordingStore
             if (value < _durableLength)
             {
                 // The checkpoint must never claim bytes that are gone.
+                File.Delete(CommitCheckpointPath);
                 File.Delete(CheckpointPath);
                 _durableLength = 0;
                 Checkpoint();
@@ -321,8 +342,8 @@ public sealed partial class DiskRecordingStore
 
         /// <summary>fsync, then record the durable length and its hash. A failed fsync fails the write and the upload.</summary>
         /// <param name="durable">
-        /// Whether the checkpoint file itself is synced (its content and its rename). Only the commit skips that: it
-        /// syncs the folder right after, and a lost checkpoint only means resuming from the one before.
+        /// Whether the checkpoint file itself is synced (its content and its rename). Only the commit skips that, and
+        /// writes it under its own name: a torn or lost one only means resuming from the durable one, kept intact.
         /// </param>
         private void Checkpoint(bool durable = true)
         {
@@ -350,7 +371,8 @@ public sealed partial class DiskRecordingStore
 
         private void WriteCheckpoint(long length, byte[] sha256, bool durable)
         {
-            var temporary = CheckpointPath + ".tmp";
+            var path = durable ? CheckpointPath : CommitCheckpointPath;
+            var temporary = path + ".tmp";
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
                 stream.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{CheckpointHeader}\n{length}\n{Convert.ToHexStringLower(sha256)}\n")));
@@ -360,10 +382,10 @@ public sealed partial class DiskRecordingStore
                 }
             }
 
-            File.Move(temporary, CheckpointPath, overwrite: true);
+            File.Move(temporary, path, overwrite: true);
             if (durable)
             {
-                _store._sync.SyncDirectory(Path.GetDirectoryName(CheckpointPath)!);
+                _store._sync.SyncDirectory(Path.GetDirectoryName(path)!);
             }
         }
 

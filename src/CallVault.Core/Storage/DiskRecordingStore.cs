@@ -18,6 +18,9 @@ public sealed partial class DiskRecordingStore : IRecordingStore
 
     private const string PartialSuffix = ".partial";
     private const string CheckpointSuffix = ".ckpt";
+
+    // The checkpoint a commit writes without syncing it, beside the durable one rather than over it.
+    private const string CommitCheckpointSuffix = ".commit.ckpt";
     private const int ErrorFileExists = 17;
     private const int ErrorNotPermitted = 1;
     private const int ErrorNotSupported = 95;
@@ -145,6 +148,7 @@ public sealed partial class DiskRecordingStore : IRecordingStore
         File.Delete(full);
         File.Delete(full + PartialSuffix);
         File.Delete(full + PartialSuffix + CheckpointSuffix);
+        File.Delete(full + PartialSuffix + CommitCheckpointSuffix);
         _sync.SyncDirectory(folder);
         RemoveEmptyFolders(folder);
         return Task.FromResult(existed);

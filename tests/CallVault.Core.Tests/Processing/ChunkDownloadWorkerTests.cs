@@ -217,6 +217,80 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         Assert.Contains($"A stored copy at {MediaPath(folder)}", chunk.LastError, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A retry finds this chunk's metadata document stored by an earlier attempt (not recorded: the completing commit
+    /// records it): it is adopted without asking ACS for it again, and recorded with the chunk.
+    /// </summary>
+    [Fact]
+    public async Task MetadataOfThisChunkAlreadyStored_IsAdoptedWithoutFetchingItAgain()
+    {
+        var stored = """{ "chunkDocumentId": "doc-1", "recordingInfo": { "format": "wav" }, "participants": [{ "participantId": "p-1" }] }"""u8.ToArray();
+        await PlaceMetadataAsync(stored);
+
+        var chunk = await RunUntilSettledAsync(new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" }, WavMetadata);
+
+        Assert.Equal(ChunkState.Stored, chunk.State);
+        Assert.Equal(0, _server.DocumentRequestsReceived);
+        Assert.Equal((stored.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stored))), (chunk.Metadata!.Length, chunk.Metadata.Sha256));
+        Assert.Equal(Encoding.UTF8.GetString(stored), chunk.MetadataJson);
+    }
+
+    /// <summary>A stored document that does not name its chunk proves nothing: it is fetched again (and the write decides).</summary>
+    [Fact]
+    public async Task MetadataStoredWithoutAChunkId_IsFetchedAgain()
+    {
+        var stored = """{ "recordingInfo": { "format": "wav" }, "participants": [] }"""u8.ToArray();
+        await PlaceMetadataAsync(stored);
+
+        var chunk = await RunUntilSettledAsync(new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" }, Encoding.UTF8.GetString(stored));
+
+        Assert.Equal(ChunkState.Stored, chunk.State);
+        Assert.Equal(1, _server.DocumentRequestsReceived);
+    }
+
+    /// <summary>
+    /// A kill between committing the media and the completing commit (the manifest write sits there), and ACS deletes the
+    /// chunk before the retry. For a chunk due to leave ACS within two hours, the files were recorded as soon as the media
+    /// was stored, so the retry needs nothing from ACS and the chunk is stored, not dead-lettered.
+    /// </summary>
+    [Fact]
+    public async Task CrashBeforeCompletingNearAcsExpiry_ThenGoneFromAcs_IsStoredFromTheRecordedFiles()
+    {
+        var (chunk, completions) = await CrashBeforeCompletingThenGoneFromAcsAsync(eventAge: TimeSpan.FromHours(23));
+
+        Assert.Equal(ChunkState.Stored, chunk.State);
+        Assert.Equal(2, completions);
+        Assert.Equal((50_000L, Convert.ToHexStringLower(FaultyObjectServer.Sha256Of(50_000))), (chunk.Media!.Length, chunk.Media.Sha256));
+        Assert.NotNull(chunk.Metadata);
+    }
+
+    /// <summary>
+    /// The same far from ACS's deletion: nothing is recorded before the completing commit (one commit per chunk), and a
+    /// retry after ACS lost the chunk cannot prove the stored media whole, so it is dead-lettered naming the stored copy.
+    /// </summary>
+    [Fact]
+    public async Task CrashBeforeCompletingFarFromAcsExpiry_ThenGoneFromAcs_NamesTheStoredCopy()
+    {
+        var (chunk, _) = await CrashBeforeCompletingThenGoneFromAcsAsync(eventAge: TimeSpan.Zero);
+
+        Assert.Equal(ChunkState.DeadLettered, chunk.State);
+        Assert.Null(chunk.Media);
+        Assert.Contains("A stored copy at", chunk.LastError, StringComparison.Ordinal);
+    }
+
+    private async Task<(ChunkJob Chunk, int Completions)> CrashBeforeCompletingThenGoneFromAcsAsync(TimeSpan eventAge)
+    {
+        var recording = new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" };
+        var transitions = new CrashingCompletion(_jobs.Transitions, () =>
+        {
+            // ACS's retention ends before the retry.
+            _server.Objects.TryRemove("doc-1", out _);
+            _server.Documents.TryRemove("doc-1", out _);
+        });
+        var chunk = await RunUntilSettledAsync(recording, WavMetadata, eventTime: _clock.GetUtcNow() - eventAge, transitions: transitions);
+        return (chunk, transitions.Completions);
+    }
+
     private static byte[] ObjectBytes(long size)
     {
         var bytes = new byte[size];
@@ -256,7 +330,7 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
     /// Runs the worker on chunk doc-1 (metadata served as given, media of <paramref name="mediaSize"/> bytes, or none
     /// when null) until the chunk is stored or dead-lettered.
     /// </summary>
-    private async Task<ChunkJob> RunUntilSettledAsync(RecordingInfo recording, string servedMetadata, long? mediaSize = 50_000)
+    private async Task<ChunkJob> RunUntilSettledAsync(RecordingInfo recording, string servedMetadata, long? mediaSize = 50_000, DateTimeOffset? eventTime = null, IChunkTransitions? transitions = null)
     {
         if (mediaSize is { } size)
         {
@@ -270,14 +344,16 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
             Recording = recording,
             ContentLocation = _server.ContentUri("doc-1"),
             MetadataLocation = new Uri(_server.StorageBase, "v1/objects/doc-1/document"),
-            EventTime = _clock.GetUtcNow(),
+            EventTime = eventTime ?? _clock.GetUtcNow(),
         }], default);
         using var meters = new TestMeterFactory();
         using var signal = new JobSignal();
         var store = new DiskRecordingStore(Path.Combine(_folder, "recordings"));
-        var options = new CallVaultOptions { Worker = { Concurrency = 1, LeaseDuration = LeaseDuration } };
+
+        // A failed attempt is due again at once (on the fake clock) and found within a short poll.
+        var options = new CallVaultOptions { Worker = { Concurrency = 1, LeaseDuration = LeaseDuration, RetryBaseDelay = TimeSpan.Zero, PollInterval = TimeSpan.FromMilliseconds(20) } };
         var worker = new ChunkDownloadWorker(
-            _jobs,
+            transitions is null ? _jobs : new JobStoreWith(_jobs, _jobs.Queue, transitions),
             store,
             _services.GetRequiredService<AcsRecordingClient>(),
             new ManifestWriter(_jobs, store, _clock),
@@ -332,11 +408,41 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
             throw new LeaseLostException("another worker has it");
     }
 
-    private sealed class JobStoreWith(IJobStore inner, IChunkQueue queue) : IJobStore
+    /// <summary>
+    /// The first merged completion fails as a kill there would (nothing of it is written), after running
+    /// <paramref name="onCrash"/>; the retry's goes through.
+    /// </summary>
+    private sealed class CrashingCompletion(IChunkTransitions inner, Action onCrash) : IChunkTransitions
+    {
+        private int _completions;
+
+        public int Completions => Volatile.Read(ref _completions);
+
+        public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken) => inner.RecordProgressAsync(lease, progress, cancellationToken);
+
+        public Task CompleteAsync(ChunkLease lease, string? note, CancellationToken cancellationToken) => inner.CompleteAsync(lease, note, cancellationToken);
+
+        public Task CompleteAsync(ChunkLease lease, ChunkProgress progress, string? note, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _completions) == 1)
+            {
+                onCrash();
+                throw new IOException("killed before the completing commit");
+            }
+
+            return inner.CompleteAsync(lease, progress, note, cancellationToken);
+        }
+
+        public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => inner.FailAsync(lease, reason, retryAt, cancellationToken);
+
+        public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken) => inner.ReleaseAsync(lease, cancellationToken);
+    }
+
+    private sealed class JobStoreWith(IJobStore inner, IChunkQueue queue, IChunkTransitions? transitions = null) : IJobStore
     {
         public IChunkQueue Queue => queue;
 
-        public IChunkTransitions Transitions => inner.Transitions;
+        public IChunkTransitions Transitions => transitions ?? inner.Transitions;
 
         public IDeadLetters DeadLetters => inner.DeadLetters;
 

@@ -156,6 +156,62 @@ public sealed class DiskRecordingStoreTests : IDisposable
         Assert.Equal(content, await File.ReadAllBytesAsync(Path.Combine(_root, "k/chunk-000.wav")));
     }
 
+    /// <summary>
+    /// The checkpoint written at commit is not synced (the commit syncs the file and its folder, not it). A power cut
+    /// before the rename may leave it torn: the reopen then resumes from the last durable checkpoint, which the commit
+    /// left intact, not from zero. Here the commit is refused (another object is at the path), so the partial file and
+    /// every checkpoint stay, and the one the commit wrote is torn as a power cut would leave it.
+    /// </summary>
+    [Fact]
+    public async Task Commit_ItsUnsyncedCheckpointTornByAPowerCut_ResumesFromTheLastDurableCheckpoint()
+    {
+        var store = new DiskRecordingStore(_root, SyncInterval);
+        await store.WriteOnceAsync("t/chunk-000.wav", new byte[] { 1, 2, 3 }, CancellationToken.None);
+        var content = RandomNumberGenerator.GetBytes(200 * 1024);
+        await using (var upload = await store.OpenUploadAsync("t/chunk-000.wav", CancellationToken.None))
+        {
+            for (var offset = 0; offset < content.Length; offset += 10 * 1024)
+            {
+                await upload.Content.WriteAsync(content.AsMemory(offset, 10 * 1024));
+            }
+
+            await Assert.ThrowsAsync<StoredObjectConflictException>(() => upload.CommitAsync(CancellationToken.None));
+        }
+
+        var written = Directory.GetFiles(Path.Combine(_root, "t"), "chunk-000.wav.partial*.ckpt")
+            .Where(f => File.ReadAllText(f).Contains($"\n{content.Length}\n", StringComparison.Ordinal))
+            .ToList();
+        Assert.NotEmpty(written);
+        foreach (var checkpoint in written)
+        {
+            var bytes = await File.ReadAllBytesAsync(checkpoint);
+            await File.WriteAllBytesAsync(checkpoint, bytes.AsSpan(0, bytes.Length / 2).ToArray());
+        }
+
+        await using var resumed = await store.OpenUploadAsync("t/chunk-000.wav", CancellationToken.None);
+        Assert.Equal(140 * 1024, resumed.PersistedLength);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await resumed.HashPersistedAsync(hash, CancellationToken.None);
+        Assert.Equal(SHA256.HashData(content.AsSpan(0, 140 * 1024)), hash.GetHashAndReset());
+    }
+
+    /// <summary>A kill after the commit's checkpoint but before the rename resumes at the end: nothing is downloaded again.</summary>
+    [Fact]
+    public async Task Commit_RefusedWithItsCheckpointIntact_ResumesAtTheEnd()
+    {
+        var store = new DiskRecordingStore(_root, SyncInterval);
+        await store.WriteOnceAsync("u/chunk-000.wav", new byte[] { 1, 2, 3 }, CancellationToken.None);
+        var content = RandomNumberGenerator.GetBytes(200 * 1024);
+        await using (var upload = await store.OpenUploadAsync("u/chunk-000.wav", CancellationToken.None))
+        {
+            await upload.Content.WriteAsync(content);
+            await Assert.ThrowsAsync<StoredObjectConflictException>(() => upload.CommitAsync(CancellationToken.None));
+        }
+
+        await using var resumed = await store.OpenUploadAsync("u/chunk-000.wav", CancellationToken.None);
+        Assert.Equal(content.Length, resumed.PersistedLength);
+    }
+
     /// <summary>A failed fsync is a failed write: the write throws, the upload refuses more, and a reopen resumes from the last good checkpoint.</summary>
     [Fact]
     public async Task Upload_FsyncFails_TheWriteFailsAndTheUploadResumesFromTheLastCheckpoint()
