@@ -39,11 +39,13 @@ public sealed partial class RetentionSweeper(
         }
 
         var deleted = 0;
+        var attempts = 0;
         try
         {
             // A deletion begun is finished, whatever the settings are now: its files may already be partly gone.
-            foreach (var unfinished in await jobs.Retention.ListUnfinishedDeletionsAsync(settings.BatchSize, cancellationToken).ConfigureAwait(false))
+            foreach (var unfinished in await jobs.Retention.ListUnfinishedDeletionsAsync(Math.Min(settings.BatchSize, settings.MaxDeletionsPerPass), cancellationToken).ConfigureAwait(false))
             {
+                attempts++;
                 var (_, written) = await deleter.ResumeAsync(unfinished, cancellationToken).ConfigureAwait(false);
                 deleted += written ? 1 : 0;
                 if (!await RenewAsync(settings, cancellationToken).ConfigureAwait(false))
@@ -57,15 +59,29 @@ public sealed partial class RetentionSweeper(
                 return deleted;
             }
 
-            var storedBefore = timeProvider.GetUtcNow() - TimeSpan.FromDays(keepDays);
-            while (true)
+            var now = timeProvider.GetUtcNow();
+            if (await jobs.Retention.GetNewestActivityAsync(cancellationToken).ConfigureAwait(false) is { } newest
+                && now - newest > settings.ClockLeadTolerance)
             {
-                var due = await jobs.Retention.ListDueAsync(storedBefore, settings.BatchSize, cancellationToken).ConfigureAwait(false);
+                // Either nothing arrived for that long or this clock jumped ahead; deleting by it could take every
+                // recording not held, so they are kept until the clock and the database agree again.
+                metrics.Skipped.Add(1, new KeyValuePair<string, object?>("reason", "clock_ahead"));
+                Log.ClockAhead(logger, now, settings.ClockLeadTolerance, newest);
+                return deleted;
+            }
+
+            var storedBefore = now - TimeSpan.FromDays(keepDays);
+            while (attempts < settings.MaxDeletionsPerPass)
+            {
+                var due = await jobs.Retention.ListDueAsync(storedBefore, Math.Min(settings.BatchSize, settings.MaxDeletionsPerPass - attempts), cancellationToken).ConfigureAwait(false);
                 var deletedThisBatch = 0;
                 foreach (var key in due)
                 {
+                    attempts++;
                     var result = await deleter.DeleteAsync(key, settings.Rule, storedBefore, caller: null, cancellationToken).ConfigureAwait(false);
-                    deletedThisBatch += result.Tombstone is null ? 0 : 1;
+
+                    // Only a tombstone this deletion wrote counts: one found already written deleted nothing now.
+                    deletedThisBatch += result.Written ? 1 : 0;
                     if (!await RenewAsync(settings, cancellationToken).ConfigureAwait(false))
                     {
                         return deleted + deletedThisBatch;
@@ -80,6 +96,8 @@ public sealed partial class RetentionSweeper(
                     return deleted;
                 }
             }
+
+            return deleted;
         }
         finally
         {
@@ -149,6 +167,9 @@ public sealed partial class RetentionSweeper(
 
         [LoggerMessage(2, LogLevel.Warning, "Retention sweep failed; it runs again at the next interval")]
         public static partial void SweepFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Warning, "Retention sweep skipped: this clock ({Now:u}) is more than {Tolerance} ahead of the newest time the database recorded ({Newest:u}); deleting by it could take every recording not held")]
+        public static partial void ClockAhead(ILogger logger, DateTimeOffset now, TimeSpan tolerance, DateTimeOffset newest);
 
         [LoggerMessage(3, LogLevel.Debug, "Could not release the retention lease; it expires on its own")]
         public static partial void ReleaseFailed(ILogger logger, Exception exception);
