@@ -46,8 +46,7 @@ public sealed partial class RetentionSweeper(
             foreach (var unfinished in await jobs.Retention.ListUnfinishedDeletionsAsync(Math.Min(settings.BatchSize, settings.MaxDeletionsPerPass), cancellationToken).ConfigureAwait(false))
             {
                 attempts++;
-                var (_, written) = await deleter.ResumeAsync(unfinished, cancellationToken).ConfigureAwait(false);
-                deleted += written ? 1 : 0;
+                deleted += await TryAsync(unfinished.RecordingKey, async () => (await deleter.ResumeAsync(unfinished, cancellationToken).ConfigureAwait(false)).Written, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                 if (!await RenewAsync(settings, cancellationToken).ConfigureAwait(false))
                 {
                     return deleted;
@@ -78,10 +77,9 @@ public sealed partial class RetentionSweeper(
                 foreach (var key in due)
                 {
                     attempts++;
-                    var result = await deleter.DeleteAsync(key, settings.Rule, storedBefore, caller: null, cancellationToken).ConfigureAwait(false);
 
                     // Only a tombstone this deletion wrote counts: one found already written deleted nothing now.
-                    deletedThisBatch += result.Written ? 1 : 0;
+                    deletedThisBatch += await TryAsync(key, async () => (await deleter.DeleteAsync(key, settings.Rule, storedBefore, caller: null, cancellationToken).ConfigureAwait(false)).Written, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                     if (!await RenewAsync(settings, cancellationToken).ConfigureAwait(false))
                     {
                         return deleted + deletedThisBatch;
@@ -90,7 +88,8 @@ public sealed partial class RetentionSweeper(
 
                 deleted += deletedThisBatch;
 
-                // A short batch was the last; one that deleted nothing (each was held or changed meanwhile) must not spin.
+                // A short batch was the last; one that deleted nothing (each was held, changed meanwhile or failed) must not
+                // spin. A failed one keeps its mark, so it is not listed due again: the next pass resumes it.
                 if (due.Count < settings.BatchSize || deletedThisBatch == 0)
                 {
                     return deleted;
@@ -157,6 +156,24 @@ public sealed partial class RetentionSweeper(
         }
     }
 
+    /// <summary>
+    /// Runs one deletion; a failure (a file the store cannot delete, say) is logged and counted, and leaves its mark for
+    /// the next pass, instead of ending the pass: one recording that cannot go must not keep every other one.
+    /// </summary>
+    private async Task<bool> TryAsync(string recordingKey, Func<Task<bool>> deletion, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await deletion().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            metrics.Failures.Add(1);
+            Log.DeletionFailed(logger, recordingKey, ex);
+            return false;
+        }
+    }
+
     private Task<bool> RenewAsync(RetentionOptions settings, CancellationToken cancellationToken) =>
         jobs.Retention.TryAcquireLeaseAsync(Owner, settings.LeaseDuration, cancellationToken);
 
@@ -170,6 +187,9 @@ public sealed partial class RetentionSweeper(
 
         [LoggerMessage(4, LogLevel.Warning, "Retention sweep skipped: this clock ({Now:u}) is more than {Tolerance} ahead of the newest time the database recorded ({Newest:u}); deleting by it could take every recording not held")]
         public static partial void ClockAhead(ILogger logger, DateTimeOffset now, TimeSpan tolerance, DateTimeOffset newest);
+
+        [LoggerMessage(5, LogLevel.Warning, "Deleting recording {RecordingKey} failed; its mark stays and the next sweep pass tries again")]
+        public static partial void DeletionFailed(ILogger logger, string recordingKey, Exception exception);
 
         [LoggerMessage(3, LogLevel.Debug, "Could not release the retention lease; it expires on its own")]
         public static partial void ReleaseFailed(ILogger logger, Exception exception);

@@ -132,7 +132,7 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
         Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
         var failing = new FailAfterDeletes(Files, deletesBeforeFailure: 1);
 
-        await Assert.ThrowsAsync<IOException>(() => NewSweeper(Jobs, failing).SweepOnceAsync(default));
+        Assert.Equal(0, await NewSweeper(Jobs, failing).SweepOnceAsync(default));
         Assert.NotEmpty(await ListObjectsAsync());
         Assert.Single(await Jobs.Retention.ListUnfinishedDeletionsAsync(10, default));
 
@@ -142,6 +142,38 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
         Assert.Empty(await ListObjectsAsync());
         Assert.Single(await Jobs.Retention.ListTombstonesAsync(10, default));
         Assert.Empty(await Jobs.Retention.ListUnfinishedDeletionsAsync(10, default));
+    }
+
+    /// <summary>
+    /// A deletion that fails every time (a file the store cannot delete) does not stop the others: the pass goes on,
+    /// counts the failure in callvault.retention.failures, and the next pass tries it again.
+    /// </summary>
+    [Fact]
+    public async Task Sweep_OneDeletionFailingEveryTime_DoesNotBlockTheOthers()
+    {
+        await StoreRecordingAsync("stuck", chunks: 1);
+        await StoreRecordingAsync("free-1", chunks: 1);
+        await StoreRecordingAsync("free-2", chunks: 1);
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
+        var failures = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "callvault.retention.failures")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref failures, value));
+        listener.Start();
+        var failing = new FailDeletesUnder(Files, "/call-stuck/");
+
+        Assert.Equal(2, await NewSweeper(Jobs, failing).SweepOnceAsync(default));
+        Assert.Equal(0, await NewSweeper(Jobs, failing).SweepOnceAsync(default));
+
+        Assert.Equal(2, Interlocked.Read(ref failures));
+        Assert.Equal(["stuck"], (await Jobs.Retention.ListUnfinishedDeletionsAsync(10, default)).Select(d => d.RecordingKey));
+        Assert.Equal(2, (await Jobs.Retention.ListTombstonesAsync(10, default)).Count);
     }
 
     /// <summary>Two instances sweeping at once: every recording is deleted once, by whichever holds the lease (the other's pass deletes nothing).</summary>
@@ -271,6 +303,24 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
         Assert.Equal(1, Interlocked.Read(ref skipped));
     }
 
+    /// <summary>
+    /// A manifest writer that read the recording's rows before the deletion completed and writes after the deleter's
+    /// last manifest delete removes the manifest it just wrote: nothing is left in the store beside the tombstone.
+    /// </summary>
+    [Fact]
+    public async Task ManifestWrittenAfterTheDeletion_IsRemovedByItsWriter()
+    {
+        var files = await StoreRecordingAsync("raced", chunks: 1);
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
+        var racing = new DeleteBeforeReplace(Files, () => NewSweeper(Jobs, Files).SweepOnceAsync(default));
+
+        await new ManifestWriter(Jobs, racing, Clock).WriteAsync("raced", RecordingLayout.FolderOf(Request("raced", 0).Recording, Start), completing: null, default);
+
+        Assert.NotNull(await Jobs.Retention.GetTombstoneAsync("raced", default));
+        Assert.Empty(await ListObjectsAsync());
+        Assert.NotEmpty(files);
+    }
+
     private RetentionSweeper NewSweeper(IJobStore jobs, IRecordingStore files)
     {
         var metrics = new RetentionMetrics(_meters);
@@ -351,6 +401,49 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
 
         public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) =>
             Interlocked.Increment(ref _deletes) > deletesBeforeFailure ? throw new IOException("The process died here.") : inner.DeleteAsync(path, cancellationToken);
+    }
+
+    /// <summary>A recording store that cannot delete anything whose path contains a part.</summary>
+    private sealed class FailDeletesUnder(IRecordingStore inner, string part) : IRecordingStore
+    {
+        public Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken) => inner.OpenUploadAsync(path, cancellationToken);
+
+        public Task WriteOnceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteOnceAsync(path, content, cancellationToken);
+
+        public Task ReplaceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.ReplaceAsync(path, content, cancellationToken);
+
+        public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);
+
+        public Task CheckWritableAsync(CancellationToken cancellationToken) => inner.CheckWritableAsync(cancellationToken);
+
+        public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) =>
+            path.Contains(part, StringComparison.Ordinal) ? throw new IOException("Permission denied (injected).") : inner.DeleteAsync(path, cancellationToken);
+    }
+
+    /// <summary>A recording store that runs a deletion just before its first replace goes through.</summary>
+    private sealed class DeleteBeforeReplace(IRecordingStore inner, Func<Task<int>> deletion) : IRecordingStore
+    {
+        private int _replaces;
+
+        public Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken) => inner.OpenUploadAsync(path, cancellationToken);
+
+        public Task WriteOnceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteOnceAsync(path, content, cancellationToken);
+
+        public async Task ReplaceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _replaces) == 1)
+            {
+                Assert.Equal(1, await deletion());
+            }
+
+            await inner.ReplaceAsync(path, content, cancellationToken);
+        }
+
+        public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);
+
+        public Task CheckWritableAsync(CancellationToken cancellationToken) => inner.CheckWritableAsync(cancellationToken);
+
+        public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) => inner.DeleteAsync(path, cancellationToken);
     }
 
     private sealed class Monitor<T>(T value) : IOptionsMonitor<T>
