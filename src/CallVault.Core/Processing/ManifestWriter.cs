@@ -63,9 +63,17 @@ public sealed class ManifestWriter(IJobStore jobs, IRecordingStore store, TimePr
                 CallVault.Diagnostics.CrashPoint.Hit("manifest.write");
                 await store.ReplaceAsync(RecordingLayout.ManifestPath(folder), JsonSerializer.SerializeToUtf8Bytes(manifest, Json), cancellationToken).ConfigureAwait(false);
                 var after = WithCompleted(await jobs.Recordings.GetRecordingAsync(recordingKey, cancellationToken).ConfigureAwait(false), completing);
-                if (after is null || StoredChunks(after).SetEquals(StoredChunks(details)))
+                if (after is null || await jobs.Retention.GetTombstoneAsync(recordingKey, cancellationToken).ConfigureAwait(false) is not null)
                 {
-                    return after is not null && after.Chunks.Count == StoredChunks(after).Count;
+                    // Deleted while this was being written (the rows read before the deletion completed): the deleter's
+                    // last manifest delete may have come before this write, so this writer removes what it wrote.
+                    await store.DeleteAsync(RecordingLayout.ManifestPath(folder), cancellationToken).ConfigureAwait(false);
+                    return false;
+                }
+
+                if (StoredChunks(after).SetEquals(StoredChunks(details)))
+                {
+                    return after.Chunks.Count == StoredChunks(after).Count;
                 }
 
                 details = after;

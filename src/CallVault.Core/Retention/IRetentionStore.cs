@@ -43,9 +43,16 @@ public interface IRetentionStore
 
     /// <summary>
     /// Recordings retention may delete: every chunk stored and verified, the last stored before <paramref name="storedBefore"/>,
-    /// no active hold, not being deleted. Oldest first; <paramref name="take"/> is clamped to 1-1,000.
+    /// no active hold, not being deleted, no tombstone (rows beside one are not deleted twice). Oldest first; <paramref name="take"/> is clamped to 1-1,000.
     /// </summary>
     Task<IReadOnlyList<string>> ListDueAsync(DateTimeOffset storedBefore, int take, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The newest time the database recorded anything arriving or being stored (a chunk stored or received, an event
+    /// received), by the clock of the instance that wrote it; null when it is empty. The sweep compares its own clock
+    /// with it to notice a clock that jumped ahead.
+    /// </summary>
+    Task<DateTimeOffset?> GetNewestActivityAsync(CancellationToken cancellationToken);
 
     /// <summary>Recordings marked for deletion whose deletion has not finished (a crash, another instance now gone).</summary>
     Task<IReadOnlyList<RetentionDeletion>> ListUnfinishedDeletionsAsync(int take, CancellationToken cancellationToken);

@@ -42,8 +42,8 @@ public sealed partial class RecordingDeleter(IJobStore jobs, IRecordingStore sto
             return new DeletionResult(start.Outcome, null, start.Hold);
         }
 
-        var (tombstone, _) = await RunAsync(deletion, caller, cancellationToken).ConfigureAwait(false);
-        return new DeletionResult(start.Outcome, tombstone, null);
+        var (tombstone, written) = await RunAsync(deletion, caller, cancellationToken).ConfigureAwait(false);
+        return new DeletionResult(start.Outcome, tombstone, null) { Written = written };
     }
 
     /// <summary>Finishes a deletion an earlier attempt began.</summary>
@@ -113,4 +113,8 @@ public sealed partial class RecordingDeleter(IJobStore jobs, IRecordingStore sto
 /// <param name="Outcome">Started or resumed (then <paramref name="Tombstone"/> is set), or why nothing was deleted.</param>
 /// <param name="Tombstone">The deleted recording's tombstone.</param>
 /// <param name="Hold">The hold that refused the deletion.</param>
-public sealed record DeletionResult(DeletionOutcome Outcome, Tombstone? Tombstone, LegalHold? Hold);
+public sealed record DeletionResult(DeletionOutcome Outcome, Tombstone? Tombstone, LegalHold? Hold)
+{
+    /// <summary>Whether this deletion wrote <see cref="Tombstone"/> (false: it was there already; nothing was deleted now).</summary>
+    public bool Written { get; init; }
+}

@@ -15,11 +15,19 @@ public sealed class RetentionMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(CallVaultMetrics.MeterName);
         Deleted = _meter.CreateCounter<long>("callvault.retention.deleted", "{recording}", "Recordings deleted from the store, by rule (retention or manual).");
+        Failures = _meter.CreateCounter<long>("callvault.retention.failures", "{deletion}", "Recording deletions that failed (their mark stays; the next sweep pass tries again).");
+        Skipped = _meter.CreateCounter<long>("callvault.retention.skipped", "{pass}", "Retention sweep passes that refused to delete, by reason (clock_ahead).");
         _meter.CreateObservableGauge("callvault.holds.active", () => Interlocked.Read(ref _activeHolds), "{recording}", "Recordings under legal hold, as last counted (every sweep interval and on every change).");
     }
 
     /// <summary>Recordings deleted; label <c>rule</c> is <c>retention</c> or <c>manual</c>.</summary>
     public Counter<long> Deleted { get; }
+
+    /// <summary>Recording deletions by the sweep that failed and are tried again at the next pass.</summary>
+    public Counter<long> Failures { get; }
+
+    /// <summary>Sweep passes that deleted nothing on purpose; label <c>reason</c> is <c>clock_ahead</c>.</summary>
+    public Counter<long> Skipped { get; }
 
     /// <summary>Records the number of active holds last counted.</summary>
     public void SetActiveHolds(long count) => Interlocked.Exchange(ref _activeHolds, count);

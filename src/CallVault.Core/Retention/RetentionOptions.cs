@@ -33,6 +33,24 @@ public sealed class RetentionOptions
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Recordings one sweep pass deletes at most (deletions a crash interrupted included); the rest wait for the next
+    /// pass, so that a mistake (a wrong KeepDays, a clock that jumped) costs at most this many per interval. Default
+    /// 1,000; 1 to 1,000,000.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxDeletionsPerPass { get; set; } = 1000;
+
+    /// <summary>
+    /// How far this instance's clock may be ahead of the newest time the database recorded anything arriving or being
+    /// stored before the sweep refuses to run (warning logged, <c>callvault.retention.skipped</c> counted with reason
+    /// <c>clock_ahead</c>): a clock jumped forward would otherwise delete every recording not held. A site that receives
+    /// nothing for longer than this also stops sweeping until something arrives; it keeps recordings longer, never
+    /// shorter. Default 7 days; 1 hour to 3,650 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan ClockLeadTolerance { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>The rule a retention deletion records in its tombstone, e.g. <c>retention:KeepDays=30</c>.</summary>
     public string Rule => $"retention:KeepDays={KeepDays}";
 }

@@ -39,13 +39,14 @@ public sealed partial class RetentionSweeper(
         }
 
         var deleted = 0;
+        var attempts = 0;
         try
         {
             // A deletion begun is finished, whatever the settings are now: its files may already be partly gone.
-            foreach (var unfinished in await jobs.Retention.ListUnfinishedDeletionsAsync(settings.BatchSize, cancellationToken).ConfigureAwait(false))
+            foreach (var unfinished in await jobs.Retention.ListUnfinishedDeletionsAsync(Math.Min(settings.BatchSize, settings.MaxDeletionsPerPass), cancellationToken).ConfigureAwait(false))
             {
-                var (_, written) = await deleter.ResumeAsync(unfinished, cancellationToken).ConfigureAwait(false);
-                deleted += written ? 1 : 0;
+                attempts++;
+                deleted += await TryAsync(unfinished.RecordingKey, async () => (await deleter.ResumeAsync(unfinished, cancellationToken).ConfigureAwait(false)).Written, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                 if (!await RenewAsync(settings, cancellationToken).ConfigureAwait(false))
                 {
                     return deleted;
@@ -57,15 +58,28 @@ public sealed partial class RetentionSweeper(
                 return deleted;
             }
 
-            var storedBefore = timeProvider.GetUtcNow() - TimeSpan.FromDays(keepDays);
-            while (true)
+            var now = timeProvider.GetUtcNow();
+            if (await jobs.Retention.GetNewestActivityAsync(cancellationToken).ConfigureAwait(false) is { } newest
+                && now - newest > settings.ClockLeadTolerance)
             {
-                var due = await jobs.Retention.ListDueAsync(storedBefore, settings.BatchSize, cancellationToken).ConfigureAwait(false);
+                // Either nothing arrived for that long or this clock jumped ahead; deleting by it could take every
+                // recording not held, so they are kept until the clock and the database agree again.
+                metrics.Skipped.Add(1, new KeyValuePair<string, object?>("reason", "clock_ahead"));
+                Log.ClockAhead(logger, now, settings.ClockLeadTolerance, newest);
+                return deleted;
+            }
+
+            var storedBefore = now - TimeSpan.FromDays(keepDays);
+            while (attempts < settings.MaxDeletionsPerPass)
+            {
+                var due = await jobs.Retention.ListDueAsync(storedBefore, Math.Min(settings.BatchSize, settings.MaxDeletionsPerPass - attempts), cancellationToken).ConfigureAwait(false);
                 var deletedThisBatch = 0;
                 foreach (var key in due)
                 {
-                    var result = await deleter.DeleteAsync(key, settings.Rule, storedBefore, caller: null, cancellationToken).ConfigureAwait(false);
-                    deletedThisBatch += result.Tombstone is null ? 0 : 1;
+                    attempts++;
+
+                    // Only a tombstone this deletion wrote counts: one found already written deleted nothing now.
+                    deletedThisBatch += await TryAsync(key, async () => (await deleter.DeleteAsync(key, settings.Rule, storedBefore, caller: null, cancellationToken).ConfigureAwait(false)).Written, cancellationToken).ConfigureAwait(false) ? 1 : 0;
                     if (!await RenewAsync(settings, cancellationToken).ConfigureAwait(false))
                     {
                         return deleted + deletedThisBatch;
@@ -74,12 +88,15 @@ public sealed partial class RetentionSweeper(
 
                 deleted += deletedThisBatch;
 
-                // A short batch was the last; one that deleted nothing (each was held or changed meanwhile) must not spin.
+                // A short batch was the last; one that deleted nothing (each was held, changed meanwhile or failed) must not
+                // spin. A failed one keeps its mark, so it is not listed due again: the next pass resumes it.
                 if (due.Count < settings.BatchSize || deletedThisBatch == 0)
                 {
                     return deleted;
                 }
             }
+
+            return deleted;
         }
         finally
         {
@@ -139,6 +156,24 @@ public sealed partial class RetentionSweeper(
         }
     }
 
+    /// <summary>
+    /// Runs one deletion; a failure (a file the store cannot delete, say) is logged and counted, and leaves its mark for
+    /// the next pass, instead of ending the pass: one recording that cannot go must not keep every other one.
+    /// </summary>
+    private async Task<bool> TryAsync(string recordingKey, Func<Task<bool>> deletion, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await deletion().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            metrics.Failures.Add(1);
+            Log.DeletionFailed(logger, recordingKey, ex);
+            return false;
+        }
+    }
+
     private Task<bool> RenewAsync(RetentionOptions settings, CancellationToken cancellationToken) =>
         jobs.Retention.TryAcquireLeaseAsync(Owner, settings.LeaseDuration, cancellationToken);
 
@@ -149,6 +184,12 @@ public sealed partial class RetentionSweeper(
 
         [LoggerMessage(2, LogLevel.Warning, "Retention sweep failed; it runs again at the next interval")]
         public static partial void SweepFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Warning, "Retention sweep skipped: this clock ({Now:u}) is more than {Tolerance} ahead of the newest time the database recorded ({Newest:u}); deleting by it could take every recording not held")]
+        public static partial void ClockAhead(ILogger logger, DateTimeOffset now, TimeSpan tolerance, DateTimeOffset newest);
+
+        [LoggerMessage(5, LogLevel.Warning, "Deleting recording {RecordingKey} failed; its mark stays and the next sweep pass tries again")]
+        public static partial void DeletionFailed(ILogger logger, string recordingKey, Exception exception);
 
         [LoggerMessage(3, LogLevel.Debug, "Could not release the retention lease; it expires on its own")]
         public static partial void ReleaseFailed(ILogger logger, Exception exception);

@@ -36,6 +36,11 @@ public sealed partial class DiskRecordingStore : IRecordingStore
     // A new process starts empty, so the folders an earlier process created but crashed before syncing are synced again.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _durableFolders = new(StringComparer.Ordinal);
 
+    // Serialises creating folders with removing empty ones, so that a removal cannot happen between a writer's check that
+    // a folder exists and its creation of the folders below (Directory.CreateDirectory would re-create the removed ones
+    // without syncing their parents), and so that a removed folder leaves the durable cache before a writer looks.
+    private readonly Lock _folders = new();
+
     /// <summary>Creates the store; the folder is created when missing.</summary>
     /// <param name="root">The root folder.</param>
     /// <param name="syncIntervalBytes">Bytes an upload writes between fsync checkpoints, at least 64 KiB; default <see cref="DefaultSyncIntervalBytes"/>.</param>
@@ -149,9 +154,29 @@ public sealed partial class DiskRecordingStore : IRecordingStore
         File.Delete(full + PartialSuffix);
         File.Delete(full + PartialSuffix + CheckpointSuffix);
         File.Delete(full + PartialSuffix + CommitCheckpointSuffix);
+        RemoveLeftoverTemporaries(folder);
         _sync.SyncDirectory(folder);
         RemoveEmptyFolders(folder);
         return Task.FromResult(existed);
+    }
+
+    /// <summary>
+    /// Once a folder holds nothing but temporary files (<c>*.tmp</c>: a write or checkpoint a crash interrupted before
+    /// its rename), they are removed so that the folder can go with the last object. While anything else is there they
+    /// are left alone: one may be a write in progress beside it.
+    /// </summary>
+    private static void RemoveLeftoverTemporaries(string folder)
+    {
+        var entries = Directory.EnumerateFileSystemEntries(folder).ToList();
+        if (entries.Count == 0 || !entries.All(e => e.EndsWith(".tmp", StringComparison.Ordinal) && File.Exists(e)))
+        {
+            return;
+        }
+
+        foreach (var temporary in entries)
+        {
+            File.Delete(temporary);
+        }
     }
 
     /// <summary>The absolute path for a store-relative one; throws when it is malformed or would leave the root.</summary>
@@ -176,6 +201,14 @@ public sealed partial class DiskRecordingStore : IRecordingStore
     /// loss. <paramref name="stopAt"/> (the root) is never created here.
     /// </summary>
     private void CreateDirectories(string folder, string? stopAt)
+    {
+        lock (_folders)
+        {
+            CreateDirectoriesLocked(folder, stopAt);
+        }
+    }
+
+    private void CreateDirectoriesLocked(string folder, string? stopAt)
     {
         var missing = new Stack<string>();
         for (var current = folder; !Directory.Exists(current); current = Path.GetDirectoryName(current)!)
@@ -203,6 +236,14 @@ public sealed partial class DiskRecordingStore : IRecordingStore
     /// <summary>Removes <paramref name="folder"/> and its parents while they are empty, stopping below the root.</summary>
     private void RemoveEmptyFolders(string folder)
     {
+        lock (_folders)
+        {
+            RemoveEmptyFoldersLocked(folder);
+        }
+    }
+
+    private void RemoveEmptyFoldersLocked(string folder)
+    {
         var root = Path.TrimEndingDirectorySeparator(_root);
         for (var current = folder; current.Length > root.Length && current.StartsWith(_root, StringComparison.Ordinal); current = Path.GetDirectoryName(current)!)
         {
@@ -214,6 +255,9 @@ public sealed partial class DiskRecordingStore : IRecordingStore
                 }
 
                 Directory.Delete(current);
+
+                // Gone, so no longer durable: if it comes back its parent must be synced again.
+                _durableFolders.TryRemove(current, out _);
                 _sync.SyncDirectory(Path.GetDirectoryName(current)!);
             }
             catch (IOException)

@@ -32,7 +32,8 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
 
     private IRecordingStore Files { get; set; } = null!;
 
-    private RetentionOptions Options { get; } = new() { KeepDays = KeepDays, BatchSize = 2 };
+    // The fake clock jumps weeks at a time with nothing received in between; the clock-jump guard has its own test.
+    private RetentionOptions Options { get; } = new() { KeepDays = KeepDays, BatchSize = 2, ClockLeadTolerance = TimeSpan.FromDays(400) };
 
     protected abstract Task<IRecordingStore> CreateRecordingStoreAsync();
 
@@ -131,7 +132,7 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
         Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
         var failing = new FailAfterDeletes(Files, deletesBeforeFailure: 1);
 
-        await Assert.ThrowsAsync<IOException>(() => NewSweeper(Jobs, failing).SweepOnceAsync(default));
+        Assert.Equal(0, await NewSweeper(Jobs, failing).SweepOnceAsync(default));
         Assert.NotEmpty(await ListObjectsAsync());
         Assert.Single(await Jobs.Retention.ListUnfinishedDeletionsAsync(10, default));
 
@@ -141,6 +142,38 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
         Assert.Empty(await ListObjectsAsync());
         Assert.Single(await Jobs.Retention.ListTombstonesAsync(10, default));
         Assert.Empty(await Jobs.Retention.ListUnfinishedDeletionsAsync(10, default));
+    }
+
+    /// <summary>
+    /// A deletion that fails every time (a file the store cannot delete) does not stop the others: the pass goes on,
+    /// counts the failure in callvault.retention.failures, and the next pass tries it again.
+    /// </summary>
+    [Fact]
+    public async Task Sweep_OneDeletionFailingEveryTime_DoesNotBlockTheOthers()
+    {
+        await StoreRecordingAsync("stuck", chunks: 1);
+        await StoreRecordingAsync("free-1", chunks: 1);
+        await StoreRecordingAsync("free-2", chunks: 1);
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
+        var failures = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "callvault.retention.failures")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref failures, value));
+        listener.Start();
+        var failing = new FailDeletesUnder(Files, "/call-stuck/");
+
+        Assert.Equal(2, await NewSweeper(Jobs, failing).SweepOnceAsync(default));
+        Assert.Equal(0, await NewSweeper(Jobs, failing).SweepOnceAsync(default));
+
+        Assert.Equal(2, Interlocked.Read(ref failures));
+        Assert.Equal(["stuck"], (await Jobs.Retention.ListUnfinishedDeletionsAsync(10, default)).Select(d => d.RecordingKey));
+        Assert.Equal(2, (await Jobs.Retention.ListTombstonesAsync(10, default)).Count);
     }
 
     /// <summary>Two instances sweeping at once: every recording is deleted once, by whichever holds the lease (the other's pass deletes nothing).</summary>
@@ -163,6 +196,129 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
         Assert.Empty(await ListObjectsAsync());
         Assert.Equal(5, (await Jobs.Retention.ListTombstonesAsync(10, default)).Count);
         Assert.Equal(5, (await Jobs.AccessAudit.ListAsync(new AccessAuditQuery(), default)).Records.Count(r => r.Entry.Action == AccessAuditActions.RecordingDelete));
+    }
+
+    /// <summary>
+    /// A chunk redelivered after its recording was deleted is recorded as refused (dead-lettered by the worker with the
+    /// reason), not pending: it is not downloaded again into a recording that has a tombstone.
+    /// </summary>
+    [Fact]
+    public async Task Redelivery_AfterTombstone_IsRefusedNotPending()
+    {
+        await StoreRecordingAsync("gone", chunks: 1);
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
+        Assert.Equal(1, await NewSweeper(Jobs, Files).SweepOnceAsync(default));
+
+        await Jobs.Queue.EnqueueAsync("e-redelivered", [Request("gone", 0)], default);
+
+        var lease = Assert.IsType<ChunkLease>(await Jobs.Queue.TryLeaseAsync("worker", TimeSpan.FromMinutes(5), default));
+        Assert.Equal("gone-d0", lease.DocumentId);
+        Assert.Contains("deleted", lease.Job.Request.RejectedReason, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// A chunk delivered between the start of a deletion and its end is recorded refused and survives the deletion (a
+    /// visible dead letter, not an acknowledged delivery silently removed with the recording's rows); the tombstone
+    /// lists only what was deleted.
+    /// </summary>
+    [Fact]
+    public async Task Delivery_DuringADeletion_IsRefusedAndKeptBesideTheTombstone()
+    {
+        await StoreRecordingAsync("late", chunks: 1);
+        Assert.Equal(DeletionOutcome.Started, (await Jobs.Retention.BeginDeletionAsync("late", "manual:ops", null, default)).Outcome);
+
+        await Jobs.Queue.EnqueueAsync("e-late-1", [Request("late", 1)], default);
+        Assert.Equal(1, await NewSweeper(Jobs, Files).SweepOnceAsync(default));
+
+        var tombstone = Assert.IsType<Tombstone>(await Jobs.Retention.GetTombstoneAsync("late", default));
+        Assert.Equal("late-d0", Assert.Single(tombstone.Chunks).DocumentId);
+        var left = Assert.IsType<RecordingDetails>(await Jobs.Recordings.GetRecordingAsync("late", default));
+        var refused = Assert.Single(left.Chunks);
+        Assert.Equal("late-d1", refused.Request.DocumentId);
+        Assert.Contains("deleted", refused.Request.RejectedReason, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(await Jobs.Retention.ListUnfinishedDeletionsAsync(10, default));
+    }
+
+    /// <summary>
+    /// A recording stored again beside its tombstone (a redelivery before intake refused them) is neither counted as
+    /// deleted nor listed as due again and again: the pass ends, and the audit log holds the one deletion.
+    /// </summary>
+    [Fact]
+    public async Task Sweep_RowsBesideATombstone_EndsAndCountsNothing()
+    {
+        await StoreRecordingAsync("zombie", chunks: 1);
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
+        Assert.Equal(1, await NewSweeper(Jobs, Files).SweepOnceAsync(default));
+        await StoreRecordingAsync("zombie", chunks: 1, eventPrefix: "again");
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
+
+        // Guards against the endless loop this test is about; a pass here takes milliseconds.
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, await NewSweeper(Jobs, Files).SweepOnceAsync(guard.Token));
+        Assert.Empty(await Jobs.Retention.ListDueAsync(Clock.GetUtcNow(), 10, default));
+        Assert.Single((await Jobs.AccessAudit.ListAsync(new AccessAuditQuery { RecordingKey = "zombie" }, default)).Records);
+    }
+
+    /// <summary>A pass deletes at most MaxDeletionsPerPass recordings; the rest wait for the next pass.</summary>
+    [Fact]
+    public async Task Sweep_DeletesAtMostTheCapPerPass()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await StoreRecordingAsync($"cap-{i}", chunks: 1);
+        }
+
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
+        Options.MaxDeletionsPerPass = 3;
+
+        Assert.Equal(3, await NewSweeper(Jobs, Files).SweepOnceAsync(default));
+        Assert.Equal(2, await NewSweeper(Jobs, Files).SweepOnceAsync(default));
+    }
+
+    /// <summary>
+    /// A clock jumped far ahead of everything the database recorded (newest stored or received time) sweeps nothing:
+    /// it warns and counts the skip instead of deleting every recording not held.
+    /// </summary>
+    [Fact]
+    public async Task Sweep_ClockFarAheadOfTheDatabase_DeletesNothing_AndCountsTheSkip()
+    {
+        var files = await StoreRecordingAsync("kept", chunks: 1);
+        var skipped = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "callvault.retention.skipped")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref skipped, value));
+        listener.Start();
+        Options.ClockLeadTolerance = TimeSpan.FromDays(7);
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 8));
+        var sweeper = NewSweeper(Jobs, Files);
+
+        Assert.Equal(0, await sweeper.SweepOnceAsync(default));
+        Assert.Equal(files.Order(), (await ListObjectsAsync()).Order());
+        Assert.Equal(1, Interlocked.Read(ref skipped));
+    }
+
+    /// <summary>
+    /// A manifest writer that read the recording's rows before the deletion completed and writes after the deleter's
+    /// last manifest delete removes the manifest it just wrote: nothing is left in the store beside the tombstone.
+    /// </summary>
+    [Fact]
+    public async Task ManifestWrittenAfterTheDeletion_IsRemovedByItsWriter()
+    {
+        var files = await StoreRecordingAsync("raced", chunks: 1);
+        Clock.Advance(TimeSpan.FromDays(KeepDays + 1));
+        var racing = new DeleteBeforeReplace(Files, () => NewSweeper(Jobs, Files).SweepOnceAsync(default));
+
+        await new ManifestWriter(Jobs, racing, Clock).WriteAsync("raced", RecordingLayout.FolderOf(Request("raced", 0).Recording, Start), completing: null, default);
+
+        Assert.NotNull(await Jobs.Retention.GetTombstoneAsync("raced", default));
+        Assert.Empty(await ListObjectsAsync());
+        Assert.NotEmpty(files);
     }
 
     private RetentionSweeper NewSweeper(IJobStore jobs, IRecordingStore files)
@@ -189,14 +345,14 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
 
     /// <summary>Stores a recording as the worker does: media and metadata in the store, then the chunk completed, then the manifest.</summary>
     /// <returns>The store paths written.</returns>
-    private async Task<List<string>> StoreRecordingAsync(string recording, int chunks)
+    private async Task<List<string>> StoreRecordingAsync(string recording, int chunks, string eventPrefix = "e")
     {
         var paths = new List<string>();
         string? folder = null;
         for (var i = 0; i < chunks; i++)
         {
             var request = Request(recording, i);
-            await Jobs.Queue.EnqueueAsync($"e-{recording}-{i}", [request], default);
+            await Jobs.Queue.EnqueueAsync($"{eventPrefix}-{recording}-{i}", [request], default);
             var lease = (await Jobs.Queue.TryLeaseAsync("worker", TimeSpan.FromMinutes(5), default))!;
             folder = RecordingLayout.FolderOf(request.Recording, request.EventTime);
             var media = RandomNumberGenerator.GetBytes(300_000 + i);
@@ -245,6 +401,49 @@ public abstract class RetentionSweeperTests(JobStoreBackend backend) : IAsyncLif
 
         public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) =>
             Interlocked.Increment(ref _deletes) > deletesBeforeFailure ? throw new IOException("The process died here.") : inner.DeleteAsync(path, cancellationToken);
+    }
+
+    /// <summary>A recording store that cannot delete anything whose path contains a part.</summary>
+    private sealed class FailDeletesUnder(IRecordingStore inner, string part) : IRecordingStore
+    {
+        public Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken) => inner.OpenUploadAsync(path, cancellationToken);
+
+        public Task WriteOnceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteOnceAsync(path, content, cancellationToken);
+
+        public Task ReplaceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.ReplaceAsync(path, content, cancellationToken);
+
+        public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);
+
+        public Task CheckWritableAsync(CancellationToken cancellationToken) => inner.CheckWritableAsync(cancellationToken);
+
+        public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) =>
+            path.Contains(part, StringComparison.Ordinal) ? throw new IOException("Permission denied (injected).") : inner.DeleteAsync(path, cancellationToken);
+    }
+
+    /// <summary>A recording store that runs a deletion just before its first replace goes through.</summary>
+    private sealed class DeleteBeforeReplace(IRecordingStore inner, Func<Task<int>> deletion) : IRecordingStore
+    {
+        private int _replaces;
+
+        public Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken) => inner.OpenUploadAsync(path, cancellationToken);
+
+        public Task WriteOnceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteOnceAsync(path, content, cancellationToken);
+
+        public async Task ReplaceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _replaces) == 1)
+            {
+                Assert.Equal(1, await deletion());
+            }
+
+            await inner.ReplaceAsync(path, content, cancellationToken);
+        }
+
+        public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);
+
+        public Task CheckWritableAsync(CancellationToken cancellationToken) => inner.CheckWritableAsync(cancellationToken);
+
+        public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) => inner.DeleteAsync(path, cancellationToken);
     }
 
     private sealed class Monitor<T>(T value) : IOptionsMonitor<T>

@@ -399,6 +399,44 @@ public sealed class DiskRecordingStoreTests : IDisposable
         await Assert.ThrowsAnyAsync<IOException>(() => store.CheckWritableAsync(CancellationToken.None));
     }
 
+    /// <summary>
+    /// Folders a deletion removed are no longer known durable: when they come back (here made by another writer's
+    /// Directory.CreateDirectory, which creates missing parents without syncing theirs), the next write syncs every
+    /// level's parent again, so a power cut cannot lose the entry of the day folder and the chunk in it.
+    /// </summary>
+    [Fact]
+    public async Task Delete_RemovesEmptyFolders_ThenAWriteIntoTheRecreatedFolders_SyncsTheirParentsAgain()
+    {
+        var sync = new ControlledFileSync();
+        var store = new DiskRecordingStore(_root, SyncInterval, sync);
+        await store.WriteOnceAsync("2026/03/03/call-a/rec-a/chunk-000.metadata.json", new byte[] { 1 }, CancellationToken.None);
+        await store.DeleteAsync("2026/03/03/call-a/rec-a/chunk-000.metadata.json", CancellationToken.None);
+        Assert.False(Directory.Exists(Path.Combine(_root, "2026")));
+
+        Directory.CreateDirectory(Path.Combine(_root, "2026/03/03/call-a/rec-a"));
+        sync.Directories.Clear();
+        await store.WriteOnceAsync("2026/03/03/call-a/rec-a/chunk-001.metadata.json", new byte[] { 2 }, CancellationToken.None);
+
+        var root = Path.TrimEndingDirectorySeparator(_root);
+        Assert.Contains(root, sync.Directories);
+        Assert.Contains(Path.Combine(root, "2026", "03", "03"), sync.Directories);
+    }
+
+    /// <summary>Deleting a recording's object also removes the temporary files a crash left beside it in its folder.</summary>
+    [Fact]
+    public async Task Delete_RemovesCrashLeftoversOfTheFolder_AndTheFolder()
+    {
+        var store = new DiskRecordingStore(_root, SyncInterval);
+        await store.WriteOnceAsync("2026/03/03/c/r/manifest.json", new byte[] { 1 }, CancellationToken.None);
+        var folder = Path.Combine(_root, "2026/03/03/c/r");
+        await File.WriteAllBytesAsync(Path.Combine(folder, "manifest.json.0123456789abcdef0123456789abcdef.tmp"), [1]);
+        await File.WriteAllBytesAsync(Path.Combine(folder, "chunk-000.wav.partial.ckpt.tmp"), [1]);
+
+        await store.DeleteAsync("2026/03/03/c/r/manifest.json", CancellationToken.None);
+
+        Assert.False(Directory.Exists(Path.Combine(_root, "2026")));
+    }
+
     /// <summary>Syncs that can be made to fail, and a record of the folders synced.</summary>
     private sealed class ControlledFileSync : IFileSync
     {

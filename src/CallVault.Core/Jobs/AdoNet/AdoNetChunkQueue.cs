@@ -38,6 +38,20 @@ public sealed class AdoNetChunkQueue(RelationalDatabase database) : IChunkQueue
             await UpsertRecordingAsync(session, chunk.Recording, now, cancellationToken).ConfigureAwait(false);
         }
 
+        // Read after the recordings' rows are locked by the upserts above, so a deletion beginning now is either seen
+        // here or begins after this unit and finds the new chunk (which then keeps it from deleting).
+        var deleted = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in chunks.Select(c => c.Chunk.Recording.Key).Distinct(StringComparer.Ordinal))
+        {
+            if (await session.ScalarAsync(
+                "SELECT recording_key FROM tombstones WHERE recording_key = @key UNION ALL SELECT recording_key FROM retention_deletions WHERE recording_key = @key;",
+                cancellationToken,
+                ("@key", key)).ConfigureAwait(false) is not null)
+            {
+                deleted.Add(key);
+            }
+        }
+
         var duplicates = 0;
         foreach (var eventId in events.Select(e => e.EventId).Order(StringComparer.Ordinal))
         {
@@ -54,7 +68,13 @@ public sealed class AdoNetChunkQueue(RelationalDatabase database) : IChunkQueue
         var added = new int[events.Count];
         foreach (var (eventIndex, chunk) in chunks.OrderBy(c => c.Chunk.DocumentId, StringComparer.Ordinal))
         {
-            if (await InsertChunkAsync(session, chunk, now, cancellationToken).ConfigureAwait(false))
+            // A chunk of a deleted recording (a redelivery, or one ACS announced late) is not downloaded into it again: the
+            // deletion was decided for the recording. It is recorded refused, so the worker dead-letters it with this
+            // reason and it is visible and counted there; an operator who wants it after all retries it while ACS has it.
+            var request = chunk.RejectedReason is null && deleted.Contains(chunk.Recording.Key)
+                ? chunk with { RejectedReason = RecordingDeletedReason }
+                : chunk;
+            if (await InsertChunkAsync(session, request, now, cancellationToken).ConfigureAwait(false))
             {
                 added[eventIndex]++;
             }
@@ -62,6 +82,9 @@ public sealed class AdoNetChunkQueue(RelationalDatabase database) : IChunkQueue
 
         return new EnqueueResult(added, duplicates);
     }
+
+    /// <summary>Why a chunk of a deleted recording is not downloaded.</summary>
+    public const string RecordingDeletedReason = "Recording deleted: the recording has a tombstone or is being deleted, so a chunk delivered now is not stored into it again.";
 
     private static Task<int> UpsertRecordingAsync(SqlSession session, RecordingInfo r, long now, CancellationToken cancellationToken) => session.ExecuteAsync(
         """

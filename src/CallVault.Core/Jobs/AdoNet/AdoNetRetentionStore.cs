@@ -129,12 +129,29 @@ public sealed class AdoNetRetentionStore(RelationalDatabase database) : IRetenti
                   AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.recording_key = r.recording_key AND ({UnverifiedChunk} OR c.stored_at >= @before))
                   AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.recording_key = r.recording_key AND h.cleared_at IS NULL)
                   AND NOT EXISTS (SELECT 1 FROM retention_deletions d WHERE d.recording_key = r.recording_key)
+                  AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.recording_key = r.recording_key)
                 ORDER BY r.first_seen_at, r.recording_key LIMIT @take;
                 """,
                 reader => reader.GetString(0),
                 cancellationToken,
                 ("@before", storedBefore.ToUnixTimeMilliseconds()), ("@take", Math.Clamp(take, 1, 1000))),
             cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public Task<DateTimeOffset?> GetNewestActivityAsync(CancellationToken cancellationToken) => database.ReadAsync(
+        async session =>
+        {
+            var newest = await session.ScalarAsync(
+                """
+                SELECT MAX(t) FROM (
+                    SELECT MAX(stored_at) AS t FROM chunks
+                    UNION ALL SELECT MAX(received_at) FROM chunks
+                    UNION ALL SELECT MAX(received_at) FROM events) activity;
+                """,
+                cancellationToken).ConfigureAwait(false);
+            return newest is null or DBNull ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(newest, CultureInfo.InvariantCulture));
+        },
+        cancellationToken);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<RetentionDeletion>> ListUnfinishedDeletionsAsync(int take, CancellationToken cancellationToken) =>
@@ -161,9 +178,15 @@ public sealed class AdoNetRetentionStore(RelationalDatabase database) : IRetenti
                     return new DeletionStart(DeletionOutcome.Resumed, earlier);
                 }
 
+                // Rows beside a tombstone (chunks refused after the deletion) are not a recording to delete again.
+                if (await TombstoneExistsAsync(session, recordingKey, cancellationToken).ConfigureAwait(false))
+                {
+                    return new DeletionStart(DeletionOutcome.AlreadyDeleted);
+                }
+
                 if (!exists)
                 {
-                    return new DeletionStart(await TombstoneExistsAsync(session, recordingKey, cancellationToken).ConfigureAwait(false) ? DeletionOutcome.AlreadyDeleted : DeletionOutcome.NotFound);
+                    return new DeletionStart(DeletionOutcome.NotFound);
                 }
 
                 if (await ActiveHoldAsync(session, recordingKey, cancellationToken).ConfigureAwait(false) is { } hold)
@@ -208,8 +231,13 @@ public sealed class AdoNetRetentionStore(RelationalDatabase database) : IRetenti
 
                 var deletion = await FindDeletionAsync(session, recordingKey, cancellationToken).ConfigureAwait(false)
                     ?? throw new InvalidOperationException($"Recording '{recordingKey}' is not marked for deletion.");
-                var chunks = await QueryAsync(session, "c.recording_key = @key ORDER BY c.chunk_index, c.document_id", cancellationToken, ("@key", recordingKey)).ConfigureAwait(false);
-                var info = chunks.FirstOrDefault()?.Request.Recording;
+                // The deletion began with every chunk stored and verified, and intake refuses chunks of a recording being
+                // deleted; so a chunk not stored now arrived since (refused). It stays, with the recording's row, as the
+                // visible record of that delivery; only the stored chunks go and are listed in the tombstone.
+                var all = await QueryAsync(session, "c.recording_key = @key ORDER BY c.chunk_index, c.document_id", cancellationToken, ("@key", recordingKey)).ConfigureAwait(false);
+                var chunks = all.Where(c => c.State == ChunkState.Stored && c.Request.RejectedReason is null).ToList();
+                var arrivedSince = all.Count - chunks.Count;
+                var info = (chunks.FirstOrDefault() ?? all.FirstOrDefault())?.Request.Recording;
                 var tombstone = new Tombstone
                 {
                     RecordingKey = recordingKey,
@@ -238,9 +266,19 @@ public sealed class AdoNetRetentionStore(RelationalDatabase database) : IRetenti
                     ("@key", recordingKey), ("@rid", tombstone.RecordingId), ("@cid", tombstone.CallId), ("@scid", tombstone.ServerCallId),
                     ("@start", Millis(tombstone.StartTime)), ("@at", Millis(tombstone.DeletedAt)), ("@rule", tombstone.Rule),
                     ("@bytes", tombstone.MediaBytes), ("@chunks", JsonSerializer.Serialize(tombstone.Chunks, Json))).ConfigureAwait(false);
-                foreach (var sql in RemoveRecordingRows)
+                if (arrivedSince == 0)
                 {
-                    await session.ExecuteAsync(sql, cancellationToken, ("@key", recordingKey)).ConfigureAwait(false);
+                    foreach (var sql in RemoveRecordingRows)
+                    {
+                        await session.ExecuteAsync(sql, cancellationToken, ("@key", recordingKey)).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    foreach (var chunk in chunks)
+                    {
+                        await session.ExecuteAsync("DELETE FROM chunks WHERE document_id = @doc;", cancellationToken, ("@doc", chunk.Request.DocumentId)).ConfigureAwait(false);
+                    }
                 }
 
                 return (tombstone, true);

@@ -29,6 +29,35 @@ public abstract class RetentionStoreContract(JobStoreBackend backend) : JobStore
         }
     }
 
+    /// <summary>The newest activity is null on an empty database, then the latest chunk stored or event received.</summary>
+    [Fact]
+    public async Task NewestActivity_IsTheLatestStoredOrReceivedTime()
+    {
+        Assert.Null(await Retention.GetNewestActivityAsync(default));
+        await StoreRecordingAsync("rec-1", chunks: 1);
+        var stored = Clock.GetUtcNow();
+        Assert.Equal(stored, await Retention.GetNewestActivityAsync(default));
+
+        Clock.Advance(TimeSpan.FromHours(5));
+        await Store.Queue.EnqueueAsync("e-later", [Chunk("rec-2-d0", "rec-2", 0)], default);
+        Assert.Equal(Clock.GetUtcNow(), await Retention.GetNewestActivityAsync(default));
+    }
+
+    /// <summary>A tombstoned recording is not due again, and cannot be deleted again, whatever rows are beside it.</summary>
+    [Fact]
+    public async Task RowsBesideATombstone_AreNotDue_NorDeletedAgain()
+    {
+        await StoreRecordingAsync("rec-1", chunks: 1);
+        await Retention.BeginDeletionAsync("rec-1", "manual:a", null, default);
+        await Retention.CompleteDeletionAsync("rec-1", default);
+        await Retention.FinishDeletionAsync("rec-1", default);
+        await StoreRecordingAsync("rec-1", chunks: 1);
+        Clock.Advance(TimeSpan.FromDays(1));
+
+        Assert.Empty(await Retention.ListDueAsync(Clock.GetUtcNow(), 10, default));
+        Assert.Equal(DeletionOutcome.AlreadyDeleted, (await Retention.BeginDeletionAsync("rec-1", "manual:a", null, default)).Outcome);
+    }
+
     [Fact]
     public async Task SetHold_ThenClear_KeepsTheHoldInTheHistory()
     {
