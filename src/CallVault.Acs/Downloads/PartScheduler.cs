@@ -28,6 +28,7 @@ internal sealed class PartScheduler
     private int _target;
     private long _sampledBytes;
     private int _sampledErrors;
+    private bool _unsplittable;
 
     /// <param name="transport">The HTTP client, retries and clock.</param>
     /// <param name="state">The download.</param>
@@ -89,6 +90,12 @@ internal sealed class PartScheduler
 
                 slots.Dequeue();
                 await oldest.Task.ConfigureAwait(false);
+                if (oldest.Body is { Splittable.Result: false })
+                {
+                    // The service did not say the size (or ignores ranges): later heads stream to the end unsplit.
+                    _unsplittable = true;
+                }
+
                 if (oldest.Part is { } part)
                 {
                     try
@@ -142,7 +149,10 @@ internal sealed class PartScheduler
                 return false;
             }
 
-            next = Math.Min(total, head.Sink!.Cut(head.Sink.Position + partSize));
+            // Cut at the next part boundary counted from where the head started, so that parts line up as they would
+            // have from the first request on.
+            var sink = head.Sink!;
+            next = Math.Min(total, sink.Limit ?? sink.Cut(sink.Start + (((sink.Position - sink.Start) / partSize) + 1) * partSize));
         }
 
         if (next >= total)
@@ -172,6 +182,12 @@ internal sealed class PartScheduler
     private Slot StartHead(CancellationToken cancellationToken)
     {
         var sink = new DestinationSink(_state, _state.Offset);
+        if (_controller is null && _max > 1 && !_unsplittable)
+        {
+            // A fixed count splits from the start: the first request asks for one part, whose answer says the size.
+            sink.Cut(sink.Start + _state.Options.PartSizeBytes);
+        }
+
         var body = RangeBody.Stream(_transport, _state, sink, askRangeFromZero: _max > 1);
 
         // A head whose answer allows splitting wakes the scheduler, which may then add connections at once.

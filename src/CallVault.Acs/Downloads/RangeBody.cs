@@ -185,6 +185,7 @@ internal sealed class RangeBody
 
                 _state.ObserveTotal(response.Content.Headers.ContentLength);
                 _splittable.TrySetResult(false);
+                (_sink as DestinationSink)?.Uncut();
                 end = _state.Total;
                 break;
             case HttpStatusCode.PartialContent:

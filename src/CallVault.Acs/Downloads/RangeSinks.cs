@@ -73,11 +73,15 @@ internal sealed class DestinationSink : IRangeSink, IDisposable
     public DestinationSink(DownloadState state, long start)
     {
         _state = state;
+        Start = start;
         _position = start;
         _handedOutEnd = start;
         var size = state.Options.ReadBufferBytes;
         _buffers = [ArrayPool<byte>.Shared.Rent(size), ArrayPool<byte>.Shared.Rent(size)];
     }
+
+    /// <summary>Offset in the object of this sink's first byte.</summary>
+    public long Start { get; }
 
     public long Position
     {
@@ -112,6 +116,18 @@ internal sealed class DestinationSink : IRangeSink, IDisposable
             var limit = Math.Max(proposed, _handedOutEnd);
             _limit = _limit is { } known ? Math.Min(known, limit) : limit;
             return _limit.Value;
+        }
+    }
+
+    /// <summary>
+    /// Lifts the limit: the answer was the whole object (a <c>200</c>), which only this connection can carry. Only
+    /// before anything past the limit was given to another range, which needs a <c>206</c> that said the size.
+    /// </summary>
+    public void Uncut()
+    {
+        lock (_lock)
+        {
+            _limit = null;
         }
     }
 

@@ -35,7 +35,8 @@ public sealed class CallVaultMetrics : IDisposable
     /// <param name="meterFactory">Creates the meter.</param>
     /// <param name="jobs">Where the job gauges read from.</param>
     /// <param name="timeProvider">The clock, for the age of the oldest pending chunk.</param>
-    public CallVaultMetrics(IMeterFactory meterFactory, JobStatisticsCache jobs, TimeProvider timeProvider)
+    /// <param name="downloadConnections">The connections the recording client's downloads hold open; 0 when null.</param>
+    public CallVaultMetrics(IMeterFactory meterFactory, JobStatisticsCache jobs, TimeProvider timeProvider, CallVault.Acs.Downloads.DownloadConnectionCounter? downloadConnections = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(jobs);
@@ -59,6 +60,11 @@ public sealed class CallVaultMetrics : IDisposable
             () => jobs.Latest?.OldestPendingEventTime is { } oldest ? (timeProvider.GetUtcNow() - oldest).TotalSeconds : 0,
             "s",
             "Age of the oldest chunk not yet stored, from its event time; ACS deletes recordings after about 24 hours.");
+        _meter.CreateObservableGauge<long>(
+            "callvault.download.connections",
+            () => downloadConnections?.Open ?? 0,
+            "{connection}",
+            "Connections fetching recording bytes now, over all workers; each download chooses its own count (adaptive by default).");
     }
 
     /// <summary>Webhook requests refused for a missing or wrong secret (no tags).</summary>

@@ -359,6 +359,7 @@ public sealed partial class ChunkDownloadWorker(
                 progress,
                 cancellationToken).ConfigureAwait(false);
             await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+            Log.MediaDownloaded(logger, lease.DocumentId, result.Length - upload.PersistedLength, result.PeakConnections, result.FinalConnections);
             CrashPoint.Hit("worker.after-media-commit");
             metrics.BytesDownloaded.Add(result.Length - upload.PersistedLength);
 
@@ -599,6 +600,9 @@ public sealed partial class ChunkDownloadWorker(
 
         [LoggerMessage(10, LogLevel.Warning, "Chunk {DocumentId}: the object stored at {Path} ({StoredLength} bytes) is not proven to be this chunk (ACS says {AcsLength} bytes, or its last bytes differ); downloading instead")]
         public static partial void StoredMediaNotAdopted(ILogger logger, string documentId, string path, long storedLength, long? acsLength);
+
+        [LoggerMessage(11, LogLevel.Information, "Chunk {DocumentId}: downloaded {Bytes} media bytes over {PeakConnections} connection(s) at most, {FinalConnections} at the end")]
+        public static partial void MediaDownloaded(ILogger logger, string documentId, long bytes, int peakConnections, int finalConnections);
 
         [LoggerMessage(7, LogLevel.Error, "Could not record a job's outcome")]
         public static partial void BookkeepingFailed(ILogger logger, Exception exception);
