@@ -16,8 +16,12 @@ namespace CallVault.Acs.Downloads;
 /// </summary>
 internal sealed class PartScheduler
 {
-    /// <summary>How often the adaptive count looks at the rate: 200 ms.</summary>
-    internal static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// How often the adaptive count looks at the rate: 100 ms, about two round trips of a 50 ms link, so that a step
+    /// (one interval to settle, two to measure) takes 0.3 s. The controller is given the time that really passed,
+    /// measured on the transport's <see cref="TimeProvider"/>, so a late timer does not read as a slow link.
+    /// </summary>
+    internal static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly RangeTransport _transport;
     private readonly DownloadState _state;
@@ -28,6 +32,7 @@ internal sealed class PartScheduler
     private int _target;
     private long _sampledBytes;
     private int _sampledErrors;
+    private long _sampledAt;
     private bool _unsplittable;
 
     /// <param name="transport">The HTTP client, retries and clock.</param>
@@ -53,6 +58,7 @@ internal sealed class PartScheduler
         ArrayPool<byte>? pool = null;
         _sampledBytes = _state.BytesReceived;
         _sampledErrors = _state.Errors;
+        _sampledAt = _transport.TimeProvider.GetTimestamp();
         using var sampler = _controller is null ? null : _transport.TimeProvider.CreateTimer(static s => ((PartScheduler)s!).Sample(), this, SampleInterval, SampleInterval);
         Slot? head = null;
         long next = 0;
@@ -74,7 +80,11 @@ internal sealed class PartScheduler
                     next = long.MaxValue;
                 }
 
-                while (CountRunning(slots) < Math.Min(Volatile.Read(ref _target), _max) && slots.Count < _max
+                // Parts only while two or more connections are wanted: at one (a fixed single stream, or an adaptive
+                // count that settled back there) the rest is one open-ended head, started once the parts in flight
+                // are written, instead of one request per part on a single connection.
+                var wanted = Math.Min(Volatile.Read(ref _target), _max);
+                while (wanted > 1 && CountRunning(slots) < wanted && slots.Count < _max
                     && _state.Total is { } total && TryAssignNext(head, ref next, total, out var range))
                 {
                     pool ??= ArrayPool<byte>.Create((int)_state.Options.PartSizeBytes, _max);
@@ -230,9 +240,12 @@ internal sealed class PartScheduler
         {
             var bytes = _state.BytesReceived;
             var errors = _state.Errors;
-            var target = _controller!.Observe(Math.Max(0, bytes - _sampledBytes), Math.Max(0, errors - _sampledErrors));
+            var now = _transport.TimeProvider.GetTimestamp();
+            var elapsed = _transport.TimeProvider.GetElapsedTime(_sampledAt, now);
+            var target = _controller!.Observe(Math.Max(0, bytes - _sampledBytes), elapsed, Math.Max(0, errors - _sampledErrors));
             _sampledBytes = bytes;
             _sampledErrors = errors;
+            _sampledAt = now;
             if (Interlocked.Exchange(ref _target, target) != target)
             {
                 Wake();
