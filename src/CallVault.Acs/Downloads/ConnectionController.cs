@@ -47,6 +47,7 @@ internal sealed class ConnectionController
     private TimeSpan _measuredTime;
     private int _measured;
     private double _previousRate;
+    private double _singleStreamRate;
     private int _previousCount;
     private bool _checkingKnee;
     private int _cooldown;
@@ -127,6 +128,17 @@ internal sealed class ConnectionController
                 Settle(1);
                 return;
             }
+
+            if (count == 1 && rate > _singleStreamRate * (1 + MinGrowth))
+            {
+                // Still speeding up (a process warming up, TCP's slow start): measure again, so that the rate a probe
+                // is compared with is the stream's own and not its start.
+                _singleStreamRate = rate;
+                SetTarget(1);
+                return;
+            }
+
+            rate = Math.Max(rate, _singleStreamRate);
 
             Grow(rate, Math.Min(_max, count * 2));
             return;

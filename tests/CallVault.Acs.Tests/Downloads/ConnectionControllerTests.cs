@@ -92,6 +92,27 @@ public sealed class ConnectionControllerTests
         Assert.Equal(1, controller.Peak);
     }
 
+    /// <summary>
+    /// A single stream still speeding up (a process warming up, TCP's slow start) is measured again until its rate
+    /// holds: a slow first window must not make a second connection look like it doubled the rate.
+    /// </summary>
+    [Fact]
+    public void Observe_SingleStreamStillWarmingUp_DoesNotProbeAgainstTheSlowStart()
+    {
+        var controller = new ConnectionController(max: 8);
+
+        // 100 ms to settle, then 30 MB/s for two intervals, then 300 MB/s from then on: above the ceiling.
+        controller.Observe(1_000_000, Interval, errors: 0);
+        controller.Observe(3_000_000, Interval, errors: 0);
+        controller.Observe(3_000_000, Interval, errors: 0);
+        for (var i = 0; i < 20; i++)
+        {
+            controller.Observe(30_000_000, Interval, errors: 0);
+        }
+
+        Assert.Equal(1, controller.Peak);
+    }
+
     /// <summary>The ceiling is a rate, not bytes per interval: longer intervals (a late timer) change nothing.</summary>
     [Fact]
     public void Observe_LateTimer_RateIsBytesOverElapsedTime()
