@@ -25,9 +25,6 @@ internal sealed class DownloadState(
     private readonly DownloadConnectionCounter? _connections = connections;
     private long _lastReported = -1;
 
-    /// <summary>Whether the destination is a plain local file, whose writes are done inline (see <see cref="WriteAsync"/>).</summary>
-    private readonly bool _writeInline = destination is FileStream;
-
     public AcsDownloadRequest Request { get; } = request;
 
     public AcsDownloadOptions Options { get; } = options;
@@ -121,23 +118,10 @@ internal sealed class DownloadState(
     {
         try
         {
-            if (_writeInline)
-            {
-                // A local file: on Linux an "asynchronous" FileStream write is a pwrite run as a thread-pool work item,
-                // so every buffer cost a hand-off to another thread and back (the futex and sched_yield calls of a
-                // single stream). A pwrite of a buffer into the page cache takes microseconds: done right here, on
-                // the continuation that read the bytes, it costs less than the hand-off it replaces.
-                destination.Write(bytes.Span);
-                hash.AppendData(bytes.Span);
-            }
-            else
-            {
-                // Any other stream may block (a network upload): its write is awaited, and the hash of the same bytes
-                // overlaps it.
-                var write = destination.WriteAsync(bytes, cancellationToken);
-                hash.AppendData(bytes.Span);
-                await write.ConfigureAwait(false);
-            }
+            // A file write may complete on the thread pool, so hashing the same bytes meanwhile overlaps the two.
+            var write = destination.WriteAsync(bytes, cancellationToken);
+            hash.AppendData(bytes.Span);
+            await write.ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
