@@ -31,6 +31,7 @@ public static class AcsServiceCollectionExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcsClientOptions>, AcsClientOptionsAttributeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcsClientOptions>, AcsClientOptionsValidator>());
+        services.TryAddSingleton<Downloads.DownloadConnectionCounter>();
         services.TryAddSingleton(TimeProvider.System);
 
         return services

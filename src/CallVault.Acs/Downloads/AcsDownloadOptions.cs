@@ -9,19 +9,28 @@ public sealed class AcsDownloadOptions
     public const long MiB = 1024 * 1024;
 
     /// <summary>
-    /// Connections used for one object. 1 sends one GET for the whole object, as the ACS quickstart advises, and
-    /// resumes with <c>Range: bytes=N-</c> after a failure. Above 1, the object is fetched as ranged parts of
-    /// <see cref="PartSizeBytes"/>, that many at a time, and written in order, as the official SDK's partitioned
-    /// download does. Default 8 (with 4 MiB parts): on a link of 20 MB/s per connection and 50 ms latency it fetched
-    /// 256 MiB 4.3 times faster than one connection while holding no more memory than 4 connections of 8 MiB parts
-    /// (bench/run.sh). 1 to 16.
+    /// A fixed number of connections for one object, overriding the adaptive count; null (default) adapts. 1 sends one
+    /// GET for the whole object, as the ACS quickstart advises, and resumes with <c>Range: bytes=N-</c> after a failure.
+    /// Above 1, the rest of the object after the first part is fetched as ranged parts of <see cref="PartSizeBytes"/>,
+    /// that many at a time, and written in order. 1 to 16.
     /// </summary>
     [Range(1, 16)]
-    public int ParallelConnections { get; set; } = 8;
+    public int? ParallelConnections { get; set; }
+
+    /// <summary>
+    /// The most connections the adaptive count may use for one object (when <see cref="ParallelConnections"/> is null).
+    /// A download starts with one connection; a single stream already at 200 MB/s or more is never split. Below that
+    /// the count doubles while the total rate scales nearly linearly, settles at the knee when it grows less, goes back
+    /// when a step added under 10 %, and halves after an error or a throttling answer; settled at one, the rest is one
+    /// open-ended stream again. On loopback it stays at one; on a link of 20 MB/s per connection it reaches this cap
+    /// in three steps of about 0.3 s. Default 8; 1 to 16.
+    /// </summary>
+    [Range(1, 16)]
+    public int MaxConnections { get; set; } = 8;
 
     /// <summary>
     /// Size of one ranged part in a parallel download, in bytes. Memory held for one object is at most
-    /// <c>(ParallelConnections + 1) × PartSizeBytes</c>: 36 MiB with the defaults. Default 4 MiB; 256 KiB to 256 MiB.
+    /// <c>connections × PartSizeBytes</c> plus two read buffers: 32 MiB with the defaults. Default 4 MiB; 256 KiB to 256 MiB.
     /// </summary>
     [Range(256 * 1024, 256 * MiB)]
     public long PartSizeBytes { get; set; } = 4 * MiB;
@@ -42,7 +51,8 @@ public sealed class AcsDownloadOptions
     public bool RejectEmptyContent { get; set; } = true;
 
     /// <summary>
-    /// Size of the buffers a connection reads into, in bytes; up to four are in flight between receiving and writing.
+    /// Size of the buffers the stream that writes straight into the destination reads into, in bytes; two are used,
+    /// one being read into while the other is written.
     /// Default 256 KiB; 4 KiB to 4 MiB.
     /// </summary>
     [Range(4 * 1024, 4 * MiB)]

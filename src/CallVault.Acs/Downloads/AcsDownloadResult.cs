@@ -26,4 +26,10 @@ public sealed record AcsDownloadResult
 
     /// <summary>Times the object changed under the download and it started again from byte 0.</summary>
     public int Restarts { get; init; }
+
+    /// <summary>The most connections that fetched the object at once; 1 for a single stream.</summary>
+    public int PeakConnections { get; init; } = 1;
+
+    /// <summary>The connection count the download ended with: the adaptive count's choice, or the fixed count.</summary>
+    public int FinalConnections { get; init; } = 1;
 }

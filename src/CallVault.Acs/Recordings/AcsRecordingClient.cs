@@ -29,9 +29,15 @@ public sealed class AcsRecordingClient
     private readonly IOptionsMonitor<AcsClientOptions> _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly DownloadConnectionCounter? _connections;
 
     /// <summary>Creates the client.</summary>
-    public AcsRecordingClient(HttpClient httpClient, IOptionsMonitor<AcsClientOptions> options, TimeProvider timeProvider, ILogger<AcsRecordingClient>? logger = null)
+    /// <param name="httpClient">The signed HTTP client.</param>
+    /// <param name="options">The client's options.</param>
+    /// <param name="timeProvider">The clock for retries, stall timeouts and the adaptive connection count.</param>
+    /// <param name="logger">The log; none when null.</param>
+    /// <param name="connections">Counts the connections downloads hold open, for a gauge; not counted when null.</param>
+    public AcsRecordingClient(HttpClient httpClient, IOptionsMonitor<AcsClientOptions> options, TimeProvider timeProvider, ILogger<AcsRecordingClient>? logger = null, DownloadConnectionCounter? connections = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(options);
@@ -40,6 +46,7 @@ public sealed class AcsRecordingClient
         _options = options;
         _timeProvider = timeProvider;
         _logger = logger ?? NullLogger<AcsRecordingClient>.Instance;
+        _connections = connections;
     }
 
     /// <summary>
@@ -71,7 +78,7 @@ public sealed class AcsRecordingClient
     {
         ArgumentNullException.ThrowIfNull(request);
         var options = _options.CurrentValue;
-        var downloader = new RangedDownloader(_httpClient, CreateRetryPipeline(options), options.Retry.MaxRetryAttempts > 0, _timeProvider, _logger);
+        var downloader = new RangedDownloader(_httpClient, CreateRetryPipeline(options), options.Retry.MaxRetryAttempts > 0, _timeProvider, _logger, _connections);
         return downloader.DownloadAsync(request, request.Options ?? options.Download, destination, progress, cancellationToken);
     }
 

@@ -43,21 +43,20 @@ internal static class DownloadCommand
         {
             Description = "Fetch the chunk's metadata JSON: with a documentId, from its metadata route; with a URL, the URL is a metadataLocation.",
         };
-        var parallel = new Option<int>("--parallel", "-p")
+        var parallel = new Option<int?>("--parallel", "-p")
         {
-            Description = "Connections for one object (1-16). 1 sends a single GET; more fetch ranged parts in parallel, which helps on high-latency links.",
-            DefaultValueFactory = _ => new AcsDownloadOptions().ParallelConnections,
+            Description = "A fixed number of connections for one object (1-16). Without it the count adapts to the link: one to start, more while they raise the rate. 1 sends a single GET.",
         };
         parallel.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is < 1 or > 16)
+            if (result.GetValueOrDefault<int?>() is < 1 or > 16)
             {
                 result.AddError("--parallel must be between 1 and 16.");
             }
         });
         var partSize = new Option<int>("--part-size")
         {
-            Description = "Size of one ranged part in MiB when --parallel is above 1 (1-256).",
+            Description = "Size of one ranged part in MiB when more than one connection is used (1-256).",
             DefaultValueFactory = _ => (int)(new AcsDownloadOptions().PartSizeBytes / AcsDownloadOptions.MiB),
         };
         partSize.Validators.Add(result =>
@@ -72,7 +71,7 @@ internal static class DownloadCommand
             Description = "Another host that may receive signed requests: 'host', '*.domain', or an origin such as 'http://127.0.0.1:5272' (the only way to allow http). Repeatable.",
         };
         var force = new Option<bool>("--force", "-f") { Description = "Overwrite the output file if it exists." };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON (with the connections used)." };
 
         var command = new Command("download", "Download one recording object (media or metadata) and print its size and SHA-256.")
         {
@@ -302,6 +301,7 @@ internal static class DownloadCommand
                 contentType = result.ContentType,
                 etag = result.ETag,
                 requests = result.Requests,
+                connections = new { peak = result.PeakConnections, final = result.FinalConnections },
             };
             await stdout.WriteLineAsync(JsonSerializer.Serialize(report, JsonOutput));
             return;
@@ -310,6 +310,7 @@ internal static class DownloadCommand
         await stdout.WriteLineAsync($"Saved {path}");
         await stdout.WriteLineAsync($"  size    {result.Length:N0} bytes");
         await stdout.WriteLineAsync($"  sha256  {result.Sha256Hex}");
+        await stdout.WriteLineAsync($"  connections  {result.PeakConnections} at most, {result.FinalConnections} at the end");
         if (arguments.Metadata)
         {
             var metadata = RecordingMetadata.Parse(await File.ReadAllBytesAsync(path));
@@ -333,7 +334,7 @@ internal static class DownloadCommand
 /// <param name="OutputPath">The absolute path of <c>--out</c>, or null for a name made from the document id.</param>
 /// <param name="CurrentDirectory">The absolute folder the default output name is placed in.</param>
 /// <param name="Metadata">Whether the metadata document is fetched instead of the media.</param>
-/// <param name="Parallel">Connections for one object, 1 to 16.</param>
+/// <param name="Parallel">A fixed number of connections for one object, 1 to 16; null adapts to the link.</param>
 /// <param name="PartSizeMiB">Size of one ranged part in MiB, 1 to 256.</param>
 /// <param name="AllowHosts">Extra hosts that may receive signed requests.</param>
 /// <param name="Force">Whether an existing output file is overwritten.</param>
@@ -344,7 +345,7 @@ internal sealed record DownloadArguments(
     string? OutputPath,
     string CurrentDirectory,
     bool Metadata,
-    int Parallel,
+    int? Parallel,
     int PartSizeMiB,
     IReadOnlyList<string> AllowHosts,
     bool Force,

@@ -35,7 +35,8 @@ public sealed class CallVaultMetrics : IDisposable
     /// <param name="meterFactory">Creates the meter.</param>
     /// <param name="jobs">Where the job gauges read from.</param>
     /// <param name="timeProvider">The clock, for the age of the oldest pending chunk.</param>
-    public CallVaultMetrics(IMeterFactory meterFactory, JobStatisticsCache jobs, TimeProvider timeProvider)
+    /// <param name="downloadConnections">The connections the recording client's downloads hold open; 0 when null.</param>
+    public CallVaultMetrics(IMeterFactory meterFactory, JobStatisticsCache jobs, TimeProvider timeProvider, CallVault.Acs.Downloads.DownloadConnectionCounter? downloadConnections = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(jobs);
@@ -68,6 +69,12 @@ public sealed class CallVaultMetrics : IDisposable
                 : Array.Empty<Measurement<double>>(),
             "s",
             "When the last event accepted by the webhook (any instance) was received, in Unix seconds.");
+
+        _meter.CreateObservableGauge<long>(
+            "callvault.download.connections",
+            () => downloadConnections?.Open ?? 0,
+            "{connection}",
+            "Connections fetching recording bytes now, over all workers; each download chooses its own count (adaptive by default).");
     }
 
     /// <summary>Webhook requests refused for a missing or wrong secret (no tags).</summary>

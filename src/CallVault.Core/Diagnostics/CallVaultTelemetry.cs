@@ -84,8 +84,17 @@ public static class CallVaultTelemetry
         /// <summary>Times the media changed under the download and it started again from byte 0.</summary>
         public const string Restarts = "callvault.download.restarts";
 
-        /// <summary>The most parallel connections the media download could use (<c>CallVault:Acs:Download:ParallelConnections</c>).</summary>
+        /// <summary>
+        /// The most parallel connections the media download could use: <c>CallVault:Acs:Download:ParallelConnections</c>
+        /// when fixed, else the adaptive count's cap <c>MaxConnections</c>.
+        /// </summary>
         public const string ConnectionsMax = "callvault.download.connections_max";
+
+        /// <summary>The most connections the media download had open at once (the adaptive count's peak).</summary>
+        public const string ConnectionsPeak = "callvault.download.connections_peak";
+
+        /// <summary>The connections the media download had open when it ended.</summary>
+        public const string ConnectionsFinal = "callvault.download.connections_final";
     }
 
     /// <summary>

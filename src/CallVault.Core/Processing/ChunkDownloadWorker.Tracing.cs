@@ -29,7 +29,7 @@ public sealed partial class ChunkDownloadWorker
     private static Activity? StartStep(string name, ChunkRequest request) =>
         CallVaultTelemetry.Source.StartActivity(name).WithChunk(request);
 
-    /// <summary>What the media download did: bytes received, requests and restarts, and the connections it could use.</summary>
+    /// <summary>What the media download did: bytes received, requests and restarts, and the connections it used and could use.</summary>
     private void TagDownload(Activity? activity, AcsDownloadResult result, long resumeOffset)
     {
         if (activity is { IsAllDataRequested: true })
@@ -38,7 +38,10 @@ public sealed partial class ChunkDownloadWorker
             activity.SetTag(CallVaultTelemetry.Attributes.ResumeOffset, resumeOffset);
             activity.SetTag(CallVaultTelemetry.Attributes.Requests, result.Requests);
             activity.SetTag(CallVaultTelemetry.Attributes.Restarts, result.Restarts);
-            activity.SetTag(CallVaultTelemetry.Attributes.ConnectionsMax, acsOptions.CurrentValue.Download.ParallelConnections);
+            var download = acsOptions.CurrentValue.Download;
+            activity.SetTag(CallVaultTelemetry.Attributes.ConnectionsMax, download.ParallelConnections ?? download.MaxConnections);
+            activity.SetTag(CallVaultTelemetry.Attributes.ConnectionsPeak, result.PeakConnections);
+            activity.SetTag(CallVaultTelemetry.Attributes.ConnectionsFinal, result.FinalConnections);
         }
     }
 

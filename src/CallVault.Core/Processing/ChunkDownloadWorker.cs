@@ -423,6 +423,8 @@ public sealed partial class ChunkDownloadWorker(
                 await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            Log.MediaDownloaded(logger, lease.DocumentId, result.Length - upload.PersistedLength, result.PeakConnections, result.FinalConnections);
+
             CrashPoint.Hit("worker.after-media-commit");
             metrics.BytesDownloaded.Add(result.Length - upload.PersistedLength);
 
@@ -684,6 +686,9 @@ public sealed partial class ChunkDownloadWorker(
 
         [LoggerMessage(11, LogLevel.Information, "Chunk {DocumentId}: adopted the metadata document an earlier attempt stored at {Path} instead of fetching it again")]
         public static partial void AdoptedStoredMetadata(ILogger logger, string documentId, string path);
+
+        [LoggerMessage(12, LogLevel.Information, "Chunk {DocumentId}: downloaded {Bytes} media bytes over {PeakConnections} connection(s) at most, {FinalConnections} at the end")]
+        public static partial void MediaDownloaded(ILogger logger, string documentId, long bytes, int peakConnections, int finalConnections);
 
         [LoggerMessage(7, LogLevel.Error, "Could not record a job's outcome")]
         public static partial void BookkeepingFailed(ILogger logger, Exception exception);

@@ -75,6 +75,39 @@ public sealed class DownloadCommandTests : IAsyncLifetime
         Assert.Equal(4, _server.Served.Count);
     }
 
+    /// <summary>--json names the connections used: the most at once and the count at the end (the fixed 3 here, 1 for a single GET).</summary>
+    [Theory]
+    [InlineData("3", 3)]
+    [InlineData("1", 1)]
+    public async Task Download_Json_PrintsTheConnectionsUsed(string parallel, int expected)
+    {
+        var target = Path.Combine(_folder, "connections.bin");
+
+        var (exitCode, output, error) = await RunAsync("download", ContentUrl, "-c", ConnectionString, "--allow-host", AllowHost, "-o", target, "--json", "--parallel", parallel, "--part-size", "1");
+
+        Assert.True(exitCode == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var connections = json.RootElement.GetProperty("connections");
+        Assert.Equal(expected, connections.GetProperty("peak").GetInt32());
+        Assert.Equal(expected, connections.GetProperty("final").GetInt32());
+    }
+
+    /// <summary>Without --parallel the count adapts; --json still says what it chose, at least one connection.</summary>
+    [Fact]
+    public async Task Download_JsonOnDefaults_PrintsTheAdaptiveCount()
+    {
+        var target = Path.Combine(_folder, "adaptive.bin");
+
+        var (exitCode, output, error) = await RunAsync("download", ContentUrl, "-c", ConnectionString, "--allow-host", AllowHost, "-o", target, "--json");
+
+        Assert.True(exitCode == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var connections = json.RootElement.GetProperty("connections");
+        Assert.InRange(connections.GetProperty("peak").GetInt32(), 1, 8);
+        Assert.InRange(connections.GetProperty("final").GetInt32(), 1, connections.GetProperty("peak").GetInt32());
+        Assert.Equal(FaultyObjectServer.Sha256Of(Size), SHA256.HashData(await File.ReadAllBytesAsync(target)));
+    }
+
     /// <summary>A .partial file from an interrupted run is continued from its length, not fetched again.</summary>
     [Fact]
     public async Task Download_PartialFileLeftBehind_ResumesFromItsLength()

@@ -116,6 +116,7 @@ public sealed class TracingTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(long.Parse(media[CallVaultTelemetry.Attributes.Bytes]!, System.Globalization.CultureInfo.InvariantCulture) >= 256 * 1024, media.ToString());
         Assert.NotNull(media[CallVaultTelemetry.Attributes.Requests]);
         Assert.NotNull(media[CallVaultTelemetry.Attributes.ConnectionsMax]);
+        Assert.NotNull(media[CallVaultTelemetry.Attributes.ConnectionsPeak]);
 
         // The download's outgoing requests are in the trace too, below the steps that sent them.
         Assert.Contains(trace, s => s.Kind == 3 && s.ParentSpanId == media.SpanId);

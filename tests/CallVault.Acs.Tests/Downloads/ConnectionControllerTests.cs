@@ -1,0 +1,193 @@
+using CallVault.Acs.Downloads;
+
+namespace CallVault.Acs.Tests.Downloads;
+
+/// <summary>The connection count decision, fed made-up interval samples: no clock, no network.</summary>
+public sealed class ConnectionControllerTests
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Feeds intervals from a link where each connection carries <paramref name="perConnectionPerSecond"/> bytes a
+    /// second, up to <paramref name="linkTotalPerSecond"/> in all, and returns how many intervals passed before the
+    /// count stopped changing for good.
+    /// </summary>
+    private static int Run(ConnectionController controller, long perConnectionPerSecond, long linkTotalPerSecond, int intervals)
+    {
+        var lastChange = 0;
+        for (var i = 0; i < intervals; i++)
+        {
+            var before = controller.Target;
+            var perSecond = Math.Min(linkTotalPerSecond, perConnectionPerSecond * controller.Target);
+            controller.Observe((long)(perSecond * Interval.TotalSeconds), Interval, errors: 0);
+            if (controller.Target != before)
+            {
+                lastChange = i + 1;
+            }
+        }
+
+        return lastChange;
+    }
+
+    /// <summary>Each connection is capped and the link is not: connections are added up to the maximum.</summary>
+    [Fact]
+    public void Observe_PerConnectionCappedLink_GrowsToTheMaximum()
+    {
+        var controller = new ConnectionController(max: 8);
+
+        Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 60);
+
+        Assert.Equal(8, controller.Target);
+        Assert.Equal(8, controller.Peak);
+    }
+
+    /// <summary>
+    /// While each step scales the rate nearly linearly the count doubles, so 20 MB/s per connection reaches 8
+    /// connections after three steps (1, 2, 4, 8), not seven.
+    /// </summary>
+    [Fact]
+    public void Observe_PerConnectionCappedLink_DoublesWhileTheRateScales()
+    {
+        var controller = new ConnectionController(max: 8);
+        var counts = new List<int>();
+        for (var i = 0; i < 30; i++)
+        {
+            controller.Observe(2_000_000L * controller.Target, Interval, errors: 0);
+            if (counts.Count == 0 || counts[^1] != controller.Target)
+            {
+                counts.Add(controller.Target);
+            }
+        }
+
+        Assert.Equal([1, 2, 4, 8], counts);
+    }
+
+    /// <summary>
+    /// The same doubling, timed: settling and measuring take a fixed number of intervals, so the count reaches its
+    /// maximum within 12 intervals of 100 ms (1.2 s) on a 20 MB/s-per-connection link.
+    /// </summary>
+    [Fact]
+    public void Observe_PerConnectionCappedLink_ReachesTheMaximumWithinTwelveIntervals()
+    {
+        var controller = new ConnectionController(max: 8);
+
+        var settledAfter = Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 40);
+
+        Assert.Equal(8, controller.Target);
+        Assert.InRange(settledAfter, 1, 12);
+    }
+
+    /// <summary>
+    /// A single stream already at a loopback-like rate: the download is bound by the one writer (hash and file),
+    /// not by the connection, so no second connection is ever tried and the single stream is never cut.
+    /// </summary>
+    [Fact]
+    public void Observe_SingleStreamAboveTheCeiling_NeverProbes()
+    {
+        var controller = new ConnectionController(max: 8);
+
+        Run(controller, perConnectionPerSecond: 900_000_000, linkTotalPerSecond: 900_000_000, intervals: 60);
+
+        Assert.Equal(1, controller.Target);
+        Assert.Equal(1, controller.Peak);
+    }
+
+    /// <summary>
+    /// A single stream still speeding up (a process warming up, TCP's slow start) is measured again until its rate
+    /// holds: a slow first window must not make a second connection look like it doubled the rate.
+    /// </summary>
+    [Fact]
+    public void Observe_SingleStreamStillWarmingUp_DoesNotProbeAgainstTheSlowStart()
+    {
+        var controller = new ConnectionController(max: 8);
+
+        // 100 ms to settle, then 30 MB/s for two intervals, then 300 MB/s from then on: above the ceiling.
+        controller.Observe(1_000_000, Interval, errors: 0);
+        controller.Observe(3_000_000, Interval, errors: 0);
+        controller.Observe(3_000_000, Interval, errors: 0);
+        for (var i = 0; i < 20; i++)
+        {
+            controller.Observe(30_000_000, Interval, errors: 0);
+        }
+
+        Assert.Equal(1, controller.Peak);
+    }
+
+    /// <summary>The ceiling is a rate, not bytes per interval: longer intervals (a late timer) change nothing.</summary>
+    [Fact]
+    public void Observe_LateTimer_RateIsBytesOverElapsedTime()
+    {
+        var controller = new ConnectionController(max: 8);
+
+        // 150 MB in 500 ms is 300 MB/s: above the ceiling although each interval was meant to be 100 ms.
+        for (var i = 0; i < 10; i++)
+        {
+            controller.Observe(150_000_000, TimeSpan.FromMilliseconds(500), errors: 0);
+        }
+
+        Assert.Equal(1, controller.Peak);
+    }
+
+    /// <summary>One connection fills a link below the ceiling: the second adds nothing and is taken back, once.</summary>
+    [Fact]
+    public void Observe_LinkFullWithOneConnectionBelowTheCeiling_ProbesOnceAndStaysAtOne()
+    {
+        var controller = new ConnectionController(max: 8);
+
+        Run(controller, perConnectionPerSecond: 100_000_000, linkTotalPerSecond: 100_000_000, intervals: 60);
+
+        Assert.Equal(1, controller.Target);
+        Assert.Equal(2, controller.Peak);
+    }
+
+    /// <summary>A total cap of 5 connections' worth: the count ends at the knee (5), not at the maximum.</summary>
+    [Fact]
+    public void Observe_TotalCapReached_StopsWhereTheRateStopsGrowing()
+    {
+        var controller = new ConnectionController(max: 16);
+
+        Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: 100_000_000, intervals: 80);
+
+        Assert.Equal(5, controller.Target);
+        Assert.Equal(8, controller.Peak);
+    }
+
+    /// <summary>Errors halve the count and pause growth; growth resumes after the pause.</summary>
+    [Fact]
+    public void Observe_Errors_HalveTheCountThenGrowAgain()
+    {
+        var controller = new ConnectionController(max: 8);
+        Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 60);
+
+        Assert.Equal(4, controller.Observe(16_000_000, Interval, errors: 1));
+        Assert.Equal(2, controller.Observe(8_000_000, Interval, errors: 3));
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal(2, controller.Observe(4_000_000, Interval, errors: 0));
+        }
+
+        Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 60);
+        Assert.Equal(8, controller.Target);
+    }
+
+    /// <summary>Errors never take the count below one.</summary>
+    [Fact]
+    public void Observe_ErrorsAtOne_StaysAtOne()
+    {
+        var controller = new ConnectionController(max: 4);
+
+        Assert.Equal(1, controller.Observe(0, Interval, errors: 5));
+        Assert.Equal(1, controller.Target);
+    }
+
+    /// <summary>A maximum of one (an explicit single stream) never grows.</summary>
+    [Fact]
+    public void Observe_MaximumOne_NeverGrows()
+    {
+        var controller = new ConnectionController(max: 1);
+
+        Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 20);
+
+        Assert.Equal(1, controller.Peak);
+    }
+}
