@@ -168,7 +168,7 @@ public sealed partial class RetentionSweeper(
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            metrics.Failures.Add(1);
+            metrics.RecordFailure();
             Log.DeletionFailed(logger, recordingKey, ex);
             return false;
         }

@@ -14,6 +14,8 @@ namespace CallVault.Server.Health;
 /// (default 24 hours) and <c>CallVault:RetentionWarning</c> (default 4 hours).</item>
 /// <item><c>callvault.webhook.expect_event_within</c> (seconds): <c>CallVault:Webhook:ExpectEventWithin</c>; absent when
 /// it is not set, so the "no events" rule stays silent for a service not told to expect any.</item>
+/// <item><c>callvault.start_time</c> (Unix seconds): when this instance started, so that the "no events" rule also
+/// fires for a deployment that has never received an event since it started.</item>
 /// <item><c>callvault.storage.free_bytes</c> and <c>callvault.storage.total_bytes</c>: the volume holding the recordings
 /// folder; absent when recordings are kept in Azure Blob Storage, whose space is not ours to watch.</item>
 /// </list>
@@ -22,12 +24,19 @@ namespace CallVault.Server.Health;
 /// </summary>
 internal sealed class OperationsMetrics
 {
-    public OperationsMetrics(IMeterFactory meterFactory, IOptionsMonitor<CallVaultOptions> options, DataFolder dataFolder)
+    public OperationsMetrics(IMeterFactory meterFactory, IOptionsMonitor<CallVaultOptions> options, DataFolder dataFolder, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dataFolder);
+        ArgumentNullException.ThrowIfNull(timeProvider);
         var meter = meterFactory.Create(CallVaultMetrics.MeterName);
+        var startedAt = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+        meter.CreateObservableGauge(
+            "callvault.start_time",
+            () => startedAt,
+            "s",
+            "When this instance started, in Unix seconds.");
         meter.CreateObservableGauge(
             "callvault.acs.retention",
             () => options.CurrentValue.AcsRetention.TotalSeconds,
