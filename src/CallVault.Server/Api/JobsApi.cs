@@ -75,15 +75,25 @@ internal static class JobsApi
 
         api.MapPost("/{documentId}/retry", async (string documentId, HttpContext httpContext, IJobStore jobs, Processing.JobSignal signal, CancellationToken cancellationToken) =>
         {
-            var retried = await jobs.DeadLetters.RetryAsync(documentId, cancellationToken);
+            var outcome = await jobs.DeadLetters.RetryAsync(documentId, cancellationToken);
+            var status = outcome switch
+            {
+                DeadLetterRetryOutcome.Retried => StatusCodes.Status202Accepted,
+                DeadLetterRetryOutcome.RecordingDeleted => StatusCodes.Status409Conflict,
+                _ => StatusCodes.Status404NotFound,
+            };
+
             // Recorded before answering, so that no retry is acknowledged without its audit record.
             await AccessAuditing.RecordAsync(
                 httpContext,
                 jobs.AccessAudit,
-                new AccessAuditEntry { Who = AccessAuditing.UnnamedCaller, Action = AccessAuditActions.Retry, DocumentId = documentId, Status = retried ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound });
-            if (!retried)
+                new AccessAuditEntry { Who = AccessAuditing.UnnamedCaller, Action = AccessAuditActions.Retry, DocumentId = documentId, Status = status });
+            switch (outcome)
             {
-                return Results.Problem($"No dead-lettered chunk '{documentId}'.", statusCode: StatusCodes.Status404NotFound);
+                case DeadLetterRetryOutcome.NotFound:
+                    return Results.Problem($"No dead-lettered chunk '{documentId}'.", statusCode: status);
+                case DeadLetterRetryOutcome.RecordingDeleted:
+                    return Results.Problem($"The recording of chunk '{documentId}' was deleted (see its tombstone) or is being deleted; the chunk is not stored into it again.", statusCode: status);
             }
 
             signal.Notify(1);

@@ -104,6 +104,43 @@ public sealed class RetentionTests : IAsyncLifetime
         Assert.Contains(actions, a => a is { Action: "recording.delete", Status: 200 } && a.Key == heldKey);
     }
 
+    /// <summary>
+    /// ACS announcing a deleted recording's chunk again (a redelivery under a new event id) gets it refused and
+    /// dead-lettered, and an operator's retry of it is refused with 409: stored beside the tombstone it would keep
+    /// what was deleted, where retention never looks again.
+    /// </summary>
+    [Fact]
+    public async Task DeletedRecording_ChunkAnnouncedAgain_IsDeadLettered_AndItsRetryRefused()
+    {
+        var emulated = await (await _admin.PostAsJsonAsync("recordings", new { durationSeconds = 2 })).Content.ReadFromJsonAsync<JsonElement>();
+        var stored = await _server.WaitForRecordingAsync(emulated.GetProperty("callId").GetString()!, timeout: TimeSpan.FromSeconds(60));
+        var key = stored.GetProperty("key").GetString()!;
+        var documentId = stored.GetProperty("chunks")[0].GetProperty("documentId").GetString()!;
+        using (var deleted = await SendAsync(HttpMethod.Delete, $"api/recordings/{Uri.EscapeDataString(key)}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+
+        (await _admin.PostAsync($"recordings/{Uri.EscapeDataString(emulated.GetProperty("recordingId").GetString()!)}/publish?newEventIds=true", null)).EnsureSuccessStatusCode();
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!(await _server.Client.GetFromJsonAsync<JsonElement[]>("api/jobs/dead-letters"))!.Any(d => d.GetProperty("documentId").GetString() == documentId))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Chunk {documentId} was not dead-lettered.");
+            await Task.Delay(100);
+        }
+
+        using (var retry = await SendAsync(HttpMethod.Post, $"api/jobs/{Uri.EscapeDataString(documentId)}/retry"))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, retry.StatusCode);
+            Assert.Contains("deleted", await retry.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Contains((await _server.Client.GetFromJsonAsync<JsonElement[]>("api/jobs/dead-letters"))!, d => d.GetProperty("documentId").GetString() == documentId);
+        Assert.Contains((await _server.Client.GetFromJsonAsync<JsonElement[]>("api/tombstones"))!, t => t.GetProperty("recordingKey").GetString() == key);
+        var media = stored.GetProperty("chunks")[0].GetProperty("media").GetProperty("path").GetString()!;
+        Assert.False(File.Exists(Path.Combine(_server.RecordingsFolder, media)), media);
+    }
+
     private async Task<JsonElement> StoredRecordingAsync()
     {
         var recording = await (await _admin.PostAsJsonAsync("recordings", new { durationSeconds = 2 })).Content.ReadFromJsonAsync<JsonElement>();

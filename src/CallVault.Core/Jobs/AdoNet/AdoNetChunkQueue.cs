@@ -70,7 +70,7 @@ public sealed class AdoNetChunkQueue(RelationalDatabase database) : IChunkQueue
         {
             // A chunk of a deleted recording (a redelivery, or one ACS announced late) is not downloaded into it again: the
             // deletion was decided for the recording. It is recorded refused, so the worker dead-letters it with this
-            // reason and it is visible and counted there; an operator who wants it after all retries it while ACS has it.
+            // reason and it is visible and counted there. A retry of it is refused too (IDeadLetters.RetryAsync).
             var request = chunk.RejectedReason is null && deleted.Contains(chunk.Recording.Key)
                 ? chunk with { RejectedReason = RecordingDeletedReason }
                 : chunk;

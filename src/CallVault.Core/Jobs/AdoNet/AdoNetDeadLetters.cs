@@ -15,11 +15,38 @@ public sealed class AdoNetDeadLetters(RelationalDatabase database) : IDeadLetter
             cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public async Task<bool> RetryAsync(string documentId, CancellationToken cancellationToken) =>
-        await database.WriteAsync(
-            session => session.ExecuteAsync(
-                $"UPDATE chunks SET state = '{ChunkStates.Pending}', attempts = 0, next_attempt_at = @now, rejected_reason = NULL WHERE document_id = @doc AND state = '{ChunkStates.DeadLettered}';",
-                cancellationToken,
-                ("@doc", documentId), ("@now", database.Now())),
-            cancellationToken).ConfigureAwait(false) == 1;
+    public Task<DeadLetterRetryOutcome> RetryAsync(string documentId, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async session =>
+            {
+                if (await session.ScalarAsync(
+                    $"SELECT recording_key FROM chunks WHERE document_id = @doc AND state = '{ChunkStates.DeadLettered}';",
+                    cancellationToken,
+                    ("@doc", documentId)).ConfigureAwait(false) is not string recordingKey)
+                {
+                    return DeadLetterRetryOutcome.NotFound;
+                }
+
+                // The recording's row lock, as a deletion takes it before it checks that every chunk is stored: either the
+                // deletion sees this chunk due and refuses, or this sees the deletion's mark and refuses.
+                await session.ScalarAsync(
+                    $"SELECT recording_key FROM recordings WHERE recording_key = @key {database.LockRowsClause};",
+                    cancellationToken,
+                    ("@key", recordingKey)).ConfigureAwait(false);
+                if (await session.ScalarAsync(
+                    "SELECT recording_key FROM tombstones WHERE recording_key = @key UNION ALL SELECT recording_key FROM retention_deletions WHERE recording_key = @key;",
+                    cancellationToken,
+                    ("@key", recordingKey)).ConfigureAwait(false) is not null)
+                {
+                    return DeadLetterRetryOutcome.RecordingDeleted;
+                }
+
+                return await session.ExecuteAsync(
+                    $"UPDATE chunks SET state = '{ChunkStates.Pending}', attempts = 0, next_attempt_at = @now, rejected_reason = NULL WHERE document_id = @doc AND state = '{ChunkStates.DeadLettered}';",
+                    cancellationToken,
+                    ("@doc", documentId), ("@now", database.Now())).ConfigureAwait(false) == 1
+                    ? DeadLetterRetryOutcome.Retried
+                    : DeadLetterRetryOutcome.NotFound;
+            },
+            cancellationToken);
 }
