@@ -22,6 +22,12 @@ internal static class RetentionApi
     public static IEndpointRouteBuilder MapRetentionApi(this IEndpointRouteBuilder routes)
     {
         var recordings = routes.MapGroup("/api/recordings").WithTags("Retention");
+        recordings.MapGet("/{key}/hold", async (string key, IJobStore jobs, CancellationToken cancellationToken) =>
+                await jobs.Retention.GetHoldAsync(key, cancellationToken) is { } hold
+                    ? Results.Ok(hold)
+                    : Results.Problem($"Recording '{key}' has no active legal hold.", statusCode: StatusCodes.Status404NotFound))
+            .RequireAuthorization(AccessPolicies.Reader)
+            .WithSummary("A recording's active legal hold (reason, who, when), or 404 when it has none. Not an audited read of the recording: it says nothing of its content.");
         recordings.MapPut("/{key}/hold", SetHoldAsync)
             .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Puts a recording under legal hold: body {\"reason\":\"...\"} (required, at most 500 characters). Nothing deletes a held recording until the hold is cleared.");

@@ -55,6 +55,9 @@ public sealed class RetentionTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, hold.StatusCode);
         }
 
+        var heldHold = await _server.Client.GetFromJsonAsync<JsonElement>($"api/recordings/{Uri.EscapeDataString(heldKey)}/hold");
+        Assert.Equal("litigation 2026-114", heldHold.GetProperty("reason").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _server.Client.GetAsync($"api/recordings/{Uri.EscapeDataString(doomedKey)}/hold")).StatusCode);
         var view = await _server.Client.GetFromJsonAsync<JsonElement>($"api/recordings/{Uri.EscapeDataString(heldKey)}");
         Assert.Equal("litigation 2026-114", view.GetProperty("hold").GetProperty("reason").GetString());
         using (var refused = await SendAsync(HttpMethod.Delete, $"api/recordings/{Uri.EscapeDataString(heldKey)}"))
@@ -84,6 +87,8 @@ public sealed class RetentionTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
         }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await _server.Client.GetAsync($"api/recordings/{Uri.EscapeDataString(heldKey)}/hold")).StatusCode);
 
         using (var deleted = await SendAsync(HttpMethod.Delete, $"api/recordings/{Uri.EscapeDataString(heldKey)}"))
         {
