@@ -58,46 +58,61 @@ public sealed partial class ChunkDownloadWorker(
     private async Task RunLoopAsync(string owner, CancellationToken stoppingToken)
     {
         await Task.Yield();
+
+        // The chunk leased by the commit that completed the previous one: in a backlog, a worker leases through the
+        // queue only when it was idle, and every chunk costs one commit instead of two.
+        ChunkLease? next = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            ChunkLease? lease;
-
             // Spans are on the wall clock whatever clock the worker runs on.
             var leaseStarted = TimeProvider.System.GetUtcNow();
-            try
+            var lease = next;
+            next = null;
+            if (lease is null)
             {
-                if (!IsConfigured())
+                try
                 {
-                    await signal.WaitAsync(options.CurrentValue.Worker.PollInterval * 5, stoppingToken).ConfigureAwait(false);
+                    if (!IsConfigured())
+                    {
+                        await signal.WaitAsync(options.CurrentValue.Worker.PollInterval * 5, stoppingToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    lease = await jobs.Queue.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
+                    if (lease is null)
+                    {
+                        await signal.WaitAsync(options.CurrentValue.Worker.PollInterval, stoppingToken).ConfigureAwait(false);
+                        continue;
+                    }
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    Log.LeaseFailed(logger, ex);
+                    await Task.Delay(options.CurrentValue.Worker.PollInterval, timeProvider, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
-
-                lease = await jobs.Queue.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
-                if (lease is null)
-                {
-                    await signal.WaitAsync(options.CurrentValue.Worker.PollInterval, stoppingToken).ConfigureAwait(false);
-                    continue;
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                Log.LeaseFailed(logger, ex);
-                await Task.Delay(options.CurrentValue.Worker.PollInterval, timeProvider, stoppingToken).ConfigureAwait(false);
-                continue;
             }
 
-            await ProcessAsync(lease, leaseStarted, stoppingToken).ConfigureAwait(false);
+            next = await ProcessAsync(lease, leaseStarted, stoppingToken).ConfigureAwait(false);
+        }
+
+        // Stopping with a chunk leased by the last completion: it is due again at once, for the next start or instance.
+        if (next is not null)
+        {
+            await TryAsync(() => jobs.Transitions.ReleaseAsync(next, CancellationToken.None)).ConfigureAwait(false);
         }
     }
 
     private bool IsConfigured() => !string.IsNullOrWhiteSpace(acsOptions.CurrentValue.ConnectionString);
 
-    private async Task ProcessAsync(ChunkLease lease, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
+    /// <returns>The next chunk's lease, when the completing commit took one; otherwise null.</returns>
+    private async Task<ChunkLease?> ProcessAsync(ChunkLease lease, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
     {
+        ChunkLease? next = null;
         var request = lease.Job.Request;
         using var activity = StartChunkActivity(lease, leaseStarted);
         using var scope = logger.BeginScope(new LogScope(
@@ -113,7 +128,7 @@ public sealed partial class ChunkDownloadWorker(
             if (request.RejectedReason is { } rejected)
             {
                 await jobs.Transitions.FailAsync(lease, rejected, retryAt: null, CancellationToken.None).ConfigureAwait(false);
-                return;
+                return null;
             }
 
             DownloadOutcome outcome;
@@ -147,8 +162,17 @@ public sealed partial class ChunkDownloadWorker(
 
             // Metadata and media stored in this attempt are recorded in the same commit that marks the chunk stored:
             // both files are synced already, and a crash before this commit finds them and takes them over on retry.
+            // The same commit leases this worker's next chunk, unless the service is stopping.
             CrashPoint.Hit("worker.before-complete");
-            await jobs.Transitions.CompleteAsync(lease, unrecorded, outcome.Note, CancellationToken.None).ConfigureAwait(false);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                await jobs.Transitions.CompleteAsync(lease, unrecorded, outcome.Note, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                next = await jobs.Transitions.CompleteAndLeaseNextAsync(lease, unrecorded, outcome.Note, lease.Owner, options.CurrentValue.Worker.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
+            }
+
             Interlocked.Increment(ref _chunksStored);
             metrics.ChunksStored.Add(1);
             metrics.DownloadDuration.Record(timeProvider.GetElapsedTime(started).TotalSeconds);
@@ -179,6 +203,9 @@ public sealed partial class ChunkDownloadWorker(
             await work.CancelAsync().ConfigureAwait(false);
             await renewing.ConfigureAwait(false);
         }
+
+        // Whatever failed after the completing commit (the manifest's second write), the lease it took is this worker's.
+        return next;
     }
 
     /// <summary>What a download did: the steps done but not recorded yet, and a note on something left undone on purpose.</summary>
