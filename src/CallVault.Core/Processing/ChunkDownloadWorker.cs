@@ -62,11 +62,13 @@ public sealed partial class ChunkDownloadWorker(
         // The chunk leased by the commit that completed the previous one: in a backlog, a worker leases through the
         // queue only when it was idle, and every chunk costs one commit instead of two.
         ChunkLease? next = null;
+        var nextTakenAt = default(DateTimeOffset);
         while (!stoppingToken.IsCancellationRequested)
         {
             // Spans are on the wall clock whatever clock the worker runs on.
             var leaseStarted = TimeProvider.System.GetUtcNow();
             var lease = next;
+            var takenAt = nextTakenAt;
             next = null;
             if (lease is null)
             {
@@ -78,6 +80,7 @@ public sealed partial class ChunkDownloadWorker(
                         continue;
                     }
 
+                    takenAt = timeProvider.GetUtcNow();
                     lease = await jobs.Queue.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
                     if (lease is null)
                     {
@@ -97,7 +100,7 @@ public sealed partial class ChunkDownloadWorker(
                 }
             }
 
-            next = await ProcessAsync(lease, leaseStarted, stoppingToken).ConfigureAwait(false);
+            (next, nextTakenAt) = await ProcessAsync(lease, takenAt, leaseStarted, stoppingToken).ConfigureAwait(false);
         }
 
         // Stopping with a chunk leased by the last completion: it is due again at once, for the next start or instance.
@@ -109,10 +112,15 @@ public sealed partial class ChunkDownloadWorker(
 
     private bool IsConfigured() => !string.IsNullOrWhiteSpace(acsOptions.CurrentValue.ConnectionString);
 
-    /// <returns>The next chunk's lease, when the completing commit took one; otherwise null.</returns>
-    private async Task<ChunkLease?> ProcessAsync(ChunkLease lease, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
+    /// <param name="lease">The chunk's lease.</param>
+    /// <param name="takenAt">No later than when the lease was taken (read before the commit that took it), on the worker's clock.</param>
+    /// <param name="leaseStarted">When the worker began looking for the chunk, for the lease span.</param>
+    /// <param name="stoppingToken">The service stopping.</param>
+    /// <returns>The next chunk's lease and when it was taken, when the completing commit took one; otherwise null.</returns>
+    private async Task<(ChunkLease? Next, DateTimeOffset TakenAt)> ProcessAsync(ChunkLease lease, DateTimeOffset takenAt, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
     {
         ChunkLease? next = null;
+        var nextTakenAt = default(DateTimeOffset);
         var request = lease.Job.Request;
         using var activity = StartChunkActivity(lease, leaseStarted);
         using var scope = logger.BeginScope(new LogScope(
@@ -120,7 +128,7 @@ public sealed partial class ChunkDownloadWorker(
             new("CallId", request.Recording.CallId),
             new("RecordingKey", request.Recording.Key)));
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var renewal = new LeaseRenewal(jobs.Queue, lease, options.CurrentValue.Worker.LeaseDuration, timeProvider, logger);
+        var renewal = new LeaseRenewal(jobs.Queue, lease, options.CurrentValue.Worker.LeaseDuration, timeProvider, logger) { HeldSince = takenAt };
         var renewing = renewal.RunAsync(work);
         var started = timeProvider.GetTimestamp();
         try
@@ -128,7 +136,7 @@ public sealed partial class ChunkDownloadWorker(
             if (request.RejectedReason is { } rejected)
             {
                 await jobs.Transitions.FailAsync(lease, rejected, retryAt: null, CancellationToken.None).ConfigureAwait(false);
-                return null;
+                return (null, default);
             }
 
             DownloadOutcome outcome;
@@ -170,6 +178,7 @@ public sealed partial class ChunkDownloadWorker(
             }
             else
             {
+                nextTakenAt = timeProvider.GetUtcNow();
                 next = await jobs.Transitions.CompleteAndLeaseNextAsync(lease, unrecorded, outcome.Note, lease.Owner, options.CurrentValue.Worker.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
             }
 
@@ -205,7 +214,7 @@ public sealed partial class ChunkDownloadWorker(
         }
 
         // Whatever failed after the completing commit (the manifest's second write), the lease it took is this worker's.
-        return next;
+        return (next, nextTakenAt);
     }
 
     /// <summary>What a download did: the steps done but not recorded yet, and a note on something left undone on purpose.</summary>
