@@ -278,8 +278,8 @@ if [ -n "${CATCHUP_COMMAND:-}" ]; then
   catchup_source="\`$CATCHUP_COMMAND\`"
   catchup=$(bash -c "$CATCHUP_COMMAND" | tee -a /dev/stderr | grep -E '(^|[[:space:]])catchup .*store=' | sed 's/^.*catchup /catchup /' || true)
 elif [ -x bench/catchup.sh ]; then
-  catchup_source="\`bench/catchup.sh${quick:+ --quick}\`"
-  catchup=$(bench/catchup.sh ${quick:+--quick} | tee -a /dev/stderr | grep -E '(^|[[:space:]])catchup .*store=' | sed 's/^.*catchup /catchup /' || true)
+  catchup_source="\`bench/catchup.sh${quick:+ --quick} --recordings $catchup_recordings --steady $(( catchup_recordings * 3 / 10 ))\`"
+  catchup=$(bench/catchup.sh ${quick:+--quick} --recordings "$catchup_recordings" --steady $(( catchup_recordings * 3 / 10 )) | tee -a /dev/stderr | grep -E '(^|[[:space:]])catchup .*store=' | sed 's/^.*catchup /catchup /' || true)
 else
   catchup_source="\`CallVault.Bench e2e\` on SQLite (this build has no catch-up benchmark; PostgreSQL not measured)"
   burst=$(dotnet "$bench_dll" e2e "$catchup_recordings" 1048576 | tee -a /dev/stderr | grep '^RESULT e2e' || true)

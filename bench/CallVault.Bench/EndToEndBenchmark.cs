@@ -16,10 +16,13 @@ namespace CallVault.Bench;
 /// a burst of N recordings (default 1,000 of 1 MiB), then, on a fresh service, a steady publication at half the burst's
 /// measured rate (default 300 recordings). PostgreSQL is the server in <c>CALLVAULT_TEST_POSTGRES</c> (a fresh database
 /// per run; <c>source eng/services.sh &amp;&amp; start_services</c> starts one). Each run prints one line:</para>
-/// <code>catchup store=sqlite mode=burst recordings=1000 size_bytes=1048576 rate=152.3 p50_ms=3100 p99_ms=6200 max_ms=6300 cpu_ms_per_recording=9.1 stored_once=True</code>
+/// <code>catchup store=sqlite mode=burst recordings=1000 size_bytes=1048576 rate=152.3 p50_ms=3100 p99_ms=6200 max_ms=6300 cpu_ms_per_recording=9.1 bench_cpu_ms_per_recording=6.0 machine_busy=0.97 cores=2 stored_once=True</code>
 /// <para><c>mode</c> is <c>burst</c> or <c>half</c>; <c>rate</c> is recordings stored per second from the first
 /// publication to the last chunk stored; <c>cpu_ms_per_recording</c> is the service process's CPU time (user and
-/// system) per recording, which depends less on a busy machine than the rate does.</para>
+/// system) per recording, which depends less on a busy machine than the rate does; <c>bench_cpu_ms_per_recording</c> is
+/// the same for this process (the emulator serving the downloads and delivering the events, and the publisher), so that
+/// the two together say whether the machine was CPU-bound; <c>machine_busy</c> is the share of all <c>cores</c> busy
+/// over the run (every process on the machine, from /proc/stat).</para>
 /// </remarks>
 internal static class EndToEndBenchmark
 {
@@ -68,6 +71,8 @@ internal static class EndToEndBenchmark
         }
 
         var cpuBefore = pipeline.Service.CpuTime;
+        var benchCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var machineBefore = MachineCpu.Sample();
         var stopwatch = Stopwatch.StartNew();
         for (var i = 0; i < recordings; i++)
         {
@@ -87,6 +92,8 @@ internal static class EndToEndBenchmark
 
         var elapsed = stopwatch.Elapsed;
         var cpu = pipeline.Service.CpuTime - cpuBefore;
+        var benchCpu = Process.GetCurrentProcess().TotalProcessorTime - benchCpuBefore;
+        var machineBusy = MachineCpu.Sample().BusyShareSince(machineBefore);
         var latencies = await pipeline.EventToStoredMillisecondsAsync();
         var check = await pipeline.CheckStoredAsync();
         foreach (var problem in check.Problems.Take(10))
@@ -97,8 +104,29 @@ internal static class EndToEndBenchmark
         var rate = recordings / elapsed.TotalSeconds;
         var mode = perSecond > 0 ? "half" : "burst";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT e2e recordings={recordings} rate={(perSecond > 0 ? perSecond.ToString("0.#", CultureInfo.InvariantCulture) : "burst")} size_bytes={sizeBytes} publish_s={published.TotalSeconds:0.00} total_s={elapsed.TotalSeconds:0.00} per_second={rate:0.0} p50_ms={Percentile(latencies, 0.50):0} p99_ms={Percentile(latencies, 0.99):0} max_ms={latencies[^1]:0} stored_once={check.AllStoredOnce}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"catchup store={pipeline.Store} mode={mode} recordings={recordings} size_bytes={sizeBytes} published_per_second={recordings / published.TotalSeconds:0.0} rate={rate:0.0} p50_ms={Percentile(latencies, 0.50):0} p99_ms={Percentile(latencies, 0.99):0} max_ms={latencies[^1]:0} cpu_ms_per_recording={cpu.TotalMilliseconds / recordings:0.0} stored_once={check.AllStoredOnce}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"catchup store={pipeline.Store} mode={mode} recordings={recordings} size_bytes={sizeBytes} published_per_second={recordings / published.TotalSeconds:0.0} rate={rate:0.0} p50_ms={Percentile(latencies, 0.50):0} p99_ms={Percentile(latencies, 0.99):0} max_ms={latencies[^1]:0} cpu_ms_per_recording={cpu.TotalMilliseconds / recordings:0.0} bench_cpu_ms_per_recording={benchCpu.TotalMilliseconds / recordings:0.0} machine_busy={machineBusy:0.00} cores={Environment.ProcessorCount} stored_once={check.AllStoredOnce}"));
         return (check.AllStoredOnce ? 0 : 1, rate);
+    }
+
+    /// <summary>Busy and total CPU time of the whole machine, from the first line of /proc/stat (clock ticks).</summary>
+    private readonly record struct MachineCpu(long Busy, long Total)
+    {
+        public static MachineCpu Sample()
+        {
+            if (!File.Exists("/proc/stat"))
+            {
+                return default;
+            }
+
+            // cpu user nice system idle iowait irq softirq steal ...: idle and iowait are the time no core worked.
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+            var total = fields.Take(8).Sum();
+            return new MachineCpu(total - fields[3] - fields[4], total);
+        }
+
+        /// <summary>The share of the machine's CPU time that was busy since <paramref name="earlier"/>, 0 to 1.</summary>
+        public double BusyShareSince(MachineCpu earlier) =>
+            Total == earlier.Total ? double.NaN : (double)(Busy - earlier.Busy) / (Total - earlier.Total);
     }
 
     /// <summary>The nearest-rank percentile of sorted values.</summary>

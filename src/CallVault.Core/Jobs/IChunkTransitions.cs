@@ -32,6 +32,23 @@ public interface IChunkTransitions
     /// <exception cref="LeaseLostException">The lease was lost; nothing was written.</exception>
     Task CompleteAsync(ChunkLease lease, ChunkProgress progress, string? note, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Completes the chunk as <see cref="CompleteAsync(ChunkLease, ChunkProgress, string?, CancellationToken)"/> does and,
+    /// in the same commit, leases the oldest chunk that is due to <paramref name="owner"/> as
+    /// <see cref="IChunkQueue.TryLeaseAsync"/> would: a worker working through a backlog pays one commit per chunk
+    /// instead of two. Nothing is acknowledged by a lease, so taking it in the completing commit weakens nothing: when the
+    /// commit fails, neither the completion nor the new lease is written.
+    /// </summary>
+    /// <param name="lease">The lease of the chunk being completed.</param>
+    /// <param name="progress">Steps done and not recorded yet; an empty <see cref="ChunkProgress"/> records nothing more.</param>
+    /// <param name="note">As for <see cref="CompleteAsync(ChunkLease, string?, CancellationToken)"/>.</param>
+    /// <param name="owner">Who holds the next lease.</param>
+    /// <param name="leaseDuration">How long the next lease lasts unless renewed.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>The next chunk's lease, or null when no chunk is due (the completion is committed either way).</returns>
+    /// <exception cref="LeaseLostException">The lease was lost; nothing was written and nothing leased.</exception>
+    Task<ChunkLease?> CompleteAndLeaseNextAsync(ChunkLease lease, ChunkProgress progress, string? note, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken);
+
     /// <summary>Ends the lease after a failure: due again at <paramref name="retryAt"/>, or dead-lettered when it is null.</summary>
     /// <exception cref="LeaseLostException">The lease was lost.</exception>
     Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken);

@@ -58,46 +58,69 @@ public sealed partial class ChunkDownloadWorker(
     private async Task RunLoopAsync(string owner, CancellationToken stoppingToken)
     {
         await Task.Yield();
+
+        // The chunk leased by the commit that completed the previous one: in a backlog, a worker leases through the
+        // queue only when it was idle, and every chunk costs one commit instead of two.
+        ChunkLease? next = null;
+        var nextTakenAt = default(DateTimeOffset);
         while (!stoppingToken.IsCancellationRequested)
         {
-            ChunkLease? lease;
-
             // Spans are on the wall clock whatever clock the worker runs on.
             var leaseStarted = TimeProvider.System.GetUtcNow();
-            try
+            var lease = next;
+            var takenAt = nextTakenAt;
+            next = null;
+            if (lease is null)
             {
-                if (!IsConfigured())
+                try
                 {
-                    await signal.WaitAsync(options.CurrentValue.Worker.PollInterval * 5, stoppingToken).ConfigureAwait(false);
+                    if (!IsConfigured())
+                    {
+                        await signal.WaitAsync(options.CurrentValue.Worker.PollInterval * 5, stoppingToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    takenAt = timeProvider.GetUtcNow();
+                    lease = await jobs.Queue.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
+                    if (lease is null)
+                    {
+                        await signal.WaitAsync(options.CurrentValue.Worker.PollInterval, stoppingToken).ConfigureAwait(false);
+                        continue;
+                    }
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    Log.LeaseFailed(logger, ex);
+                    await Task.Delay(options.CurrentValue.Worker.PollInterval, timeProvider, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
-
-                lease = await jobs.Queue.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
-                if (lease is null)
-                {
-                    await signal.WaitAsync(options.CurrentValue.Worker.PollInterval, stoppingToken).ConfigureAwait(false);
-                    continue;
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                Log.LeaseFailed(logger, ex);
-                await Task.Delay(options.CurrentValue.Worker.PollInterval, timeProvider, stoppingToken).ConfigureAwait(false);
-                continue;
             }
 
-            await ProcessAsync(lease, leaseStarted, stoppingToken).ConfigureAwait(false);
+            (next, nextTakenAt) = await ProcessAsync(lease, takenAt, leaseStarted, stoppingToken).ConfigureAwait(false);
+        }
+
+        // Stopping with a chunk leased by the last completion: it is due again at once, for the next start or instance.
+        if (next is not null)
+        {
+            await TryAsync(() => jobs.Transitions.ReleaseAsync(next, CancellationToken.None)).ConfigureAwait(false);
         }
     }
 
     private bool IsConfigured() => !string.IsNullOrWhiteSpace(acsOptions.CurrentValue.ConnectionString);
 
-    private async Task ProcessAsync(ChunkLease lease, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
+    /// <param name="lease">The chunk's lease.</param>
+    /// <param name="takenAt">No later than when the lease was taken (read before the commit that took it), on the worker's clock.</param>
+    /// <param name="leaseStarted">When the worker began looking for the chunk, for the lease span.</param>
+    /// <param name="stoppingToken">The service stopping.</param>
+    /// <returns>The next chunk's lease and when it was taken, when the completing commit took one; otherwise null.</returns>
+    private async Task<(ChunkLease? Next, DateTimeOffset TakenAt)> ProcessAsync(ChunkLease lease, DateTimeOffset takenAt, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
     {
+        ChunkLease? next = null;
+        var nextTakenAt = default(DateTimeOffset);
         var request = lease.Job.Request;
         using var activity = StartChunkActivity(lease, leaseStarted);
         using var scope = logger.BeginScope(new LogScope(
@@ -105,7 +128,7 @@ public sealed partial class ChunkDownloadWorker(
             new("CallId", request.Recording.CallId),
             new("RecordingKey", request.Recording.Key)));
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var renewal = new LeaseRenewal(jobs.Queue, lease, options.CurrentValue.Worker.LeaseDuration, timeProvider, logger);
+        var renewal = new LeaseRenewal(jobs.Queue, lease, options.CurrentValue.Worker.LeaseDuration, timeProvider, logger) { HeldSince = takenAt };
         var renewing = renewal.RunAsync(work);
         var started = timeProvider.GetTimestamp();
         try
@@ -113,7 +136,7 @@ public sealed partial class ChunkDownloadWorker(
             if (request.RejectedReason is { } rejected)
             {
                 await jobs.Transitions.FailAsync(lease, rejected, retryAt: null, CancellationToken.None).ConfigureAwait(false);
-                return;
+                return (null, default);
             }
 
             DownloadOutcome outcome;
@@ -147,8 +170,18 @@ public sealed partial class ChunkDownloadWorker(
 
             // Metadata and media stored in this attempt are recorded in the same commit that marks the chunk stored:
             // both files are synced already, and a crash before this commit finds them and takes them over on retry.
+            // The same commit leases this worker's next chunk, unless the service is stopping.
             CrashPoint.Hit("worker.before-complete");
-            await jobs.Transitions.CompleteAsync(lease, unrecorded, outcome.Note, CancellationToken.None).ConfigureAwait(false);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                await jobs.Transitions.CompleteAsync(lease, unrecorded, outcome.Note, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                nextTakenAt = timeProvider.GetUtcNow();
+                next = await jobs.Transitions.CompleteAndLeaseNextAsync(lease, unrecorded, outcome.Note, lease.Owner, options.CurrentValue.Worker.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
+            }
+
             Interlocked.Increment(ref _chunksStored);
             metrics.ChunksStored.Add(1);
             metrics.DownloadDuration.Record(timeProvider.GetElapsedTime(started).TotalSeconds);
@@ -179,6 +212,9 @@ public sealed partial class ChunkDownloadWorker(
             await work.CancelAsync().ConfigureAwait(false);
             await renewing.ConfigureAwait(false);
         }
+
+        // Whatever failed after the completing commit (the manifest's second write), the lease it took is this worker's.
+        return (next, nextTakenAt);
     }
 
     /// <summary>What a download did: the steps done but not recorded yet, and a note on something left undone on purpose.</summary>

@@ -20,6 +20,13 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
     /// <summary>Renewals that failed for another reason, in a row.</summary>
     public int ConsecutiveFailures { get; private set; }
 
+    /// <summary>
+    /// No later than when the lease was taken: its end is this plus the lease duration. Null when it was taken just
+    /// now. A lease taken by the commit that completed the worker's previous chunk is older than the renewal by
+    /// whatever ran in between (the manifest's second write), and its end must not be counted from later.
+    /// </summary>
+    public DateTimeOffset? HeldSince { get; init; }
+
     /// <summary>How the renewal waits; a test replaces it to observe each wait once its timer exists.</summary>
     internal Func<TimeSpan, CancellationToken, Task> Wait { get; init; } = (delay, cancellationToken) => Task.Delay(delay, timeProvider, cancellationToken);
 
@@ -44,7 +51,7 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
         // The lease is ours until this time unless a renewal moves it on. Past it, another worker may lease the chunk
         // and start the same download: going on would fetch the object twice and race the other writer for the
         // same partial upload, so a lease that could not be renewed in time counts as lost.
-        var heldUntil = timeProvider.GetUtcNow() + leaseDuration;
+        var heldUntil = (HeldSince ?? timeProvider.GetUtcNow()) + leaseDuration;
         try
         {
             while (true)

@@ -109,6 +109,68 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A backlog costs one commit per chunk: the worker leases the next chunk in the commit that completes the one
+    /// before, so only the first of three chunks is leased through the queue, and all three are stored.
+    /// </summary>
+    [Fact]
+    public async Task Backlog_EachChunkAfterTheFirstIsLeasedInItsPredecessorsCompletingCommit()
+    {
+        var documents = new[] { "doc-1", "doc-2", "doc-3" };
+        foreach (var (document, i) in documents.Select((d, i) => (d, i)))
+        {
+            _server.Objects[document] = 30_000;
+            _server.Documents[document] = Encoding.UTF8.GetBytes($$"""{ "chunkDocumentId": "{{document}}", "recordingInfo": { "format": "wav" }, "participants": [] }""");
+            await _jobs.Queue.EnqueueAsync("e" + i, [new ChunkRequest
+            {
+                DocumentId = document,
+                Recording = new RecordingInfo { Key = "rec-" + i, RecordingId = "rec-" + i, CallId = "call-" + i },
+                ContentLocation = _server.ContentUri(document),
+                MetadataLocation = new Uri(_server.StorageBase, $"v1/objects/{document}/document"),
+                EventTime = _clock.GetUtcNow().AddSeconds(i),
+            }], default);
+        }
+
+        var queue = new CountingQueue(_jobs.Queue);
+        using var meters = new TestMeterFactory();
+        using var signal = new JobSignal();
+        var store = new DiskRecordingStore(Path.Combine(_folder, "recordings"));
+        var options = new CallVaultOptions { Worker = { Concurrency = 1, LeaseDuration = LeaseDuration, PollInterval = TimeSpan.FromMilliseconds(20) } };
+        var worker = new ChunkDownloadWorker(
+            new JobStoreWith(_jobs, queue),
+            store,
+            _services.GetRequiredService<AcsRecordingClient>(),
+            new ManifestWriter(_jobs, store, _clock),
+            signal,
+            new DownloadsInFlight(),
+            new CallVaultMetrics(meters, new JobStatisticsCache(), _clock),
+            new Monitor<CallVaultOptions>(options),
+            _services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>(),
+            _clock,
+            new ListLogger());
+        await worker.StartAsync(default);
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (worker.ChunksStored < documents.Length)
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        finally
+        {
+            await worker.StopAsync(default);
+        }
+
+        for (var i = 0; i < documents.Length; i++)
+        {
+            var chunk = (await _jobs.Recordings.GetRecordingAsync("rec-" + i, default))!.Chunks.Single();
+            Assert.Equal((ChunkState.Stored, 1, 30_000L), (chunk.State, chunk.Attempts, chunk.Media?.Length));
+        }
+
+        Assert.Equal(1, queue.Leased);
+    }
+
+    /// <summary>
     /// A retry after a crash finds this chunk's metadata document already stored, and ACS now serves the same chunk's
     /// document with other bytes: the stored one is kept and the chunk is stored, not dead-lettered as a conflict.
     /// </summary>
@@ -385,6 +447,29 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Counts the chunks leased through the queue (not those leased by a completing commit).</summary>
+    private sealed class CountingQueue(IChunkQueue inner) : IChunkQueue
+    {
+        private int _leased;
+
+        public int Leased => Volatile.Read(ref _leased);
+
+        public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => inner.EnqueueAsync(events, cancellationToken);
+
+        public async Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            var lease = await inner.TryLeaseAsync(owner, leaseDuration, cancellationToken);
+            if (lease is not null)
+            {
+                Interlocked.Increment(ref _leased);
+            }
+
+            return lease;
+        }
+
+        public Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) => inner.RenewLeaseAsync(lease, leaseDuration, cancellationToken);
+    }
+
     /// <summary>The store says the lease is lost at the first renewal; leasing again is seen, so the test knows the attempt ended.</summary>
     private sealed class LosingQueue(IChunkQueue inner) : IChunkQueue
     {
@@ -431,6 +516,17 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
             }
 
             return inner.CompleteAsync(lease, progress, note, cancellationToken);
+        }
+
+        public Task<ChunkLease?> CompleteAndLeaseNextAsync(ChunkLease lease, ChunkProgress progress, string? note, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _completions) == 1)
+            {
+                onCrash();
+                throw new IOException("killed before the completing commit");
+            }
+
+            return inner.CompleteAndLeaseNextAsync(lease, progress, note, owner, leaseDuration, cancellationToken);
         }
 
         public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => inner.FailAsync(lease, reason, retryAt, cancellationToken);

@@ -36,8 +36,9 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
     }
 
     /// <summary>A renewal that reports each wait once its timer exists, so that advancing the clock never races it.</summary>
-    private LeaseRenewal Renewal(IChunkQueue queue, ChunkLease lease, Task? waitFor = null) => new(queue, lease, LeaseDuration, _clock, NullLogger.Instance)
+    private LeaseRenewal Renewal(IChunkQueue queue, ChunkLease lease, Task? waitFor = null, DateTimeOffset? heldSince = null) => new(queue, lease, LeaseDuration, _clock, NullLogger.Instance)
     {
+        HeldSince = heldSince,
         Wait = (delay, cancellationToken) =>
         {
             var wait = waitFor?.WaitAsync(cancellationToken) ?? Task.Delay(delay, _clock, cancellationToken);
@@ -182,6 +183,33 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
 
         // Up to the lease's end (two thirds of it after the first renewal started) the renewal may still answer.
         _clock.Advance((LeaseDuration * 2 / 3) - TimeSpan.FromSeconds(1));
+        Assert.False(work.IsCancellationRequested);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(renewal.IsLost);
+        Assert.True(work.IsCancellationRequested);
+    }
+
+    /// <summary>
+    /// A lease taken before its renewal started (by the commit that completed the worker's previous chunk, with the
+    /// manifest's second write in between) ends a lease duration after it was taken, not after the renewal started:
+    /// a hanging renewal stops the work then, before another worker may take the chunk.
+    /// </summary>
+    [Fact]
+    public async Task RunAsync_LeaseTakenBeforeTheRenewalStarted_StopsTheWorkAtTheLeasesOwnEnd()
+    {
+        var takenAt = _clock.GetUtcNow();
+        var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        var hanging = new HangingQueue(_jobs.Queue);
+        var renewal = Renewal(hanging, lease, heldSince: takenAt);
+        using var work = new CancellationTokenSource();
+        var running = renewal.RunAsync(work);
+
+        _clock.Advance(await NextWaitAsync());
+        await hanging.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        _clock.Advance(takenAt + LeaseDuration - _clock.GetUtcNow() - TimeSpan.FromSeconds(1));
         Assert.False(work.IsCancellationRequested);
         _clock.Advance(TimeSpan.FromSeconds(1));
         await running.WaitAsync(TimeSpan.FromSeconds(30));

@@ -148,30 +148,35 @@ public sealed class AdoNetChunkQueue(RelationalDatabase database) : IChunkQueue
     public Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
-        return database.WriteAsync(
-            async session =>
-            {
-                var now = database.Now();
-                var token = Guid.NewGuid().ToString("N");
-                var leased = await session.ExecuteAsync(
-                    $"""
-                    UPDATE chunks SET state = '{ChunkStates.Leased}', lease_owner = @owner, lease_token = @token, lease_expires_at = @expires, attempts = attempts + 1
-                    WHERE document_id = (
-                        SELECT document_id FROM chunks
-                        WHERE (state = '{ChunkStates.Pending}' AND next_attempt_at <= @now) OR (state = '{ChunkStates.Leased}' AND lease_expires_at <= @now)
-                        ORDER BY event_time, chunk_index LIMIT 1 {database.SkipLockedClause});
-                    """,
-                    cancellationToken,
-                    ("@owner", owner), ("@token", token), ("@expires", now + (long)leaseDuration.TotalMilliseconds), ("@now", now)).ConfigureAwait(false);
-                if (leased == 0)
-                {
-                    return null;
-                }
+        return database.WriteAsync(session => LeaseOldestDueAsync(database, session, owner, leaseDuration, cancellationToken), cancellationToken);
+    }
 
-                var job = (await QueryAsync(session, "c.lease_token = @token", cancellationToken, ("@token", token)).ConfigureAwait(false)).Single();
-                return new ChunkLease(job.Request.DocumentId, owner, token, job);
-            },
-            cancellationToken);
+    /// <summary>
+    /// Leases the oldest chunk that is due (pending and due, or leased with an expired lease) to <paramref name="owner"/>
+    /// within the caller's write unit; null when none is. Shared by <see cref="TryLeaseAsync"/> and the completion
+    /// that leases the next chunk in its own commit.
+    /// </summary>
+    internal static async Task<ChunkLease?> LeaseOldestDueAsync(RelationalDatabase database, SqlSession session, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        var now = database.Now();
+        var token = Guid.NewGuid().ToString("N");
+        var leased = await session.ExecuteAsync(
+            $"""
+            UPDATE chunks SET state = '{ChunkStates.Leased}', lease_owner = @owner, lease_token = @token, lease_expires_at = @expires, attempts = attempts + 1
+            WHERE document_id = (
+                SELECT document_id FROM chunks
+                WHERE (state = '{ChunkStates.Pending}' AND next_attempt_at <= @now) OR (state = '{ChunkStates.Leased}' AND lease_expires_at <= @now)
+                ORDER BY event_time, chunk_index LIMIT 1 {database.SkipLockedClause});
+            """,
+            cancellationToken,
+            ("@owner", owner), ("@token", token), ("@expires", now + (long)leaseDuration.TotalMilliseconds), ("@now", now)).ConfigureAwait(false);
+        if (leased == 0)
+        {
+            return null;
+        }
+
+        var job = (await QueryAsync(session, "c.lease_token = @token", cancellationToken, ("@token", token)).ConfigureAwait(false)).Single();
+        return new ChunkLease(job.Request.DocumentId, owner, token, job);
     }
 
     /// <inheritdoc />

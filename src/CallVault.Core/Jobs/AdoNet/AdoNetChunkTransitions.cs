@@ -53,6 +53,23 @@ public sealed class AdoNetChunkTransitions(RelationalDatabase database) : IChunk
             .RecomputeStoredBytes();
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The next chunk is leased after the completed one is updated, while its recording row is held: on PostgreSQL the
+    /// subquery skips rows another transaction holds (<c>SKIP LOCKED</c>), so leasing never waits for a lock and adds
+    /// no lock-order cycle with enqueues or other transitions.
+    /// </remarks>
+    public Task<ChunkLease?> CompleteAndLeaseNextAsync(ChunkLease lease, ChunkProgress progress, string? note, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(progress);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        return WithProgress(Completion(lease, note), progress).CommitAsync(
+            database,
+            (session, token) => AdoNetChunkQueue.LeaseOldestDueAsync(database, session, owner, leaseDuration, token),
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);

@@ -47,7 +47,15 @@ internal sealed class ChunkWriteUnit(ChunkLease lease)
     /// <summary>Commits the unit.</summary>
     /// <exception cref="LeaseLostException">The lease was lost; nothing was written.</exception>
     public Task CommitAsync(RelationalDatabase database, CancellationToken cancellationToken) =>
-        database.WriteAsync<bool>(
+        CommitAsync(database, (_, _) => Task.FromResult(true), cancellationToken);
+
+    /// <summary>
+    /// Commits the unit with one more write after its own, in the same transaction (e.g. leasing the next chunk), and
+    /// returns what that write returns.
+    /// </summary>
+    /// <exception cref="LeaseLostException">The lease was lost; nothing was written, <paramref name="then"/> included.</exception>
+    public Task<T> CommitAsync<T>(RelationalDatabase database, Func<SqlSession, CancellationToken, Task<T>> then, CancellationToken cancellationToken) =>
+        database.WriteAsync(
             async session =>
             {
                 var key = lease.Job.Request.Recording.Key;
@@ -89,7 +97,7 @@ internal sealed class ChunkWriteUnit(ChunkLease lease)
                     session.AfterCommit(action);
                 }
 
-                return true;
+                return await then(session, cancellationToken).ConfigureAwait(false);
             },
             cancellationToken);
 

@@ -131,6 +131,64 @@ public abstract class ChunkTransitionsContract(JobStoreBackend backend) : JobSto
         await Store.Transitions.CompleteAsync(current, default);
     }
 
+    /// <summary>
+    /// A worker in a backlog completes its chunk and takes the next one in one commit: the completion is recorded as
+    /// with <c>CompleteAsync</c>, the oldest due chunk is leased to the same owner (attempt counted, no other owner
+    /// gets it), and with nothing due the completion still lands and no lease is returned.
+    /// </summary>
+    [Fact]
+    public async Task CompleteAndLeaseNext_RecordsTheCompletionAndLeasesTheOldestDueChunk()
+    {
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1", eventTime: Clock.GetUtcNow().AddMinutes(-3))], default);
+        await Store.Queue.EnqueueAsync("e2", [Chunk("d3", "rec-3", eventTime: Clock.GetUtcNow().AddMinutes(-1))], default);
+        await Store.Queue.EnqueueAsync("e3", [Chunk("d2", "rec-2", eventTime: Clock.GetUtcNow().AddMinutes(-2))], default);
+        var first = (await Store.Queue.TryLeaseAsync("a", Lease, default))!;
+        var media = new StoredObjectInfo("2026/03/03/call/rec/chunk-000.wav", 1234, "ab", "audio/wav");
+
+        var second = await Store.Transitions.CompleteAndLeaseNextAsync(first, new ChunkProgress { Media = media, Participants = ["8:acs:agent"] }, "a note", "a", Lease, default);
+
+        Assert.NotNull(second);
+        Assert.Equal(("d2", "a", 1, ChunkState.Leased), (second.DocumentId, second.Owner, second.Job.Attempts, second.Job.State));
+        var stored = (await Store.Recordings.GetRecordingAsync("rec-1", default))!;
+        Assert.Equal((ChunkState.Stored, media, "a note"), (stored.Chunks.Single().State, stored.Chunks.Single().Media, stored.Chunks.Single().LastError));
+        Assert.Equal(1234L, stored.Summary.StoredBytes);
+        Assert.Equal(["8:acs:agent"], stored.Summary.Participants);
+        Assert.Equal(ChunkState.Leased, (await Store.Recordings.GetRecordingAsync("rec-2", default))!.Chunks.Single().State);
+
+        var third = (await Store.Queue.TryLeaseAsync("b", Lease, default))!;
+        Assert.Equal("d3", third.DocumentId);
+        Assert.Null(await Store.Transitions.CompleteAndLeaseNextAsync(second, new ChunkProgress(), note: null, "a", Lease, default));
+        Assert.Equal(ChunkState.Stored, (await Store.Recordings.GetRecordingAsync("rec-2", default))!.Chunks.Single().State);
+
+        // The lease it returned fences writes like any other.
+        await Store.Transitions.CompleteAsync(third, default);
+        Assert.Null(await Store.Queue.TryLeaseAsync("b", Lease, default));
+    }
+
+    /// <summary>A stale lease's completion fails whole: nothing is recorded and no chunk is leased by it.</summary>
+    [Fact]
+    public async Task StaleLease_CompleteAndLeaseNext_ThrowsAndLeasesNothing()
+    {
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1")], default);
+        var stale = (await Store.Queue.TryLeaseAsync("a", Lease, default))!;
+        Clock.Advance(Lease + TimeSpan.FromSeconds(1));
+        var current = (await Store.Queue.TryLeaseAsync("b", Lease, default))!;
+        await Store.Queue.EnqueueAsync("e2", [Chunk("d2", "rec-2")], default);
+        var before = (await Store.Recordings.GetRecordingAsync("rec-1", default))!;
+
+        await Assert.ThrowsAsync<LeaseLostException>(() => Store.Transitions.CompleteAndLeaseNextAsync(stale, new ChunkProgress
+        {
+            Media = new StoredObjectInfo("stale.wav", 99, "ff", "audio/wav"),
+        }, note: null, "a", Lease, default));
+
+        var after = (await Store.Recordings.GetRecordingAsync("rec-1", default))!;
+        Assert.Equal(before.Chunks.Single(), after.Chunks.Single());
+        var pending = (await Store.Recordings.GetRecordingAsync("rec-2", default))!.Chunks.Single();
+        Assert.Equal((ChunkState.Pending, 0), (pending.State, pending.Attempts));
+        Assert.Equal("d2", (await Store.Queue.TryLeaseAsync("c", Lease, default))!.DocumentId);
+        await Store.Transitions.CompleteAsync(current, default);
+    }
+
     [Fact]
     public async Task Release_MakesTheChunkDueAtOnceWithoutCountingTheAttempt()
     {
