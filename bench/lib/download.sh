@@ -111,14 +111,17 @@ callvault_run() {
   measure dotnet "$cli_dll" download "$url" -c "$cs" --allow-host "$storage" -o "$out" --force --json "${extra[@]}"
 }
 
-# The connections field of the last callvault download --json, or – when it has none.
+# The connections of the last callvault download --json as "final (peak P)", e.g. "8 (peak 10)", or – when it has none.
 last_connections() {
   python3 -c 'import json,sys
 try:
     value = json.load(open(sys.argv[1])).get("connections")
 except Exception:
     value = None
-print("–" if value is None else value)' "$work/stdout"
+if isinstance(value, dict):
+    print("%s (peak %s)" % (value.get("final", "–"), value.get("peak", "–")))
+else:
+    print("–" if value is None else value)' "$work/stdout"
 }
 
 # Fails unless file $1 has SHA-256 $2; removes it.

@@ -19,18 +19,21 @@ public sealed class AcsDownloadOptions
 
     /// <summary>
     /// The most connections the adaptive count may use for one object (when <see cref="ParallelConnections"/> is null).
-    /// A download starts with one connection; a single stream already at 200 MB/s or more is never split. Below that
-    /// the count doubles while the total rate scales nearly linearly, settles at the knee when it grows less, goes back
-    /// when a step added under 10 %, and halves after an error or a throttling answer; settled at one, the rest is one
-    /// open-ended stream again. On loopback it stays at one; on a link of 20 MB/s per connection it reaches this cap
-    /// in three steps of about 0.3 s. Default 8; 1 to 16.
+    /// A download starts with one connection and measures from its first bytes; a single stream already at 200 MB/s or
+    /// more is never split. Below that the first probe asks for the count that would carry 200 MB/s at the single
+    /// stream's rate, then the count doubles while the total rate scales nearly linearly, settles at the knee of a total
+    /// cap with half again to spare, goes back when a step added under 10 %, and halves after an error or a throttling
+    /// answer; settled at one, the rest is one open-ended stream again. On loopback it stays at one; on a link of
+    /// 20 MB/s per connection it reaches 16 in two steps of about 0.3 s. Memory for one object is at most this many
+    /// parts (<see cref="PartSizeBytes"/>). Default 16; 1 to 16.
     /// </summary>
     [Range(1, 16)]
-    public int MaxConnections { get; set; } = 8;
+    public int MaxConnections { get; set; } = 16;
 
     /// <summary>
     /// Size of one ranged part in a parallel download, in bytes. Memory held for one object is at most
-    /// <c>connections × PartSizeBytes</c> plus two read buffers: 32 MiB with the defaults. Default 4 MiB; 256 KiB to 256 MiB.
+    /// <c>connections × PartSizeBytes</c> plus two read buffers: 64.5 MiB with the defaults (16 connections), only on a
+    /// link that needs them; a single stream holds the two read buffers alone. Default 4 MiB; 256 KiB to 256 MiB.
     /// </summary>
     [Range(256 * 1024, 256 * MiB)]
     public long PartSizeBytes { get; set; } = 4 * MiB;

@@ -5,16 +5,19 @@ namespace CallVault.Acs.Downloads;
 /// single-threaded: it sees only the samples it is given (bytes and the elapsed time the caller measured), so it is
 /// tested with made-up samples and no clock.
 /// <para>
-/// It starts with one connection. A single stream that already runs at <see cref="SingleStreamCeilingBytesPerSecond"/>
-/// or faster is left alone: at that rate the download is bound by its one writer (hashing and writing the file in
-/// order), not by the connection, so a second connection could not add much, and trying one costs a cut of the
-/// stream and extra requests. Below the ceiling the count doubles while the total rate scales nearly linearly
-/// (each connection is capped, as on a long link), which reaches 8 connections in three steps instead of seven.
-/// When a step adds less than <see cref="MinGrowth"/> it goes back to the count before; when it adds more than that
-/// but clearly less than linearly (a total cap was reached), it moves to the knee, the fewest connections that
-/// carried the new rate at the old per-connection rate, and keeps it unless the rate falls there. An interval with
-/// an error or a throttling answer halves the count and pauses growth for a while, because a service that is failing
-/// or pushing back is not helped by more connections.
+/// It starts with one connection, and measures nothing until the first body bytes arrive: intervals spent waiting for
+/// the first response (a long link, a cold process) say nothing about the link. A single stream that already runs at
+/// <see cref="SingleStreamCeilingBytesPerSecond"/> or faster is left alone: at that rate the download is bound by its
+/// one writer (hashing and writing the file in order), not by the connection, so a second connection could not add
+/// much, and trying one costs a cut of the stream and extra requests. Below the ceiling the first probe asks for the
+/// count that would carry the ceiling at the single stream's rate (10 at 20 MB/s, 2 at 100 MB/s), and from there the
+/// count doubles while the total rate scales nearly linearly (each connection is capped, as on a long link), so
+/// 20 MB/s per connection reaches 16 in two steps. When a step adds less than <see cref="MinGrowth"/> it goes back to
+/// the count before; when it adds more than that but clearly less than linearly (a total cap was reached), it moves
+/// to the knee with <see cref="KneeHeadroom"/> to spare, and keeps it only if the rate there stays within
+/// <see cref="KneeTolerance"/> of the larger count's. An interval with an error or a throttling answer halves the
+/// count and pauses growth for a while, because a service that is failing or pushing back is not helped by more
+/// connections.
 /// </para>
 /// </summary>
 internal sealed class ConnectionController
@@ -37,6 +40,20 @@ internal sealed class ConnectionController
     /// </summary>
     public const double SingleStreamCeilingBytesPerSecond = 200_000_000;
 
+    /// <summary>
+    /// The knee (the fewest connections that carry the rate at the per-connection rate measured before) times this: 1.5.
+    /// The rate per connection before the step may be the single stream's, which pays no round trip per part, and a
+    /// total cap is only kept full when some connection is always sending while others wait for their next part: at
+    /// the bare knee a 100 MB/s cap ran at about 85 %.
+    /// </summary>
+    public const double KneeHeadroom = 1.5;
+
+    /// <summary>
+    /// Share of the larger count's rate the knee must keep to be settled on: 95 %. Below that the larger count was
+    /// needed after all (with 90 % the count could settle where the link carried a tenth less than it can).
+    /// </summary>
+    public const double KneeTolerance = 0.95;
+
     /// <summary>Intervals ignored after a change, while a new connection opens and fills its window.</summary>
     private const int SettleIntervals = 1;
 
@@ -57,6 +74,7 @@ internal sealed class ConnectionController
     private bool _checkingKnee;
     private int _cooldown;
     private bool _settled;
+    private bool _started;
 
     /// <param name="max">The most connections ever asked for, at least 1.</param>
     public ConnectionController(int max)
@@ -91,6 +109,18 @@ internal sealed class ConnectionController
             return Target;
         }
 
+        if (!_started)
+        {
+            // Until the first bytes arrive there is no rate to measure; the interval they arrive in is only partly
+            // filled, so it is the first one skipped.
+            if (bytes == 0)
+            {
+                return Target;
+            }
+
+            _started = true;
+        }
+
         if (_cooldown > 0)
         {
             _cooldown--;
@@ -122,7 +152,7 @@ internal sealed class ConnectionController
         {
             // The knee must carry (nearly) what the larger count did; if not, the larger count was needed after all.
             _checkingKnee = false;
-            Settle(rate >= _previousRate * (1 - MinGrowth) ? count : _previousCount);
+            Settle(rate >= _previousRate * KneeTolerance ? count : _previousCount);
             return;
         }
 
@@ -144,6 +174,14 @@ internal sealed class ConnectionController
             }
 
             rate = Math.Max(rate, _singleStreamRate);
+            if (count == 1)
+            {
+                // As many connections as would carry the ceiling at this stream's rate: a slow link gets there in one
+                // step instead of one doubling per 0.3 s, and a stream just under the ceiling still probes only two.
+                var probe = rate > 0 ? Math.Ceiling(SingleStreamCeilingBytesPerSecond / rate) : 2;
+                Grow(rate, (int)Math.Min(_max, Math.Max(2, probe)));
+                return;
+            }
 
             Grow(rate, Math.Min(_max, count * 2));
             return;
@@ -163,9 +201,9 @@ internal sealed class ConnectionController
         else
         {
             // Grew, but far from linearly: a total cap. The knee is the count that carries this rate at the rate
-            // each connection had before the step (rounded up, with a little slack for noise).
+            // each connection had before the step (rounded up, with a little slack for noise), with headroom.
             var perConnection = _previousRate / _previousCount;
-            var knee = Math.Clamp((int)Math.Ceiling((rate / perConnection) - 0.05), _previousCount + 1, count);
+            var knee = Math.Clamp((int)Math.Ceiling((rate / perConnection * KneeHeadroom) - 0.05), _previousCount + 1, count);
             if (knee == count)
             {
                 Settle(count);

@@ -42,35 +42,36 @@ public sealed class ConnectionControllerTests
     }
 
     /// <summary>
-    /// While each step scales the rate nearly linearly the count doubles, so 20 MB/s per connection reaches 8
-    /// connections after three steps (1, 2, 4, 8), not seven.
+    /// After the first probe the count doubles while each step scales the rate nearly linearly: 50 MB/s per connection
+    /// probes 4 (the count that would carry 200 MB/s), then 8, then the cap of 16.
     /// </summary>
     [Fact]
-    public void Observe_PerConnectionCappedLink_DoublesWhileTheRateScales()
+    public void Observe_PerConnectionCappedLink_DoublesAfterTheFirstProbe()
     {
-        var controller = new ConnectionController(max: 8);
+        var controller = new ConnectionController(max: 16);
         var counts = new List<int>();
         for (var i = 0; i < 30; i++)
         {
-            controller.Observe(2_000_000L * controller.Target, Interval, errors: 0);
+            controller.Observe(5_000_000L * controller.Target, Interval, errors: 0);
             if (counts.Count == 0 || counts[^1] != controller.Target)
             {
                 counts.Add(controller.Target);
             }
         }
 
-        Assert.Equal([1, 2, 4, 8], counts);
+        Assert.Equal([1, 4, 8, 16], counts);
     }
 
     /// <summary>
     /// Parts pay a round trip each that the single stream does not: on a 20 MB/s, 50 ms link a 4 MiB part delivers about
-    /// 80 % of a stream's rate, so two parts bring 1.6 times the single stream, not 2. That still scales with the count
-    /// and must keep doubling (with 75 % of the ideal required, the count stopped at 2 there: 1.44x curl in the bench).
+    /// 80 % of a stream's rate, so ten parts bring 8 times the single stream, not 10. That still scales with the count
+    /// and must keep growing to the cap (with 75 % of the ideal required, doubling from one stopped at 2 there: 1.44x
+    /// curl in the bench).
     /// </summary>
     [Fact]
-    public void Observe_PartsSlowerThanTheSingleStream_StillDoubles()
+    public void Observe_PartsSlowerThanTheSingleStream_StillGrowsToTheCap()
     {
-        var controller = new ConnectionController(max: 8);
+        var controller = new ConnectionController(max: 16);
         var counts = new List<int>();
         for (var i = 0; i < 30; i++)
         {
@@ -82,22 +83,22 @@ public sealed class ConnectionControllerTests
             }
         }
 
-        Assert.Equal([1, 2, 4, 8], counts);
+        Assert.Equal([1, 10, 16], counts);
     }
 
     /// <summary>
-    /// The same doubling, timed: settling and measuring take a fixed number of intervals, so the count reaches its
-    /// maximum within 12 intervals of 100 ms (1.2 s) on a 20 MB/s-per-connection link.
+    /// The same growth, timed: settling and measuring take a fixed number of intervals, so the count reaches the cap of
+    /// 16 within 8 intervals of 100 ms (0.8 s) from the first bytes on a 20 MB/s-per-connection link.
     /// </summary>
     [Fact]
-    public void Observe_PerConnectionCappedLink_ReachesTheMaximumWithinTwelveIntervals()
+    public void Observe_PerConnectionCappedLink_ReachesTheMaximumWithinEightIntervals()
     {
-        var controller = new ConnectionController(max: 8);
+        var controller = new ConnectionController(max: 16);
 
         var settledAfter = Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 40);
 
-        Assert.Equal(8, controller.Target);
-        Assert.InRange(settledAfter, 1, 12);
+        Assert.Equal(16, controller.Target);
+        Assert.InRange(settledAfter, 1, 8);
     }
 
     /// <summary>
@@ -163,16 +164,78 @@ public sealed class ConnectionControllerTests
         Assert.Equal(2, controller.Peak);
     }
 
-    /// <summary>A total cap of 5 connections' worth: the count ends at the knee (5), not at the maximum.</summary>
+    /// <summary>
+    /// A total cap of 5 connections' worth: the probe of 10 brings the cap, and the count ends at the knee with half
+    /// again to spare (8, so that the cap stays full while connections wait for their next part), not at the maximum.
+    /// </summary>
     [Fact]
-    public void Observe_TotalCapReached_StopsWhereTheRateStopsGrowing()
+    public void Observe_TotalCapReached_StopsAtTheKneeWithHeadroom()
     {
         var controller = new ConnectionController(max: 16);
 
         Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: 100_000_000, intervals: 80);
 
-        Assert.Equal(5, controller.Target);
-        Assert.Equal(8, controller.Peak);
+        Assert.Equal(8, controller.Target);
+        Assert.Equal(10, controller.Peak);
+    }
+
+    /// <summary>
+    /// The first probe asks for the count that would carry the single-stream ceiling at the single stream's rate, not
+    /// for two: on a 20 MB/s-per-connection link that is 10, and the next step reaches the cap of 16. Doubling from one
+    /// took four steps of 0.3 s to reach 16 (1, 2, 4, 8, 16), most of a 256 MiB download's time on a WAN link.
+    /// </summary>
+    [Fact]
+    public void Observe_PerConnectionCappedLink_FirstProbeAsksForTheCeilingsWorth()
+    {
+        var controller = new ConnectionController(max: 16);
+        var counts = new List<int>();
+        for (var i = 0; i < 30; i++)
+        {
+            controller.Observe(2_000_000L * controller.Target, Interval, errors: 0);
+            if (counts.Count == 0 || counts[^1] != controller.Target)
+            {
+                counts.Add(controller.Target);
+            }
+        }
+
+        Assert.Equal([1, 10, 16], counts);
+    }
+
+    /// <summary>
+    /// Intervals before the first body bytes (the first response is still on its way: a long link, a cold process on a
+    /// busy machine) say nothing about the link. They must not read as a slow single stream: a loopback download whose
+    /// first bytes came 0.3 s late was split into two connections.
+    /// </summary>
+    [Fact]
+    public void Observe_NothingReceivedYet_DoesNotCountAsASlowStream()
+    {
+        var controller = new ConnectionController(max: 16);
+        for (var i = 0; i < 5; i++)
+        {
+            controller.Observe(0, Interval, errors: 0);
+        }
+
+        Run(controller, perConnectionPerSecond: 900_000_000, linkTotalPerSecond: 900_000_000, intervals: 20);
+
+        Assert.Equal(1, controller.Peak);
+    }
+
+    /// <summary>
+    /// Parts that deliver far less than the single stream (each pays a round trip, here 60 % of the stream's rate) under
+    /// a total cap of 100 MB/s: one stream 20 MB/s, two parts 24 MB/s. That is a poor step, not a cap, and the count must
+    /// not settle where the link carries a quarter of what it can: it ends where the rate is at least 95 % of the best.
+    /// </summary>
+    [Fact]
+    public void Observe_PartsMuchSlowerThanTheStreamUnderATotalCap_SettlesNearTheCap()
+    {
+        var controller = new ConnectionController(max: 16);
+        static long Rate(int count) => count == 1 ? 20_000_000 : Math.Min(100_000_000, 12_000_000L * count);
+        for (var i = 0; i < 80; i++)
+        {
+            controller.Observe((long)(Rate(controller.Target) * Interval.TotalSeconds), Interval, errors: 0);
+        }
+
+        Assert.InRange(Rate(controller.Target), 95_000_000, 100_000_000);
     }
 
     /// <summary>Errors halve the count and pause growth; growth resumes after the pause.</summary>

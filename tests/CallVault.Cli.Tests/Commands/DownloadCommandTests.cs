@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using CallVault.Acs.Downloads;
 using CallVault.Cli.Commands;
 using CallVault.Testing;
 
@@ -103,7 +104,7 @@ public sealed class DownloadCommandTests : IAsyncLifetime
         Assert.True(exitCode == 0, error);
         using var json = JsonDocument.Parse(output);
         var connections = json.RootElement.GetProperty("connections");
-        Assert.InRange(connections.GetProperty("peak").GetInt32(), 1, 8);
+        Assert.InRange(connections.GetProperty("peak").GetInt32(), 1, new AcsDownloadOptions().MaxConnections);
         Assert.InRange(connections.GetProperty("final").GetInt32(), 1, connections.GetProperty("peak").GetInt32());
         Assert.Equal(FaultyObjectServer.Sha256Of(Size), SHA256.HashData(await File.ReadAllBytesAsync(target)));
     }

@@ -55,6 +55,22 @@ public sealed class AdaptiveDownloadTests : EmulatorTestBase
         Assert.InRange(result.FinalConnections, 1, result.PeakConnections);
     }
 
+    /// <summary>
+    /// A single stream at 2 MB/s is a hundredth of the single-stream ceiling, so the first probe goes straight to the
+    /// default cap of 16 connections (1 MiB parts, so that there are enough of them to run 16 at once).
+    /// </summary>
+    [Fact]
+    public async Task Download_SlowPerConnectionLink_FirstProbeReachesTheDefaultCapOfSixteen()
+    {
+        var chunk = await SyntheticChunkAsync(24 * 1024 * 1024);
+        (await Admin.PutAsJsonAsync("link", new { bandwidthBytesPerSecond = 2_000_000, latencyMilliseconds = 20 })).EnsureSuccessStatusCode();
+
+        var (result, bytes) = await DownloadAsync(CreateDefaultClient(o => o.PartSizeBytes = 1024 * 1024), Location(chunk, "contentLocation"));
+
+        AssertIdentical(chunk, result, bytes);
+        Assert.Equal(16, result.PeakConnections);
+    }
+
     /// <summary>An uncapped loopback link: whatever count the default picks, the object is byte-identical.</summary>
     [Fact]
     public async Task Download_UncappedLink_MatchesByteForByte()
