@@ -106,7 +106,7 @@ public sealed class PartBufferPoolTests : IAsyncLifetime
 
         Assert.Same(services.GetRequiredService<PartBufferPool>(), services.GetRequiredService<PartBufferPool>());
         Assert.Equal(3 * PartSize, services.GetRequiredService<PartBufferPool>().BudgetBytes);
-        Assert.Equal(48L * 1024 * 1024, new AcsClientOptions().PartBufferBudgetBytes);
+        Assert.Equal(32L * 1024 * 1024, new AcsClientOptions().PartBufferBudgetBytes);
     }
 
     [Fact]
