@@ -32,6 +32,9 @@ public static class AcsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcsClientOptions>, AcsClientOptionsAttributeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcsClientOptions>, AcsClientOptionsValidator>());
         services.TryAddSingleton<Downloads.DownloadConnectionCounter>();
+
+        // One pool for the process's downloads: the budget is read once, when the first client is made.
+        services.TryAddSingleton(sp => new Downloads.PartBufferPool(sp.GetRequiredService<IOptions<AcsClientOptions>>().Value.PartBufferBudgetBytes));
         services.TryAddSingleton(TimeProvider.System);
 
         return services

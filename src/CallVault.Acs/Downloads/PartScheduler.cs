@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace CallVault.Acs.Downloads;
 
 /// <summary>
@@ -11,7 +9,8 @@ namespace CallVault.Acs.Downloads;
 /// connections are wanted (and the head's <c>206</c> said the size), the head is cut a part ahead of where it is and
 /// the rest is fetched as parts into pooled buffers, written in order once everything before them is stored. When
 /// the parts run out a new head takes the rest. At most <c>max</c> ranges (running or waiting to be written) exist at
-/// once, so memory is bounded by <c>max × PartSizeBytes</c> whatever the object's size.
+/// once, so memory is bounded by <c>max × PartSizeBytes</c> whatever the object's size, and a part starts only when
+/// <see cref="PartBufferPool"/> (shared by the client's downloads) has a buffer for it within its budget.
 /// </para>
 /// </summary>
 internal sealed class PartScheduler
@@ -27,6 +26,7 @@ internal sealed class PartScheduler
     private readonly DownloadState _state;
     private readonly int _max;
     private readonly ConnectionController? _controller;
+    private readonly PartBufferPool _buffers;
     private readonly Lock _sampleLock = new();
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _target;
@@ -39,8 +39,10 @@ internal sealed class PartScheduler
     /// <param name="state">The download.</param>
     /// <param name="max">The most connections: a fixed count when not <paramref name="adaptive"/>, else the cap.</param>
     /// <param name="adaptive">Whether the count starts at one and follows <see cref="ConnectionController"/>.</param>
-    public PartScheduler(RangeTransport transport, DownloadState state, int max, bool adaptive)
+    /// <param name="buffers">Where part buffers come from; a part that finds none within the budget is not started.</param>
+    public PartScheduler(RangeTransport transport, DownloadState state, int max, bool adaptive, PartBufferPool buffers)
     {
+        _buffers = buffers;
         _transport = transport;
         _state = state;
         _max = max;
@@ -55,7 +57,6 @@ internal sealed class PartScheduler
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var slots = new Queue<Slot>();
-        ArrayPool<byte>? pool = null;
         _sampledBytes = _state.BytesReceived;
         _sampledErrors = _state.Errors;
         _sampledAt = _transport.TimeProvider.GetTimestamp();
@@ -82,13 +83,19 @@ internal sealed class PartScheduler
 
                 // Parts only while two or more connections are wanted: at one (a fixed single stream, or an adaptive
                 // count that settled back there) the rest is one open-ended head, started once the parts in flight
-                // are written, instead of one request per part on a single connection.
+                // are written, instead of one request per part on a single connection. The buffer is taken before
+                // the range, so a spent budget leaves the head uncut; it is tried again at the next wake.
                 var wanted = Math.Min(Volatile.Read(ref _target), _max);
-                while (wanted > 1 && CountRunning(slots) < wanted && slots.Count < _max
-                    && _state.Total is { } total && TryAssignNext(head, ref next, total, out var range))
+                while (wanted > 1 && CountRunning(slots) < wanted && slots.Count < _max && _state.Total is { } total
+                    && _buffers.TryRent((int)_state.Options.PartSizeBytes, out var buffer))
                 {
-                    pool ??= ArrayPool<byte>.Create((int)_state.Options.PartSizeBytes, _max);
-                    slots.Enqueue(StartPart(range, pool, stop.Token));
+                    if (!TryAssignNext(head, ref next, total, out var range))
+                    {
+                        _buffers.Return(buffer);
+                        break;
+                    }
+
+                    slots.Enqueue(StartPart(range, buffer, stop.Token));
                 }
 
                 var oldest = slots.Peek();
@@ -114,7 +121,7 @@ internal sealed class PartScheduler
                     }
                     finally
                     {
-                        pool!.Return(part.Buffer);
+                        _buffers.Return(part.Buffer);
                     }
                 }
             }
@@ -135,7 +142,7 @@ internal sealed class PartScheduler
 
                 if (pending.Part is { } part)
                 {
-                    pool!.Return(part.Buffer);
+                    _buffers.Return(part.Buffer);
                 }
             }
 
@@ -216,9 +223,9 @@ internal sealed class PartScheduler
         Wake();
     }
 
-    private Slot StartPart(ByteRange range, ArrayPool<byte> pool, CancellationToken cancellationToken)
+    private Slot StartPart(ByteRange range, byte[] buffer, CancellationToken cancellationToken)
     {
-        var sink = new PartSink(range, pool.Rent((int)range.Length));
+        var sink = new PartSink(range, buffer);
         return new Slot(RunPartAsync(RangeBody.Part(_transport, _state, sink), cancellationToken), Body: null, Sink: null, sink);
     }
 

@@ -23,7 +23,8 @@ internal sealed class RangedDownloader(
     bool resumeAtOnceAfterProgress,
     TimeProvider timeProvider,
     ILogger logger,
-    DownloadConnectionCounter? connections = null)
+    DownloadConnectionCounter? connections = null,
+    PartBufferPool? partBuffers = null)
 {
     private const int MaxRestarts = 2;
 
@@ -173,9 +174,12 @@ internal sealed class RangedDownloader(
         // connection: parts need a size, and such an object may come without one.
         var max = state.Request.AllowUnknownLength ? 1 : options.ParallelConnections ?? options.MaxConnections;
         var adaptive = options.ParallelConnections is null && max > 1;
+
+        // Without a shared pool, this download's own bound: max parts of PartSizeBytes.
+        var buffers = partBuffers ?? new PartBufferPool(max * options.PartSizeBytes);
         while (true)
         {
-            var scheduler = new PartScheduler(transport, state, max, adaptive);
+            var scheduler = new PartScheduler(transport, state, max, adaptive, buffers);
             try
             {
                 await scheduler.RunAsync(cancellationToken).ConfigureAwait(false);

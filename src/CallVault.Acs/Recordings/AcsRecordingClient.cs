@@ -30,6 +30,7 @@ public sealed class AcsRecordingClient
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly DownloadConnectionCounter? _connections;
+    private readonly PartBufferPool? _partBuffers;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpClient">The signed HTTP client.</param>
@@ -37,7 +38,9 @@ public sealed class AcsRecordingClient
     /// <param name="timeProvider">The clock for retries, stall timeouts and the adaptive connection count.</param>
     /// <param name="logger">The log; none when null.</param>
     /// <param name="connections">Counts the connections downloads hold open, for a gauge; not counted when null.</param>
-    public AcsRecordingClient(HttpClient httpClient, IOptionsMonitor<AcsClientOptions> options, TimeProvider timeProvider, ILogger<AcsRecordingClient>? logger = null, DownloadConnectionCounter? connections = null)
+    /// <param name="partBuffers">The part buffers shared by every download of this client, within their budget; when
+    /// null, each download holds its own (at most its connections times its part size).</param>
+    public AcsRecordingClient(HttpClient httpClient, IOptionsMonitor<AcsClientOptions> options, TimeProvider timeProvider, ILogger<AcsRecordingClient>? logger = null, DownloadConnectionCounter? connections = null, PartBufferPool? partBuffers = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(options);
@@ -47,6 +50,7 @@ public sealed class AcsRecordingClient
         _timeProvider = timeProvider;
         _logger = logger ?? NullLogger<AcsRecordingClient>.Instance;
         _connections = connections;
+        _partBuffers = partBuffers;
     }
 
     /// <summary>
@@ -78,7 +82,7 @@ public sealed class AcsRecordingClient
     {
         ArgumentNullException.ThrowIfNull(request);
         var options = _options.CurrentValue;
-        var downloader = new RangedDownloader(_httpClient, CreateRetryPipeline(options), options.Retry.MaxRetryAttempts > 0, _timeProvider, _logger, _connections);
+        var downloader = new RangedDownloader(_httpClient, CreateRetryPipeline(options), options.Retry.MaxRetryAttempts > 0, _timeProvider, _logger, _connections, _partBuffers);
         return downloader.DownloadAsync(request, request.Options ?? options.Download, destination, progress, cancellationToken);
     }
 

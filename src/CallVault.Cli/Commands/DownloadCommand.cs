@@ -147,6 +147,9 @@ internal static class DownloadCommand
 
             options.Download.ParallelConnections = arguments.Parallel;
             options.Download.PartSizeBytes = arguments.PartSizeMiB * AcsDownloadOptions.MiB;
+
+            // One download per process: the budget shared between downloads must not hold back larger parts.
+            options.PartBufferBudgetBytes = Math.Max(options.PartBufferBudgetBytes, (arguments.Parallel ?? options.Download.MaxConnections) * options.Download.PartSizeBytes);
         });
         await using var provider = services.BuildServiceProvider();
         var client = provider.GetRequiredService<AcsRecordingClient>();
