@@ -43,8 +43,9 @@ public sealed class AcsClientOptions
     /// <summary>
     /// The most memory, in bytes, that all downloads of this client together hold in part buffers (parallel parts wait
     /// in them until everything before them is written). When it is spent, a download adds no connection until a
-    /// buffer comes back and goes on with those it has; it never waits for one. Default 32 MiB, one download at the
-    /// default cap (8 connections × 4 MiB parts), which is never held back; the service's four workers downloading
+    /// buffer comes back and goes on with those it has; it never waits for one. Default 32 MiB: 8 parts of 4 MiB, so one
+    /// of the service's downloads on a long link runs at up to 9 connections rather than the cap of 16 (the CLI raises it
+    /// to its one download's cap × part size); the service's four workers downloading
     /// 1.5 GiB chunks at once peaked at 180 MiB resident with it, 188 MiB with 48 MiB and 210 MiB with a private pool
     /// per download (limit 200 MB). Read once at start-up. 0 (no parts, every download a single stream) to 4 GiB.
     /// </summary>
