@@ -246,6 +246,9 @@ internal static class DownloadCommand
 
             // A metadata document may come chunked without a size; it is parsed (summarised) below, which proves its end.
             var request = new AcsDownloadRequest(location) { ResumeOffset = stream.Length, Sha256 = hash, AllowUnknownLength = metadata };
+
+            // Writes through this start the kernel's writeback as the download goes, so the fsync below finds little left.
+            var destination = new Output.EarlyWritebackStream(stream);
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout) });
             AcsDownloadResult result;
             if (console.Profile.Capabilities.Interactive)
@@ -266,7 +269,7 @@ internal static class DownloadCommand
 
                             task.Value = p.BytesStored;
                         });
-                        var downloaded = await client.DownloadToAsync(request, stream, progress, cancellationToken);
+                        var downloaded = await client.DownloadToAsync(request, destination, progress, cancellationToken);
                         task.MaxValue = downloaded.Length;
                         task.Value = downloaded.Length;
                         return downloaded;
@@ -274,7 +277,7 @@ internal static class DownloadCommand
             }
             else
             {
-                result = await client.DownloadToAsync(request, stream, progress: null, cancellationToken);
+                result = await client.DownloadToAsync(request, destination, progress: null, cancellationToken);
             }
 
             await stream.FlushAsync(cancellationToken);
