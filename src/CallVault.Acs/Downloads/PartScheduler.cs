@@ -105,8 +105,10 @@ internal sealed class PartScheduler
                     continue;
                 }
 
-                slots.Dequeue();
+                // Awaited while still queued: a failed or cancelled part's buffer is then returned with the others'
+                // below. Dequeued only once it succeeded, when the write's finally takes over returning it.
                 await oldest.Task.ConfigureAwait(false);
+                slots.Dequeue();
                 if (oldest.Body is { Splittable.Result: false })
                 {
                     // The service did not say the size (or ignores ranges): later heads stream to the end unsplit.
