@@ -97,7 +97,10 @@ internal sealed class ConnectionController
     /// <param name="bytes">Body bytes received in the interval, over all connections.</param>
     /// <param name="elapsed">How long the interval really lasted (a timer fires late on a busy machine).</param>
     /// <param name="errors">Failed or throttled requests in the interval.</param>
-    public int Observe(long bytes, TimeSpan elapsed, int errors)
+    /// <param name="budgetLimited">Whether fewer connections than <see cref="Target"/> ran in the interval because the
+    /// shared part-buffer budget was spent: such an interval is not measured, since it says nothing about the count
+    /// asked for.</param>
+    public int Observe(long bytes, TimeSpan elapsed, int errors, bool budgetLimited = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         ArgumentOutOfRangeException.ThrowIfNegative(errors);
@@ -132,6 +135,16 @@ internal sealed class ConnectionController
         if (_cooldown > 0)
         {
             _cooldown--;
+            return Target;
+        }
+
+        if (budgetLimited)
+        {
+            // Not the count asked for: measure afresh (after a settling interval) once it can run.
+            _skip = SettleIntervals;
+            _measuredBytes = 0;
+            _measuredTime = TimeSpan.Zero;
+            _measured = 0;
             return Target;
         }
 

@@ -286,6 +286,28 @@ public sealed class ConnectionControllerTests
         Assert.InRange(controller.Target, 3, Allowed);
     }
 
+    /// <summary>
+    /// The shared part-buffer budget lets only two connections run while the controller asks for ten: those intervals
+    /// say nothing about ten connections and must not read as "ten brought no gain" (the count went back to one for
+    /// the rest of the download). Once the budget frees, the count carries on growing.
+    /// </summary>
+    [Fact]
+    public void Observe_BudgetLimitedIntervals_AreNotReadAsNoGain()
+    {
+        const int Runnable = 2;
+        var controller = new ConnectionController(max: 16);
+        for (var i = 0; i < 60; i++)
+        {
+            var running = Math.Min(controller.Target, Runnable);
+            controller.Observe(2_000_000L * running, Interval, errors: 0, budgetLimited: controller.Target > running);
+        }
+
+        Assert.Equal(10, controller.Target);
+
+        Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 40);
+        Assert.Equal(16, controller.Target);
+    }
+
     /// <summary>Errors never take the count below one.</summary>
     [Fact]
     public void Observe_ErrorsAtOne_StaysAtOne()
