@@ -17,7 +17,9 @@ namespace CallVault.Acs.Downloads;
 /// to the knee with <see cref="KneeHeadroom"/> to spare, and keeps it only if the rate there stays within
 /// <see cref="KneeTolerance"/> of the larger count's. An interval with an error or a throttling answer halves the
 /// count and pauses growth for a while, because a service that is failing or pushing back is not helped by more
-/// connections.
+/// connections; the count that drew the errors is never asked for again in that download (growth stops one below
+/// it), so a service that throttles above some count is not hit with a burst of throttling answers every few
+/// intervals as the count grows back into it.
 /// </para>
 /// </summary>
 internal sealed class ConnectionController
@@ -63,7 +65,7 @@ internal sealed class ConnectionController
     /// <summary>Intervals without growth after an error.</summary>
     private const int CooldownIntervals = 8;
 
-    private readonly int _max;
+    private int _ceiling;
     private int _skip = SettleIntervals;
     private long _measuredBytes;
     private TimeSpan _measuredTime;
@@ -76,11 +78,11 @@ internal sealed class ConnectionController
     private bool _settled;
     private bool _started;
 
-    /// <param name="max">The most connections ever asked for, at least 1.</param>
+    /// <param name="max">The most connections ever asked for, at least 1; lowered for good by errors.</param>
     public ConnectionController(int max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        _max = max;
+        _ceiling = max;
     }
 
     /// <summary>The number of connections wanted now.</summary>
@@ -95,12 +97,21 @@ internal sealed class ConnectionController
     /// <param name="bytes">Body bytes received in the interval, over all connections.</param>
     /// <param name="elapsed">How long the interval really lasted (a timer fires late on a busy machine).</param>
     /// <param name="errors">Failed or throttled requests in the interval.</param>
-    public int Observe(long bytes, TimeSpan elapsed, int errors)
+    /// <param name="budgetLimited">Whether fewer connections than <see cref="Target"/> ran in the interval because the
+    /// shared part-buffer budget was spent: such an interval is not measured, since it says nothing about the count
+    /// asked for.</param>
+    public int Observe(long bytes, TimeSpan elapsed, int errors, bool budgetLimited = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         ArgumentOutOfRangeException.ThrowIfNegative(errors);
         if (errors > 0)
         {
+            if (Target > 1)
+            {
+                // A single stream that drew an error says nothing about how many connections are too many.
+                _ceiling = Math.Min(_ceiling, Target - 1);
+            }
+
             SetTarget(Math.Max(1, Target / 2));
             _cooldown = CooldownIntervals;
             _previousRate = 0;
@@ -124,6 +135,16 @@ internal sealed class ConnectionController
         if (_cooldown > 0)
         {
             _cooldown--;
+            return Target;
+        }
+
+        if (budgetLimited)
+        {
+            // Not the count asked for: measure afresh (after a settling interval) once it can run.
+            _skip = SettleIntervals;
+            _measuredBytes = 0;
+            _measuredTime = TimeSpan.Zero;
+            _measured = 0;
             return Target;
         }
 
@@ -179,11 +200,11 @@ internal sealed class ConnectionController
                 // As many connections as would carry the ceiling at this stream's rate: a slow link gets there in one
                 // step instead of one doubling per 0.3 s, and a stream just under the ceiling still probes only two.
                 var probe = rate > 0 ? Math.Ceiling(SingleStreamCeilingBytesPerSecond / rate) : 2;
-                Grow(rate, (int)Math.Min(_max, Math.Max(2, probe)));
+                Grow(rate, (int)Math.Min(_ceiling, Math.Max(2, probe)));
                 return;
             }
 
-            Grow(rate, Math.Min(_max, count * 2));
+            Grow(rate, Math.Min(_ceiling, count * 2));
             return;
         }
 
@@ -196,7 +217,7 @@ internal sealed class ConnectionController
         }
         else if (gain >= NearLinear * ideal)
         {
-            Grow(rate, Math.Min(_max, count * 2));
+            Grow(rate, Math.Min(_ceiling, count * 2));
         }
         else
         {

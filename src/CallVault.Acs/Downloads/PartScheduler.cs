@@ -35,6 +35,9 @@ internal sealed class PartScheduler
     private long _sampledAt;
     private bool _unsplittable;
 
+    /// <summary>Whether the last pass wanted another part and the shared budget had no buffer for it.</summary>
+    private bool _budgetLimited;
+
     /// <param name="transport">The HTTP client, retries and clock.</param>
     /// <param name="state">The download.</param>
     /// <param name="max">The most connections: a fixed count when not <paramref name="adaptive"/>, else the cap.</param>
@@ -86,9 +89,15 @@ internal sealed class PartScheduler
                 // are written, instead of one request per part on a single connection. The buffer is taken before
                 // the range, so a spent budget leaves the head uncut; it is tried again at the next wake.
                 var wanted = Math.Min(Volatile.Read(ref _target), _max);
-                while (wanted > 1 && CountRunning(slots) < wanted && slots.Count < _max && _state.Total is { } total
-                    && _buffers.TryRent((int)_state.Options.PartSizeBytes, out var buffer))
+                var budgetLimited = false;
+                while (wanted > 1 && CountRunning(slots) < wanted && slots.Count < _max && _state.Total is { } total)
                 {
+                    if (!_buffers.TryRent((int)_state.Options.PartSizeBytes, out var buffer))
+                    {
+                        budgetLimited = true;
+                        break;
+                    }
+
                     if (!TryAssignNext(head, ref next, total, out var range))
                     {
                         _buffers.Return(buffer);
@@ -98,6 +107,8 @@ internal sealed class PartScheduler
                     slots.Enqueue(StartPart(range, buffer, stop.Token));
                 }
 
+                Volatile.Write(ref _budgetLimited, budgetLimited);
+
                 var oldest = slots.Peek();
                 if (!oldest.Task.IsCompleted)
                 {
@@ -105,8 +116,10 @@ internal sealed class PartScheduler
                     continue;
                 }
 
-                slots.Dequeue();
+                // Awaited while still queued: a failed or cancelled part's buffer is then returned with the others'
+                // below. Dequeued only once it succeeded, when the write's finally takes over returning it.
                 await oldest.Task.ConfigureAwait(false);
+                slots.Dequeue();
                 if (oldest.Body is { Splittable.Result: false })
                 {
                     // The service did not say the size (or ignores ranges): later heads stream to the end unsplit.
@@ -249,11 +262,15 @@ internal sealed class PartScheduler
             var errors = _state.Errors;
             var now = _transport.TimeProvider.GetTimestamp();
             var elapsed = _transport.TimeProvider.GetElapsedTime(_sampledAt, now);
-            var target = _controller!.Observe(Math.Max(0, bytes - _sampledBytes), elapsed, Math.Max(0, errors - _sampledErrors));
+            var budgetLimited = Volatile.Read(ref _budgetLimited);
+            var target = _controller!.Observe(Math.Max(0, bytes - _sampledBytes), elapsed, Math.Max(0, errors - _sampledErrors), budgetLimited);
             _sampledBytes = bytes;
             _sampledErrors = errors;
             _sampledAt = now;
-            if (Interlocked.Exchange(ref _target, target) != target)
+
+            // A budget-limited scheduler also tries again each interval: a buffer another download returned does not
+            // wake it by itself.
+            if (Interlocked.Exchange(ref _target, target) != target || budgetLimited)
             {
                 Wake();
             }

@@ -36,7 +36,8 @@ public sealed class CallVaultMetrics : IDisposable
     /// <param name="jobs">Where the job gauges read from.</param>
     /// <param name="timeProvider">The clock, for the age of the oldest pending chunk.</param>
     /// <param name="downloadConnections">The connections the recording client's downloads hold open; 0 when null.</param>
-    public CallVaultMetrics(IMeterFactory meterFactory, JobStatisticsCache jobs, TimeProvider timeProvider, CallVault.Acs.Downloads.DownloadConnectionCounter? downloadConnections = null)
+    /// <param name="partBuffers">The part buffers the recording client's parallel downloads share; 0 when null.</param>
+    public CallVaultMetrics(IMeterFactory meterFactory, JobStatisticsCache jobs, TimeProvider timeProvider, CallVault.Acs.Downloads.DownloadConnectionCounter? downloadConnections = null, CallVault.Acs.Downloads.PartBufferPool? partBuffers = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(jobs);
@@ -75,6 +76,13 @@ public sealed class CallVaultMetrics : IDisposable
             () => downloadConnections?.Open ?? 0,
             "{connection}",
             "Connections fetching recording bytes now, over all workers; each download chooses its own count (adaptive by default).");
+
+        // Rented bytes that never come back shut out parallel downloads for the rest of the process: this shows it.
+        _meter.CreateObservableGauge<long>(
+            "callvault.download.part_buffer_bytes",
+            () => partBuffers?.RentedBytes ?? 0,
+            "By",
+            "Bytes of part buffers parallel downloads hold now, over all workers; at most CallVault:Acs:PartBufferBudgetBytes.");
     }
 
     /// <summary>Webhook requests refused for a missing or wrong secret (no tags).</summary>

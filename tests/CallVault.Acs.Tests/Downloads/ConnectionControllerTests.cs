@@ -238,9 +238,12 @@ public sealed class ConnectionControllerTests
         Assert.InRange(Rate(controller.Target), 95_000_000, 100_000_000);
     }
 
-    /// <summary>Errors halve the count and pause growth; growth resumes after the pause.</summary>
+    /// <summary>
+    /// Errors halve the count and pause growth; growth resumes after the pause, but never again to the count that
+    /// drew the errors: the last one, 4, leaves 3 as the most for the rest of the download.
+    /// </summary>
     [Fact]
-    public void Observe_Errors_HalveTheCountThenGrowAgain()
+    public void Observe_Errors_HalveTheCountThenGrowAgainBelowTheCountThatDrewThem()
     {
         var controller = new ConnectionController(max: 8);
         Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 60);
@@ -253,7 +256,56 @@ public sealed class ConnectionControllerTests
         }
 
         Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 60);
-        Assert.Equal(8, controller.Target);
+        Assert.Equal(3, controller.Target);
+    }
+
+    /// <summary>
+    /// A server that throttles (429) every interval in which more than 6 connections run, on a link where each
+    /// connection carries 2 MB/s: the controller must stop drawing throttling answers, not halve and grow back into
+    /// them for ever (16 and 8 in turn, a burst of 429s every 1.3 s), and must not fall back to one connection either.
+    /// </summary>
+    [Fact]
+    public void Observe_ServerThrottlingAboveSixConnections_StopsDrawingErrors()
+    {
+        const int Allowed = 6;
+        var controller = new ConnectionController(max: 16);
+        var throttledIntervals = new List<int>();
+        for (var i = 0; i < 600; i++)
+        {
+            var throttled = controller.Target > Allowed;
+            if (throttled)
+            {
+                throttledIntervals.Add(i);
+            }
+
+            controller.Observe(200_000L * Math.Min(controller.Target, Allowed), Interval, errors: throttled ? 1 : 0);
+        }
+
+        Assert.True(throttledIntervals.Count <= 12, $"throttled in {throttledIntervals.Count} intervals: {string.Join(", ", throttledIntervals)}");
+        Assert.DoesNotContain(throttledIntervals, i => i >= 300);
+        Assert.InRange(controller.Target, 3, Allowed);
+    }
+
+    /// <summary>
+    /// The shared part-buffer budget lets only two connections run while the controller asks for ten: those intervals
+    /// say nothing about ten connections and must not read as "ten brought no gain" (the count went back to one for
+    /// the rest of the download). Once the budget frees, the count carries on growing.
+    /// </summary>
+    [Fact]
+    public void Observe_BudgetLimitedIntervals_AreNotReadAsNoGain()
+    {
+        const int Runnable = 2;
+        var controller = new ConnectionController(max: 16);
+        for (var i = 0; i < 60; i++)
+        {
+            var running = Math.Min(controller.Target, Runnable);
+            controller.Observe(2_000_000L * running, Interval, errors: 0, budgetLimited: controller.Target > running);
+        }
+
+        Assert.Equal(10, controller.Target);
+
+        Run(controller, perConnectionPerSecond: 20_000_000, linkTotalPerSecond: long.MaxValue, intervals: 40);
+        Assert.Equal(16, controller.Target);
     }
 
     /// <summary>Errors never take the count below one.</summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using CallVault.Acs.Downloads;
+using CallVault.Acs.Errors;
 using CallVault.Acs.Recordings;
 using CallVault.Acs.Tests.Infrastructure;
 using CallVault.Testing;
@@ -38,7 +39,7 @@ public sealed class PartBufferPoolTests : IAsyncLifetime
         await _server.DisposeAsync();
     }
 
-    private ServiceProvider CreateServices(long budgetBytes)
+    private ServiceProvider CreateServices(long budgetBytes, int parallelConnections = 4)
     {
         var services = new ServiceCollection();
         services.AddAcsRecordingClient(options =>
@@ -47,7 +48,7 @@ public sealed class PartBufferPoolTests : IAsyncLifetime
             options.AllowedHosts.Add(_server.StorageBase.GetLeftPart(UriPartial.Authority));
             options.Retry.BaseDelay = TimeSpan.FromMilliseconds(5);
             options.Download.StallTimeout = TimeSpan.FromSeconds(30);
-            options.Download.ParallelConnections = 4;
+            options.Download.ParallelConnections = parallelConnections;
             options.Download.PartSizeBytes = PartSize;
             options.PartBufferBudgetBytes = budgetBytes;
         });
@@ -83,6 +84,78 @@ public sealed class PartBufferPoolTests : IAsyncLifetime
         var pool = services.GetRequiredService<PartBufferPool>();
         Assert.InRange(pool.PeakRentedBytes, PartSize, 2 * PartSize);
         Assert.Equal(0, pool.RentedBytes);
+    }
+
+    /// <summary>A request answered normally: a reset after more bytes than any range holds never happens.</summary>
+    private static Fault Normal() => new(FaultKind.ResetAfter, AfterBytes: long.MaxValue);
+
+    /// <summary>
+    /// A parallel download cancelled while a part waits on a silent server, after the head (cut at one part) is
+    /// stored, so that the oldest range is a part: every buffer, the cancelled parts' included, comes back.
+    /// </summary>
+    [Fact]
+    public async Task CancelledParallelDownload_ReturnsEveryBuffer()
+    {
+        var services = CreateServices(budgetBytes: 8 * PartSize);
+        _server.Faults.Enqueue(Normal());
+        _server.Faults.Enqueue(new Fault(FaultKind.StallAfter, AfterBytes: 1000));
+        using var destination = new ObservedDestination();
+        using var cancel = new CancellationTokenSource();
+        var client = services.GetRequiredService<AcsRecordingClient>();
+
+        var download = client.DownloadToAsync(new AcsDownloadRequest(_server.ContentUri("doc-1")), destination, cancellationToken: cancel.Token);
+        await _server.StallReached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await destination.WhenLengthReachesAsync(PartSize, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => download);
+        Assert.Equal(0, services.GetRequiredService<PartBufferPool>().RentedBytes);
+    }
+
+    /// <summary>
+    /// A parallel download whose parts are refused for good (403, not retried) after the head is stored: the download
+    /// fails, and the failed parts' buffers come back with the others'.
+    /// </summary>
+    [Fact]
+    public async Task FailedParallelDownload_ReturnsEveryBuffer()
+    {
+        var services = CreateServices(budgetBytes: 8 * PartSize);
+        _server.Faults.Enqueue(Normal());
+        for (var i = 0; i < 40; i++)
+        {
+            _server.Faults.Enqueue(new Fault(FaultKind.Status, Status: 403));
+        }
+
+        var error = await Assert.ThrowsAsync<AcsRequestException>(() => DownloadAsync(services.GetRequiredService<AcsRecordingClient>()));
+
+        Assert.Equal(403, error.Status);
+        Assert.Equal(0, services.GetRequiredService<PartBufferPool>().RentedBytes);
+    }
+
+    /// <summary>
+    /// The object changes under a parallel download (a part is cut off, and the object has grown by the time the part
+    /// resumes): the download restarts and stores the new object whole, and no buffer of the first attempt is lost.
+    /// </summary>
+    [Fact]
+    public async Task RestartedParallelDownload_ReturnsEveryBuffer()
+    {
+        const long NewSize = Size + 70_000;
+        var services = CreateServices(budgetBytes: 8 * PartSize);
+        _server.Faults.Enqueue(Normal());
+        _server.Faults.Enqueue(new Fault(FaultKind.ResetAfter, AfterBytes: 1000)
+        {
+            HoldBeforeReset = (_, _) =>
+            {
+                _server.Objects["doc-1"] = NewSize;
+                return Task.CompletedTask;
+            },
+        });
+
+        var (result, bytes) = await DownloadAsync(services.GetRequiredService<AcsRecordingClient>());
+
+        Assert.Equal(1, result.Restarts);
+        Assert.Equal(FaultyObjectServer.Sha256Of(NewSize), SHA256.HashData(bytes));
+        Assert.Equal(0, services.GetRequiredService<PartBufferPool>().RentedBytes);
     }
 
     /// <summary>With no budget at all, a download asked to use four connections still completes, on its head alone.</summary>
