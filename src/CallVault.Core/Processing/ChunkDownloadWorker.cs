@@ -127,10 +127,16 @@ public sealed partial class ChunkDownloadWorker(
     /// <param name="Renewing">The renewal's loop.</param>
     private sealed record HeldLease(ChunkLease Lease, CancellationTokenSource Work, LeaseRenewal Renewal, Task Renewing) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync()
+        /// <summary>Ends the renewal (and cancels the work); may be called more than once.</summary>
+        public async Task EndRenewalAsync()
         {
             await Work.CancelAsync().ConfigureAwait(false);
             await Renewing.ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await EndRenewalAsync().ConfigureAwait(false);
             Work.Dispose();
         }
     }
@@ -208,6 +214,9 @@ public sealed partial class ChunkDownloadWorker(
                     next = Hold(nextLease, leaseDuration, stoppingToken);
                 }
             }
+
+            // The completed chunk's lease is gone with the commit: renewing it on would only find it lost and say so.
+            await held.EndRenewalAsync().ConfigureAwait(false);
 
             Interlocked.Increment(ref _chunksStored);
             metrics.ChunksStored.Add(1);
