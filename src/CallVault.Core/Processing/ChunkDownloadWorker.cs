@@ -682,6 +682,25 @@ public sealed partial class ChunkDownloadWorker(
         }
 
         var reason = Describe(error);
+
+        // Recorded before it is reported: a lease the store says is gone means this attempt's outcome is not this
+        // worker's to report. That includes a completing commit that went through although its answer was lost (a
+        // connection dropped during COMMIT): the chunk is stored, and counting it as failed, or logging it as
+        // dead-lettered on its last attempt, would be false.
+        try
+        {
+            await jobs.Transitions.FailAsync(lease, reason, retryAt, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LeaseLostException)
+        {
+            Log.LeaseLost(logger, lease.DocumentId);
+            return;
+        }
+        catch (Exception ex)
+        {
+            Log.BookkeepingFailed(logger, ex);
+        }
+
         metrics.DownloadFailures.Add(1, new KeyValuePair<string, object?>("outcome", retryAt is null ? "dead_letter" : "retry"));
         if (retryAt is null)
         {
@@ -691,8 +710,6 @@ public sealed partial class ChunkDownloadWorker(
         {
             Log.WillRetry(logger, lease.DocumentId, attempts, retryAt.Value, reason);
         }
-
-        await TryAsync(() => jobs.Transitions.FailAsync(lease, reason, retryAt, CancellationToken.None)).ConfigureAwait(false);
     }
 
     /// <summary>Failures that no retry can cure: the recording is gone, or CallVault refuses the URL.</summary>

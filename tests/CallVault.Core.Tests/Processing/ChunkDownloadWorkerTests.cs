@@ -243,6 +243,63 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// The completing commit goes through but its answer is lost (a PostgreSQL connection dropped during COMMIT): the
+    /// chunk is stored, so on its last attempt it is neither counted as a failed download nor logged as dead-lettered.
+    /// </summary>
+    [Fact]
+    public async Task CompletingCommitFailsAfterCommitting_IsNotReportedAsAFailure()
+    {
+        _server.Objects["doc-1"] = 30_000;
+        _server.Documents["doc-1"] = Encoding.UTF8.GetBytes("""{ "chunkDocumentId": "doc-1", "recordingInfo": { "format": "wav" }, "participants": [] }""");
+        await _jobs.Queue.EnqueueAsync("e1", [new ChunkRequest
+        {
+            DocumentId = "doc-1",
+            Recording = new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" },
+            ContentLocation = _server.ContentUri("doc-1"),
+            MetadataLocation = new Uri(_server.StorageBase, "v1/objects/doc-1/document"),
+            EventTime = _clock.GetUtcNow(),
+        }], default);
+        var transitions = new AnswerLostCompletion(_jobs.Transitions);
+        var logger = new ListLogger();
+        using var meters = new TestMeterFactory();
+        using var failures = new FailureCounter(meters);
+        using var signal = new JobSignal();
+        var store = new DiskRecordingStore(Path.Combine(_folder, "recordings"));
+        var options = new CallVaultOptions { Worker = { Concurrency = 1, LeaseDuration = LeaseDuration, MaxAttempts = 1, PollInterval = TimeSpan.FromMilliseconds(20) } };
+        var worker = new ChunkDownloadWorker(
+            new JobStoreWith(_jobs, _jobs.Queue, transitions),
+            store,
+            _services.GetRequiredService<AcsRecordingClient>(),
+            new ManifestWriter(_jobs, store, _clock),
+            signal,
+            new DownloadsInFlight(),
+            new CallVaultMetrics(meters, new JobStatisticsCache(), _clock),
+            new Monitor<CallVaultOptions>(options),
+            _services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>(),
+            _clock,
+            logger);
+        await worker.StartAsync(default);
+        try
+        {
+            await transitions.FailedAfterCommit.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!logger.Entries.Any(e => e.EventName is "LeaseLost" or "WillRetry" or "DeadLettered" or "BookkeepingFailed"))
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        finally
+        {
+            await worker.StopAsync(default);
+        }
+
+        Assert.Equal(0, failures.Total);
+        Assert.DoesNotContain(logger.Entries, e => e.EventName is "WillRetry" or "DeadLettered" or "BookkeepingFailed");
+        var chunk = (await _jobs.Recordings.GetRecordingAsync("rec-1", default))!.Chunks.Single();
+        Assert.Equal((ChunkState.Stored, 1), (chunk.State, chunk.Attempts));
+    }
+
+    /// <summary>
     /// A retry after a crash finds this chunk's metadata document already stored, and ACS now serves the same chunk's
     /// document with other bytes: the stored one is kept and the chunk is stored, not dead-lettered as a conflict.
     /// </summary>
@@ -572,6 +629,33 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
                 Renewed.TrySetResult();
             }
         }
+    }
+
+    /// <summary>The first merged completion commits, then throws as a connection dropped before the answer would.</summary>
+    private sealed class AnswerLostCompletion(IChunkTransitions inner) : IChunkTransitions
+    {
+        public TaskCompletionSource FailedAfterCommit { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken) => inner.RecordProgressAsync(lease, progress, cancellationToken);
+
+        public Task CompleteAsync(ChunkLease lease, string? note, CancellationToken cancellationToken) => inner.CompleteAsync(lease, note, cancellationToken);
+
+        public Task CompleteAsync(ChunkLease lease, ChunkProgress progress, string? note, CancellationToken cancellationToken) => inner.CompleteAsync(lease, progress, note, cancellationToken);
+
+        public async Task<ChunkLease?> CompleteAndLeaseNextAsync(ChunkLease lease, ChunkProgress progress, string? note, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            var next = await inner.CompleteAndLeaseNextAsync(lease, progress, note, owner, leaseDuration, cancellationToken);
+            if (FailedAfterCommit.TrySetResult())
+            {
+                throw new IOException("The connection was closed before the commit's answer arrived.");
+            }
+
+            return next;
+        }
+
+        public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => inner.FailAsync(lease, reason, retryAt, cancellationToken);
+
+        public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken) => inner.ReleaseAsync(lease, cancellationToken);
     }
 
     /// <summary>A store whose second replacement (the first chunk's second manifest write) waits until released.</summary>
