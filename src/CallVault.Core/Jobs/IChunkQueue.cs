@@ -56,7 +56,14 @@ public static class ChunkQueueExtensions
 /// <param name="Owner">Who holds it.</param>
 /// <param name="Token">Tells this lease from a later one on the same chunk; every write for the chunk is fenced by it.</param>
 /// <param name="Job">The chunk as it was when leased.</param>
-public sealed record ChunkLease(string DocumentId, string Owner, string Token, ChunkJob Job);
+public sealed record ChunkLease(string DocumentId, string Owner, string Token, ChunkJob Job)
+{
+    /// <summary>
+    /// When the lease ends unless it is renewed: the expiry the store wrote with it, on the store's clock. Null when the
+    /// store does not say; a holder then counts a lease duration from no later than when it asked for the lease.
+    /// </summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+}
 
 /// <summary>A lease was lost: it expired and the chunk is someone else's now.</summary>
 public sealed class LeaseLostException : Exception

@@ -61,17 +61,17 @@ public sealed partial class ChunkDownloadWorker(
 
         // The chunk leased by the commit that completed the previous one: in a backlog, a worker leases through the
         // queue only when it was idle, and every chunk costs one commit instead of two.
-        ChunkLease? next = null;
-        var nextTakenAt = default(DateTimeOffset);
+        HeldLease? next = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             // Spans are on the wall clock whatever clock the worker runs on.
             var leaseStarted = TimeProvider.System.GetUtcNow();
-            var lease = next;
-            var takenAt = nextTakenAt;
+            var held = next;
             next = null;
-            if (lease is null)
+            if (held is null)
             {
+                ChunkLease? lease;
+                var leaseDuration = options.CurrentValue.Worker.LeaseDuration;
                 try
                 {
                     if (!IsConfigured())
@@ -80,8 +80,7 @@ public sealed partial class ChunkDownloadWorker(
                         continue;
                     }
 
-                    takenAt = timeProvider.GetUtcNow();
-                    lease = await jobs.Queue.TryLeaseAsync(owner, options.CurrentValue.Worker.LeaseDuration, stoppingToken).ConfigureAwait(false);
+                    lease = await jobs.Queue.TryLeaseAsync(owner, leaseDuration, stoppingToken).ConfigureAwait(false);
                     if (lease is null)
                     {
                         await signal.WaitAsync(options.CurrentValue.Worker.PollInterval, stoppingToken).ConfigureAwait(false);
@@ -98,45 +97,74 @@ public sealed partial class ChunkDownloadWorker(
                     await Task.Delay(options.CurrentValue.Worker.PollInterval, timeProvider, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
+
+                held = Hold(lease, leaseDuration, stoppingToken);
             }
 
-            (next, nextTakenAt) = await ProcessAsync(lease, takenAt, leaseStarted, stoppingToken).ConfigureAwait(false);
+            next = await ProcessAsync(held, leaseStarted, stoppingToken).ConfigureAwait(false);
         }
 
         // Stopping with a chunk leased by the last completion: it is due again at once, for the next start or instance.
         if (next is not null)
         {
-            await TryAsync(() => jobs.Transitions.ReleaseAsync(next, CancellationToken.None)).ConfigureAwait(false);
+            await next.DisposeAsync().ConfigureAwait(false);
+            await TryAsync(() => jobs.Transitions.ReleaseAsync(next.Lease, CancellationToken.None)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts renewing a lease just taken, for as long as its chunk is worked on.</summary>
+    private HeldLease Hold(ChunkLease lease, TimeSpan leaseDuration, CancellationToken stoppingToken)
+    {
+        var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var renewal = new LeaseRenewal(jobs.Queue, lease, leaseDuration, timeProvider, logger);
+        return new HeldLease(lease, work, renewal, renewal.RunAsync(work));
+    }
+
+    /// <summary>A lease and its renewal, from when it was taken to when its chunk's work ends (disposing it).</summary>
+    /// <param name="Lease">The chunk's lease.</param>
+    /// <param name="Work">Cancelled when the work ends, or by the renewal when the lease is lost.</param>
+    /// <param name="Renewal">Says whether the lease was lost.</param>
+    /// <param name="Renewing">The renewal's loop.</param>
+    private sealed record HeldLease(ChunkLease Lease, CancellationTokenSource Work, LeaseRenewal Renewal, Task Renewing) : IAsyncDisposable
+    {
+        /// <summary>Ends the renewal (and cancels the work); may be called more than once.</summary>
+        public async Task EndRenewalAsync()
+        {
+            await Work.CancelAsync().ConfigureAwait(false);
+            await Renewing.ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await EndRenewalAsync().ConfigureAwait(false);
+            Work.Dispose();
         }
     }
 
     private bool IsConfigured() => !string.IsNullOrWhiteSpace(acsOptions.CurrentValue.ConnectionString);
 
-    /// <param name="lease">The chunk's lease.</param>
-    /// <param name="takenAt">No later than when the lease was taken (read before the commit that took it), on the worker's clock.</param>
+    /// <param name="held">The chunk's lease, being renewed; ended here.</param>
     /// <param name="leaseStarted">When the worker began looking for the chunk, for the lease span.</param>
     /// <param name="stoppingToken">The service stopping.</param>
-    /// <returns>The next chunk's lease and when it was taken, when the completing commit took one; otherwise null.</returns>
-    private async Task<(ChunkLease? Next, DateTimeOffset TakenAt)> ProcessAsync(ChunkLease lease, DateTimeOffset takenAt, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
+    /// <returns>The next chunk's lease, renewed from the moment the completing commit took it; null when it took none.</returns>
+    private async Task<HeldLease?> ProcessAsync(HeldLease held, DateTimeOffset leaseStarted, CancellationToken stoppingToken)
     {
-        ChunkLease? next = null;
-        var nextTakenAt = default(DateTimeOffset);
+        HeldLease? next = null;
+        var lease = held.Lease;
+        var work = held.Work;
         var request = lease.Job.Request;
         using var activity = StartChunkActivity(lease, leaseStarted);
         using var scope = logger.BeginScope(new LogScope(
             new("DocumentId", request.DocumentId),
             new("CallId", request.Recording.CallId),
             new("RecordingKey", request.Recording.Key)));
-        using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var renewal = new LeaseRenewal(jobs.Queue, lease, options.CurrentValue.Worker.LeaseDuration, timeProvider, logger) { HeldSince = takenAt };
-        var renewing = renewal.RunAsync(work);
         var started = timeProvider.GetTimestamp();
         try
         {
             if (request.RejectedReason is { } rejected)
             {
                 await jobs.Transitions.FailAsync(lease, rejected, retryAt: null, CancellationToken.None).ConfigureAwait(false);
-                return (null, default);
+                return null;
             }
 
             DownloadOutcome outcome;
@@ -178,9 +206,17 @@ public sealed partial class ChunkDownloadWorker(
             }
             else
             {
-                nextTakenAt = timeProvider.GetUtcNow();
-                next = await jobs.Transitions.CompleteAndLeaseNextAsync(lease, unrecorded, outcome.Note, lease.Owner, options.CurrentValue.Worker.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
+                // The next lease is renewed from the moment the commit returns: whatever runs before its chunk's work
+                // starts (the manifest's second write, this chunk's teardown) takes nothing from it.
+                var leaseDuration = options.CurrentValue.Worker.LeaseDuration;
+                if (await jobs.Transitions.CompleteAndLeaseNextAsync(lease, unrecorded, outcome.Note, lease.Owner, leaseDuration, CancellationToken.None).ConfigureAwait(false) is { } nextLease)
+                {
+                    next = Hold(nextLease, leaseDuration, stoppingToken);
+                }
             }
+
+            // The completed chunk's lease is gone with the commit: renewing it on would only find it lost and say so.
+            await held.EndRenewalAsync().ConfigureAwait(false);
 
             Interlocked.Increment(ref _chunksStored);
             metrics.ChunksStored.Add(1);
@@ -197,7 +233,7 @@ public sealed partial class ChunkDownloadWorker(
             // Shutting down: the partial file is the checkpoint; the chunk is due again at once on the next start.
             await TryAsync(() => jobs.Transitions.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is LeaseLostException || renewal.IsLost)
+        catch (Exception ex) when (ex is LeaseLostException || held.Renewal.IsLost)
         {
             // Not a download failure: another worker owns the chunk now, and nothing this one did was recorded.
             Log.LeaseLost(logger, request.DocumentId);
@@ -209,12 +245,11 @@ public sealed partial class ChunkDownloadWorker(
         }
         finally
         {
-            await work.CancelAsync().ConfigureAwait(false);
-            await renewing.ConfigureAwait(false);
+            await held.DisposeAsync().ConfigureAwait(false);
         }
 
         // Whatever failed after the completing commit (the manifest's second write), the lease it took is this worker's.
-        return (next, nextTakenAt);
+        return next;
     }
 
     /// <summary>What a download did: the steps done but not recorded yet, and a note on something left undone on purpose.</summary>
@@ -647,6 +682,25 @@ public sealed partial class ChunkDownloadWorker(
         }
 
         var reason = Describe(error);
+
+        // Recorded before it is reported: a lease the store says is gone means this attempt's outcome is not this
+        // worker's to report. That includes a completing commit that went through although its answer was lost (a
+        // connection dropped during COMMIT): the chunk is stored, and counting it as failed, or logging it as
+        // dead-lettered on its last attempt, would be false.
+        try
+        {
+            await jobs.Transitions.FailAsync(lease, reason, retryAt, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LeaseLostException)
+        {
+            Log.LeaseLost(logger, lease.DocumentId);
+            return;
+        }
+        catch (Exception ex)
+        {
+            Log.BookkeepingFailed(logger, ex);
+        }
+
         metrics.DownloadFailures.Add(1, new KeyValuePair<string, object?>("outcome", retryAt is null ? "dead_letter" : "retry"));
         if (retryAt is null)
         {
@@ -656,8 +710,6 @@ public sealed partial class ChunkDownloadWorker(
         {
             Log.WillRetry(logger, lease.DocumentId, attempts, retryAt.Value, reason);
         }
-
-        await TryAsync(() => jobs.Transitions.FailAsync(lease, reason, retryAt, CancellationToken.None)).ConfigureAwait(false);
     }
 
     /// <summary>Failures that no retry can cure: the recording is gone, or CallVault refuses the URL.</summary>

@@ -4,10 +4,11 @@ using Microsoft.Extensions.Logging;
 namespace CallVault.Processing;
 
 /// <summary>
-/// Keeps one lease alive while its chunk is worked on: renews it every third of the lease duration, and after a
-/// failure that is not "lease lost" (the database briefly unreachable, a timeout) tries again soon with a short
-/// backoff, for as long as the work goes on. Only the store saying the lease is lost ends it early, and then the work
-/// is cancelled: another worker owns the chunk, and every write this one would make is refused anyway.
+/// Keeps one lease alive while its chunk is worked on: renews it every third of the lease duration (at once when it
+/// has less than that left before the holder must stop), and after a failure that is not "lease lost" (the database
+/// briefly unreachable, a timeout) tries again soon with a short backoff, for as long as the work goes on. The store
+/// saying the lease is lost ends it, and so does a lease about to run out unrenewed: then the work is cancelled, since
+/// another worker may own the chunk, and every write this one would make is refused anyway.
 /// </summary>
 internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, TimeSpan leaseDuration, TimeProvider timeProvider, ILogger logger)
 {
@@ -19,13 +20,6 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
 
     /// <summary>Renewals that failed for another reason, in a row.</summary>
     public int ConsecutiveFailures { get; private set; }
-
-    /// <summary>
-    /// No later than when the lease was taken: its end is this plus the lease duration. Null when it was taken just
-    /// now. A lease taken by the commit that completed the worker's previous chunk is older than the renewal by
-    /// whatever ran in between (the manifest's second write), and its end must not be counted from later.
-    /// </summary>
-    public DateTimeOffset? HeldSince { get; init; }
 
     /// <summary>How the renewal waits; a test replaces it to observe each wait once its timer exists.</summary>
     internal Func<TimeSpan, CancellationToken, Task> Wait { get; init; } = (delay, cancellationToken) => Task.Delay(delay, timeProvider, cancellationToken);
@@ -48,20 +42,28 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
     {
         ArgumentNullException.ThrowIfNull(work);
 
-        // The lease is ours until this time unless a renewal moves it on. Past it, another worker may lease the chunk
-        // and start the same download: going on would fetch the object twice and race the other writer for the
-        // same partial upload, so a lease that could not be renewed in time counts as lost.
-        var heldUntil = (HeldSince ?? timeProvider.GetUtcNow()) + leaseDuration;
+        // The lease is ours until its recorded end unless a renewal moves it on (a lease taken by the commit that
+        // completed the previous chunk is older than this renewal). Past that end another worker may lease the chunk
+        // and start the same download: going on would fetch the object twice and race the other writer for the same
+        // partial upload, so a lease that could not be renewed in time counts as lost. The work stops a sixth of a
+        // lease before that end, not at it: a timer may fire late (a starved thread pool, a GC or VM pause) and a
+        // cancelled download takes a moment to let go, and meanwhile the store may already give the chunk to another.
+        var interval = leaseDuration / 3;
+        var margin = leaseDuration / 6;
+        var stopAt = (lease.ExpiresAt ?? timeProvider.GetUtcNow() + leaseDuration) - margin;
         try
         {
             while (true)
             {
                 // Never sleep past the end of the lease, and never let one renewal (a database that hangs until its
                 // command timeout) run past it either: the worker must stop before another may start.
-                var left = heldUntil - timeProvider.GetUtcNow();
+                // While renewals succeed, each starts with at least a third of a lease left before the work must stop,
+                // which is the time it has to answer; a lease that has less than that already is renewed at once.
+                var left = stopAt - timeProvider.GetUtcNow();
+                var delay = ConsecutiveFailures == 0 ? Min(left - interval, interval) : Min(left, NextDelay());
                 // The work ending cancels the wait on every chunk: observed without throwing, since a thrown
                 // TaskCanceledException per chunk was a measurable share of a catch-up burst's CPU.
-                await Wait(left < NextDelay() ? TimeSpan.FromTicks(Math.Max(0, left.Ticks)) : NextDelay(), work.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await Wait(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, work.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 if (work.IsCancellationRequested)
                 {
                     return;
@@ -70,7 +72,7 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
                 try
                 {
                     var renewedAt = timeProvider.GetUtcNow();
-                    var budget = heldUntil - renewedAt;
+                    var budget = stopAt - renewedAt;
                     if (budget <= TimeSpan.Zero)
                     {
                         throw new TimeoutException("The lease ran out before it could be renewed.");
@@ -79,7 +81,7 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
                     using var deadline = new CancellationTokenSource(budget, timeProvider);
                     using var renewal = CancellationTokenSource.CreateLinkedTokenSource(work.Token, deadline.Token);
                     await queue.RenewLeaseAsync(lease, leaseDuration, renewal.Token).ConfigureAwait(false);
-                    heldUntil = renewedAt + leaseDuration;
+                    stopAt = renewedAt + leaseDuration - margin;
                     ConsecutiveFailures = 0;
                 }
                 catch (LeaseLostException)
@@ -92,7 +94,7 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
                 catch (Exception ex) when (ex is not OperationCanceledException || !work.IsCancellationRequested)
                 {
                     ConsecutiveFailures++;
-                    if (timeProvider.GetUtcNow() >= heldUntil)
+                    if (timeProvider.GetUtcNow() >= stopAt)
                     {
                         IsLost = true;
                         Log.LeaseExpired(logger, lease.DocumentId, ConsecutiveFailures, ex);
@@ -109,6 +111,8 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
         }
     }
 
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
     private static partial class Log
     {
         [LoggerMessage(20, LogLevel.Warning, "Lost the lease on chunk {DocumentId}; another worker has it, this one stops")]
@@ -117,7 +121,7 @@ internal sealed partial class LeaseRenewal(IChunkQueue queue, ChunkLease lease, 
         [LoggerMessage(21, LogLevel.Warning, "Could not renew the lease on chunk {DocumentId} ({Failures} in a row); trying again in {RetryIn}")]
         public static partial void RenewFailed(ILogger logger, string documentId, int failures, TimeSpan retryIn, Exception exception);
 
-        [LoggerMessage(22, LogLevel.Warning, "The lease on chunk {DocumentId} ran out after {Failures} failed renewal(s); this worker stops so that another can take the chunk without a second download")]
+        [LoggerMessage(22, LogLevel.Warning, "The lease on chunk {DocumentId} is about to run out after {Failures} failed renewal(s); this worker stops so that another can take the chunk without a second download")]
         public static partial void LeaseExpired(ILogger logger, string documentId, int failures, Exception exception);
     }
 }

@@ -171,6 +171,135 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// The lease a completing commit takes is renewed from the moment the commit returns: the manifest's second write
+    /// (the recording's other chunk was not stored yet) hangs for longer than a lease, and the next chunk is still this
+    /// worker's afterwards, downloaded once, on its first attempt, without a lost lease.
+    /// </summary>
+    [Fact]
+    public async Task SlowManifestWriteAfterTheCompletingCommit_TheNextLeaseIsRenewedMeanwhile()
+    {
+        foreach (var (document, i) in new[] { "doc-1", "doc-2" }.Select((d, i) => (d, i)))
+        {
+            _server.Objects[document] = 30_000;
+            _server.Documents[document] = Encoding.UTF8.GetBytes($$"""{ "chunkDocumentId": "{{document}}", "recordingInfo": { "format": "wav" }, "participants": [] }""");
+            await _jobs.Queue.EnqueueAsync("e" + i, [new ChunkRequest
+            {
+                DocumentId = document,
+                Index = i,
+                Recording = new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" },
+                ContentLocation = _server.ContentUri(document),
+                MetadataLocation = new Uri(_server.StorageBase, $"v1/objects/{document}/document"),
+                EventTime = _clock.GetUtcNow(),
+            }], default);
+        }
+
+        var queue = new RenewalWatchingQueue(_jobs.Queue, "doc-2");
+        var logger = new ListLogger();
+        using var meters = new TestMeterFactory();
+        using var signal = new JobSignal();
+        var store = new DiskRecordingStore(Path.Combine(_folder, "recordings"));
+        var manifests = new SecondReplaceStallingStore(store);
+        var options = new CallVaultOptions { Worker = { Concurrency = 1, LeaseDuration = LeaseDuration, PollInterval = TimeSpan.FromMilliseconds(20) } };
+        var worker = new ChunkDownloadWorker(
+            new JobStoreWith(_jobs, queue),
+            store,
+            _services.GetRequiredService<AcsRecordingClient>(),
+            new ManifestWriter(_jobs, manifests, _clock),
+            signal,
+            new DownloadsInFlight(),
+            new CallVaultMetrics(meters, new JobStatisticsCache(), _clock),
+            new Monitor<CallVaultOptions>(options),
+            _services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>(),
+            _clock,
+            logger);
+        await worker.StartAsync(default);
+        try
+        {
+            // The first chunk is committed and its manifest's second write hangs; the next lease's renewal is due a
+            // third of a lease later, and once renewed the lease outlives its first end.
+            await manifests.SecondReplaceEntered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            _clock.Advance(LeaseDuration / 3);
+            await queue.Renewed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            _clock.Advance((LeaseDuration * 2 / 3) + TimeSpan.FromSeconds(1));
+            manifests.Release.SetResult();
+
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (worker.ChunksStored < 2)
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        finally
+        {
+            // The hanging write does not observe the stop: released first, so that a failed wait cannot hang the test.
+            manifests.Release.TrySetResult();
+            await worker.StopAsync(default);
+        }
+
+        var chunks = (await _jobs.Recordings.GetRecordingAsync("rec-1", default))!.Chunks;
+        Assert.All(chunks, c => Assert.Equal((ChunkState.Stored, 1), (c.State, c.Attempts)));
+        Assert.DoesNotContain(logger.Entries, e => e.EventName is "LeaseLost" or "LeaseExpired");
+        Assert.Equal(1, queue.Leased);
+    }
+
+    /// <summary>
+    /// The completing commit goes through but its answer is lost (a PostgreSQL connection dropped during COMMIT): the
+    /// chunk is stored, so on its last attempt it is neither counted as a failed download nor logged as dead-lettered.
+    /// </summary>
+    [Fact]
+    public async Task CompletingCommitFailsAfterCommitting_IsNotReportedAsAFailure()
+    {
+        _server.Objects["doc-1"] = 30_000;
+        _server.Documents["doc-1"] = Encoding.UTF8.GetBytes("""{ "chunkDocumentId": "doc-1", "recordingInfo": { "format": "wav" }, "participants": [] }""");
+        await _jobs.Queue.EnqueueAsync("e1", [new ChunkRequest
+        {
+            DocumentId = "doc-1",
+            Recording = new RecordingInfo { Key = "rec-1", RecordingId = "rec-1", CallId = "call-1" },
+            ContentLocation = _server.ContentUri("doc-1"),
+            MetadataLocation = new Uri(_server.StorageBase, "v1/objects/doc-1/document"),
+            EventTime = _clock.GetUtcNow(),
+        }], default);
+        var transitions = new AnswerLostCompletion(_jobs.Transitions);
+        var logger = new ListLogger();
+        using var meters = new TestMeterFactory();
+        using var failures = new FailureCounter(meters);
+        using var signal = new JobSignal();
+        var store = new DiskRecordingStore(Path.Combine(_folder, "recordings"));
+        var options = new CallVaultOptions { Worker = { Concurrency = 1, LeaseDuration = LeaseDuration, MaxAttempts = 1, PollInterval = TimeSpan.FromMilliseconds(20) } };
+        var worker = new ChunkDownloadWorker(
+            new JobStoreWith(_jobs, _jobs.Queue, transitions),
+            store,
+            _services.GetRequiredService<AcsRecordingClient>(),
+            new ManifestWriter(_jobs, store, _clock),
+            signal,
+            new DownloadsInFlight(),
+            new CallVaultMetrics(meters, new JobStatisticsCache(), _clock),
+            new Monitor<CallVaultOptions>(options),
+            _services.GetRequiredService<IOptionsMonitor<AcsClientOptions>>(),
+            _clock,
+            logger);
+        await worker.StartAsync(default);
+        try
+        {
+            await transitions.FailedAfterCommit.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!logger.Entries.Any(e => e.EventName is "LeaseLost" or "WillRetry" or "DeadLettered" or "BookkeepingFailed"))
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        finally
+        {
+            await worker.StopAsync(default);
+        }
+
+        Assert.Equal(0, failures.Total);
+        Assert.DoesNotContain(logger.Entries, e => e.EventName is "WillRetry" or "DeadLettered" or "BookkeepingFailed");
+        var chunk = (await _jobs.Recordings.GetRecordingAsync("rec-1", default))!.Chunks.Single();
+        Assert.Equal((ChunkState.Stored, 1), (chunk.State, chunk.Attempts));
+    }
+
+    /// <summary>
     /// A retry after a crash finds this chunk's metadata document already stored, and ACS now serves the same chunk's
     /// document with other bytes: the stored one is kept and the chunk is stored, not dead-lettered as a conflict.
     /// </summary>
@@ -468,6 +597,96 @@ public sealed class ChunkDownloadWorkerTests : IAsyncLifetime
         }
 
         public Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) => inner.RenewLeaseAsync(lease, leaseDuration, cancellationToken);
+    }
+
+    /// <summary>Counts the chunks leased through the queue, and says when one chunk's lease was renewed.</summary>
+    private sealed class RenewalWatchingQueue(IChunkQueue inner, string documentId) : IChunkQueue
+    {
+        private int _leased;
+
+        public int Leased => Volatile.Read(ref _leased);
+
+        public TaskCompletionSource Renewed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EventChunks> events, CancellationToken cancellationToken) => inner.EnqueueAsync(events, cancellationToken);
+
+        public async Task<ChunkLease?> TryLeaseAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            var lease = await inner.TryLeaseAsync(owner, leaseDuration, cancellationToken);
+            if (lease is not null)
+            {
+                Interlocked.Increment(ref _leased);
+            }
+
+            return lease;
+        }
+
+        public async Task RenewLeaseAsync(ChunkLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            await inner.RenewLeaseAsync(lease, leaseDuration, cancellationToken);
+            if (lease.DocumentId == documentId)
+            {
+                Renewed.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>The first merged completion commits, then throws as a connection dropped before the answer would.</summary>
+    private sealed class AnswerLostCompletion(IChunkTransitions inner) : IChunkTransitions
+    {
+        public TaskCompletionSource FailedAfterCommit { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task RecordProgressAsync(ChunkLease lease, ChunkProgress progress, CancellationToken cancellationToken) => inner.RecordProgressAsync(lease, progress, cancellationToken);
+
+        public Task CompleteAsync(ChunkLease lease, string? note, CancellationToken cancellationToken) => inner.CompleteAsync(lease, note, cancellationToken);
+
+        public Task CompleteAsync(ChunkLease lease, ChunkProgress progress, string? note, CancellationToken cancellationToken) => inner.CompleteAsync(lease, progress, note, cancellationToken);
+
+        public async Task<ChunkLease?> CompleteAndLeaseNextAsync(ChunkLease lease, ChunkProgress progress, string? note, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        {
+            var next = await inner.CompleteAndLeaseNextAsync(lease, progress, note, owner, leaseDuration, cancellationToken);
+            if (FailedAfterCommit.TrySetResult())
+            {
+                throw new IOException("The connection was closed before the commit's answer arrived.");
+            }
+
+            return next;
+        }
+
+        public Task FailAsync(ChunkLease lease, string reason, DateTimeOffset? retryAt, CancellationToken cancellationToken) => inner.FailAsync(lease, reason, retryAt, cancellationToken);
+
+        public Task ReleaseAsync(ChunkLease lease, CancellationToken cancellationToken) => inner.ReleaseAsync(lease, cancellationToken);
+    }
+
+    /// <summary>A store whose second replacement (the first chunk's second manifest write) waits until released.</summary>
+    private sealed class SecondReplaceStallingStore(IRecordingStore inner) : IRecordingStore
+    {
+        private int _replaces;
+
+        public TaskCompletionSource SecondReplaceEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<IResumableUpload> OpenUploadAsync(string path, CancellationToken cancellationToken) => inner.OpenUploadAsync(path, cancellationToken);
+
+        public Task WriteOnceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.WriteOnceAsync(path, content, cancellationToken);
+
+        public async Task ReplaceAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _replaces) == 2)
+            {
+                SecondReplaceEntered.TrySetResult();
+                await Release.Task.WaitAsync(cancellationToken);
+            }
+
+            await inner.ReplaceAsync(path, content, cancellationToken);
+        }
+
+        public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);
+
+        public Task CheckWritableAsync(CancellationToken cancellationToken) => inner.CheckWritableAsync(cancellationToken);
+
+        public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) => inner.DeleteAsync(path, cancellationToken);
     }
 
     /// <summary>The store says the lease is lost at the first renewal; leasing again is seen, so the test knows the attempt ended.</summary>

@@ -36,9 +36,8 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
     }
 
     /// <summary>A renewal that reports each wait once its timer exists, so that advancing the clock never races it.</summary>
-    private LeaseRenewal Renewal(IChunkQueue queue, ChunkLease lease, Task? waitFor = null, DateTimeOffset? heldSince = null) => new(queue, lease, LeaseDuration, _clock, NullLogger.Instance)
+    private LeaseRenewal Renewal(IChunkQueue queue, ChunkLease lease, Task? waitFor = null, TimeSpan? leaseDuration = null) => new(queue, lease, leaseDuration ?? LeaseDuration, _clock, NullLogger.Instance)
     {
-        HeldSince = heldSince,
         Wait = (delay, cancellationToken) =>
         {
             var wait = waitFor?.WaitAsync(cancellationToken) ?? Task.Delay(delay, _clock, cancellationToken);
@@ -131,8 +130,9 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Renewals keep failing until the lease has run out: past that another worker may take the chunk, so this one
-    /// stops (the work is cancelled and the lease counts as lost) instead of downloading the object a second time.
+    /// Renewals keep failing until the lease is about to run out: past its end another worker may take the chunk, so
+    /// this one stops (the work is cancelled and the lease counts as lost) a sixth of a lease before it, so that a
+    /// timer that fires late or a download slow to notice still ends before another may start.
     /// </summary>
     [Fact]
     public async Task RunAsync_RenewalsFailUntilTheLeaseRunsOut_CancelsTheWork()
@@ -160,16 +160,16 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
         await running.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.True(renewal.IsLost);
         Assert.True(work.IsCancellationRequested);
-        Assert.True(waited >= LeaseDuration, $"Stopped after {waited}, before the lease of {LeaseDuration} ran out.");
-        Assert.True(waited < LeaseDuration + LeaseRenewal.MaxRetryDelay + (LeaseDuration / 3), $"Went on for {waited} after the lease ran out.");
+        Assert.Equal(LeaseDuration - (LeaseDuration / 6), waited);
     }
 
     /// <summary>
-    /// A renewal that hangs (a database waiting out its command timeout) is cut off when the lease runs out: the work
-    /// stops then, not whenever the database answers, so it never overlaps another worker's lease for long.
+    /// A renewal that hangs (a database waiting out its command timeout) is cut off a sixth of a lease before the lease
+    /// runs out: the work stops then, not whenever the database answers, and with that margin before another worker
+    /// may take the chunk.
     /// </summary>
     [Fact]
-    public async Task RunAsync_RenewalHangsPastTheLeaseEnd_StopsTheWorkAtTheLeaseEnd()
+    public async Task RunAsync_RenewalHangsPastTheLeaseEnd_StopsTheWorkASixthOfALeaseBeforeItsEnd()
     {
         var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
         var hanging = new HangingQueue(_jobs.Queue);
@@ -181,8 +181,8 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
         await hanging.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(running.IsCompleted);
 
-        // Up to the lease's end (two thirds of it after the first renewal started) the renewal may still answer.
-        _clock.Advance((LeaseDuration * 2 / 3) - TimeSpan.FromSeconds(1));
+        // Up to a sixth of a lease before its end (half a lease after the first renewal started) it may still answer.
+        _clock.Advance((LeaseDuration / 2) - TimeSpan.FromSeconds(1));
         Assert.False(work.IsCancellationRequested);
         _clock.Advance(TimeSpan.FromSeconds(1));
         await running.WaitAsync(TimeSpan.FromSeconds(30));
@@ -192,30 +192,55 @@ public sealed class LeaseRenewalTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// A lease taken before its renewal started (by the commit that completed the worker's previous chunk, with the
-    /// manifest's second write in between) ends a lease duration after it was taken, not after the renewal started:
-    /// a hanging renewal stops the work then, before another worker may take the chunk.
+    /// A lease taken before its renewal started (by the commit that completed the worker's previous chunk) ends when
+    /// the store says, not a lease duration after the renewal started, and not a duration read again from options that
+    /// a reload has changed meanwhile: a hanging renewal stops the work a sixth of a lease before that end.
     /// </summary>
     [Fact]
-    public async Task RunAsync_LeaseTakenBeforeTheRenewalStarted_StopsTheWorkAtTheLeasesOwnEnd()
+    public async Task RunAsync_LeaseTakenBeforeTheRenewalStarted_StopsTheWorkBeforeTheLeasesRecordedEnd()
     {
-        var takenAt = _clock.GetUtcNow();
         var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
+        var expiresAt = _clock.GetUtcNow() + LeaseDuration;
         _clock.Advance(TimeSpan.FromSeconds(30));
         var hanging = new HangingQueue(_jobs.Queue);
-        var renewal = Renewal(hanging, lease, heldSince: takenAt);
+        var renewal = Renewal(hanging, lease, leaseDuration: LeaseDuration * 2);
         using var work = new CancellationTokenSource();
         var running = renewal.RunAsync(work);
 
         _clock.Advance(await NextWaitAsync());
         await hanging.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        _clock.Advance(takenAt + LeaseDuration - _clock.GetUtcNow() - TimeSpan.FromSeconds(1));
+        _clock.Advance(expiresAt - (LeaseDuration * 2 / 6) - _clock.GetUtcNow() - TimeSpan.FromSeconds(1));
         Assert.False(work.IsCancellationRequested);
         _clock.Advance(TimeSpan.FromSeconds(1));
         await running.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.True(renewal.IsLost);
         Assert.True(work.IsCancellationRequested);
+    }
+
+    /// <summary>
+    /// A lease with less than a third of its time left when its renewal starts (taken by a completing commit, with
+    /// slow work in between) is renewed at once, not left to run out: the work goes on and nobody else may take the
+    /// chunk past the lease's first end.
+    /// </summary>
+    [Fact]
+    public async Task RunAsync_LeaseWithLessThanAThirdLeft_RenewsAtOnceAndKeepsTheChunk()
+    {
+        var lease = (await _jobs.Queue.TryLeaseAsync("worker", LeaseDuration, default))!;
+        _clock.Advance(LeaseDuration * 0.6);
+        var renewal = Renewal(_jobs.Queue, lease);
+        using var work = new CancellationTokenSource();
+        var running = renewal.RunAsync(work);
+
+        Assert.Equal(TimeSpan.Zero, await NextWaitAsync());
+        Assert.Equal(LeaseDuration / 3, await NextWaitAsync());
+        _clock.Advance(LeaseDuration * 0.5);
+
+        Assert.Null(await _jobs.Queue.TryLeaseAsync("other", LeaseDuration, default));
+        Assert.False(renewal.IsLost);
+        Assert.False(work.IsCancellationRequested);
+        await work.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     /// <summary>A queue whose renewals never answer until they are cancelled.</summary>

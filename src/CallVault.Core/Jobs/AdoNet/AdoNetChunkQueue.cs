@@ -159,6 +159,7 @@ public sealed class AdoNetChunkQueue(RelationalDatabase database) : IChunkQueue
     internal static async Task<ChunkLease?> LeaseOldestDueAsync(RelationalDatabase database, SqlSession session, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken)
     {
         var now = database.Now();
+        var expires = now + (long)leaseDuration.TotalMilliseconds;
         var token = Guid.NewGuid().ToString("N");
         var leased = await session.ExecuteAsync(
             $"""
@@ -169,14 +170,14 @@ public sealed class AdoNetChunkQueue(RelationalDatabase database) : IChunkQueue
                 ORDER BY event_time, chunk_index LIMIT 1 {database.SkipLockedClause});
             """,
             cancellationToken,
-            ("@owner", owner), ("@token", token), ("@expires", now + (long)leaseDuration.TotalMilliseconds), ("@now", now)).ConfigureAwait(false);
+            ("@owner", owner), ("@token", token), ("@expires", expires), ("@now", now)).ConfigureAwait(false);
         if (leased == 0)
         {
             return null;
         }
 
         var job = (await QueryAsync(session, "c.lease_token = @token", cancellationToken, ("@token", token)).ConfigureAwait(false)).Single();
-        return new ChunkLease(job.Request.DocumentId, owner, token, job);
+        return new ChunkLease(job.Request.DocumentId, owner, token, job) { ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expires) };
     }
 
     /// <inheritdoc />

@@ -101,6 +101,29 @@ public abstract class ChunkQueueContract(JobStoreBackend backend) : JobStoreCont
         Assert.Null(await Store.Queue.TryLeaseAsync("b", Lease, default));
     }
 
+    /// <summary>
+    /// A lease says when it ends, as the store recorded it: its holder counts from that, not from a lease duration it
+    /// reads again later (a configuration reload in between would make it believe in a lease the store does not hold).
+    /// The lease that a completion takes says it too.
+    /// </summary>
+    [Fact]
+    public async Task Lease_SaysWhenTheStoreLetsAnotherTakeIt()
+    {
+        await Store.Queue.EnqueueAsync("e1", [Chunk("d1"), Chunk("d2", index: 1)], default);
+        var leasedAt = Clock.GetUtcNow();
+        var first = (await Store.Queue.TryLeaseAsync("a", Lease, default))!;
+        Clock.Advance(TimeSpan.FromSeconds(7));
+        var completedAt = Clock.GetUtcNow();
+        var second = (await Store.Transitions.CompleteAndLeaseNextAsync(first, new ChunkProgress(), note: null, "a", Lease * 2, default))!;
+
+        Assert.Equal(leasedAt + Lease, first.ExpiresAt);
+        Assert.Equal(completedAt + (Lease * 2), second.ExpiresAt);
+        Clock.Advance(second.ExpiresAt!.Value - Clock.GetUtcNow() - TimeSpan.FromMilliseconds(1));
+        Assert.Null(await Store.Queue.TryLeaseAsync("b", Lease, default));
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal("d2", (await Store.Queue.TryLeaseAsync("b", Lease, default))?.DocumentId);
+    }
+
     /// <summary>Eight workers race for 60 chunks: each chunk is leased exactly once.</summary>
     [Fact]
     public async Task ConcurrentWorkers_NeverLeaseTheSameChunkTwice()
