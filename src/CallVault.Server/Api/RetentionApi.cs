@@ -23,11 +23,9 @@ internal static class RetentionApi
     {
         var recordings = routes.MapGroup("/api/recordings").WithTags("Retention");
         recordings.MapGet("/{key}/hold", async (string key, IJobStore jobs, CancellationToken cancellationToken) =>
-                await jobs.Retention.GetHoldAsync(key, cancellationToken) is { } hold
-                    ? Results.Ok(hold)
-                    : Results.Problem($"Recording '{key}' has no active legal hold.", statusCode: StatusCodes.Status404NotFound))
+                Results.Ok(new { recordingKey = key, hold = await jobs.Retention.GetHoldAsync(key, cancellationToken) }))
             .RequireAuthorization(AccessPolicies.Reader)
-            .WithSummary("A recording's active legal hold (reason, who, when), or 404 when it has none. Not an audited read of the recording: it says nothing of its content.");
+            .WithSummary("A recording's active legal hold (reason, who, when) as {recordingKey, hold}, hold null when it has none (a 200 either way: the dashboard polls it, and a browser reports every 404 as an error). Not an audited read of the recording: it says nothing of its content.");
         recordings.MapPut("/{key}/hold", SetHoldAsync)
             .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Puts a recording under legal hold: body {\"reason\":\"...\"} (required, at most 500 characters). Nothing deletes a held recording until the hold is cleared.");

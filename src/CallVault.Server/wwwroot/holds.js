@@ -84,12 +84,7 @@
     try {
       // The hold alone, not the recording: reading the recording is an audited access, a poll is not one. One
       // recording's hold, not the list, which is paged and would miss a hold past its first page.
-      let hold = null;
-      try {
-        hold = await call(`/api/recordings/${encodeURIComponent(key)}/hold`);
-      } catch (error) {
-        if (error.status !== 404) throw error;
-      }
+      const { hold } = await call(`/api/recordings/${encodeURIComponent(key)}/hold`);
       const state = `${key}|${hold ? hold.reason + "|" + hold.setAt : ""}`;
       if (state !== shown) { shown = state; render(key, hold); }
     } catch (error) {

@@ -56,8 +56,8 @@ public sealed class RetentionTests : IAsyncLifetime
         }
 
         var heldHold = await _server.Client.GetFromJsonAsync<JsonElement>($"api/recordings/{Uri.EscapeDataString(heldKey)}/hold");
-        Assert.Equal("litigation 2026-114", heldHold.GetProperty("reason").GetString());
-        Assert.Equal(HttpStatusCode.NotFound, (await _server.Client.GetAsync($"api/recordings/{Uri.EscapeDataString(doomedKey)}/hold")).StatusCode);
+        Assert.Equal("litigation 2026-114", heldHold.GetProperty("hold").GetProperty("reason").GetString());
+        Assert.Equal(JsonValueKind.Null, (await _server.Client.GetFromJsonAsync<JsonElement>($"api/recordings/{Uri.EscapeDataString(doomedKey)}/hold")).GetProperty("hold").ValueKind);
         var view = await _server.Client.GetFromJsonAsync<JsonElement>($"api/recordings/{Uri.EscapeDataString(heldKey)}");
         Assert.Equal("litigation 2026-114", view.GetProperty("hold").GetProperty("reason").GetString());
         using (var refused = await SendAsync(HttpMethod.Delete, $"api/recordings/{Uri.EscapeDataString(heldKey)}"))
@@ -88,7 +88,7 @@ public sealed class RetentionTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
         }
 
-        Assert.Equal(HttpStatusCode.NotFound, (await _server.Client.GetAsync($"api/recordings/{Uri.EscapeDataString(heldKey)}/hold")).StatusCode);
+        Assert.Equal(JsonValueKind.Null, (await _server.Client.GetFromJsonAsync<JsonElement>($"api/recordings/{Uri.EscapeDataString(heldKey)}/hold")).GetProperty("hold").ValueKind);
 
         using (var deleted = await SendAsync(HttpMethod.Delete, $"api/recordings/{Uri.EscapeDataString(heldKey)}"))
         {
